@@ -1,0 +1,337 @@
+package bundle
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/openclaw/clawdinator-bundle/internal/agekey"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
+)
+
+// Limits bound what reading one archive may cost.
+type Limits struct {
+	// MaxUnpacked caps the decompressed bytes read (tar headers included).
+	MaxUnpacked int64
+	// MaxEntries caps the number of tar entries.
+	MaxEntries int
+	// MaxWindow caps the zstd window, which bounds decoder memory.
+	MaxWindow uint64
+}
+
+// SecretsLimits bound a secrets archive: a key and a few dozen small files.
+var SecretsLimits = Limits{MaxUnpacked: 64 << 20, MaxEntries: 4096, MaxWindow: 8 << 20}
+
+// SeedsLimits bound a deep verification of a repo-seeds archive. Memory is
+// bounded by the window; the byte and entry caps bound time.
+var SeedsLimits = Limits{MaxUnpacked: 64 << 30, MaxEntries: 5_000_000, MaxWindow: 8 << 20}
+
+// ErrTooLarge marks an archive that exceeded its Limits.
+var ErrTooLarge = errors.New("archive exceeds its size limit")
+
+// SecretInfo describes one secret found in a bundle. SHA256 is of the
+// ciphertext, never of plaintext.
+type SecretInfo struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// SecretsContents is what a verified secrets archive holds.
+type SecretsContents struct {
+	// Recipient is the bundled key's public recipient ("" if unreadable).
+	Recipient string
+	Secrets   []SecretInfo
+}
+
+// VerifyOptions says what a secrets archive must hold.
+type VerifyOptions struct {
+	// Expected is the exact set of secret file names the bundle must hold;
+	// nil skips the comparison.
+	Expected []string
+	// Forbidden, when set, returns why a secret name must not be in the
+	// bundle (another instance's token, an excluded file), or "".
+	Forbidden func(name string) string
+	// ExpectedRecipient, when set, must equal the bundled key's recipient.
+	ExpectedRecipient string
+	// Limits default to SecretsLimits.
+	Limits *Limits
+}
+
+// VerifySecrets reads a secrets.tar.zst stream and proves a host could boot
+// from it: the layout is exactly clawdinator.agekey plus secrets/*.age, the
+// key parses, and every secret decrypts with it, read to EOF. Plaintext is
+// discarded as it is read. Problems name the archive entry in File.
+func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.List) {
+	lim := SecretsLimits
+	if opt.Limits != nil {
+		lim = *opt.Limits
+	}
+	var probs problem.List
+	var keyData []byte
+	var haveKey bool
+	type entry struct {
+		name string
+		data []byte
+	}
+	var secrets []entry
+	seen := map[string]bool{}
+
+	err := walk(r, lim, func(h *tar.Header, name string, body io.Reader) error {
+		if seen[name] {
+			// A second entry would overwrite the first on extraction: a swap.
+			probs.Errorf("", name, "appears twice in the archive (a later copy would replace the first when a host extracts it)")
+			return nil
+		}
+		seen[name] = true
+		switch {
+		case name == KeyEntry:
+			if h.Typeflag != tar.TypeReg {
+				probs.Errorf("", name, "must be a regular file, found %s", entryType(h))
+				return nil
+			}
+			data, err := io.ReadAll(body)
+			if err != nil {
+				return err
+			}
+			keyData, haveKey = data, true
+		case name == SecretsDir:
+			if h.Typeflag != tar.TypeDir {
+				probs.Errorf("", name, "must be a directory, found %s", entryType(h))
+			}
+		case strings.HasPrefix(name, SecretsDir+"/") && !strings.Contains(name[len(SecretsDir)+1:], "/"):
+			base := name[len(SecretsDir)+1:]
+			if h.Typeflag != tar.TypeReg {
+				probs.Errorf("", name, "must be a regular file, found %s", entryType(h))
+				return nil
+			}
+			if !strings.HasSuffix(base, ".age") {
+				probs.Errorf("", name, "is not an .age file: only encrypted secrets may ship")
+				return nil
+			}
+			data, err := io.ReadAll(body)
+			if err != nil {
+				return err
+			}
+			secrets = append(secrets, entry{base, data})
+		default:
+			probs.Errorf("", name, "is not part of the bundle layout (only %s and %s/*.age)", KeyEntry, SecretsDir)
+		}
+		return nil
+	})
+	if err != nil {
+		probs.Errorf("", "", "unreadable archive: %s", err)
+		return nil, probs
+	}
+
+	out := &SecretsContents{}
+	var key *agekey.Key
+	if !haveKey {
+		probs.Errorf("", KeyEntry, "missing: a host needs the age identity at the top of the archive")
+	} else if key, err = agekey.Parse(keyData); err != nil {
+		probs.Errorf("", KeyEntry, "bad identity: %s", err)
+	} else {
+		out.Recipient = key.Recipient()
+		if opt.ExpectedRecipient != "" && out.Recipient != opt.ExpectedRecipient {
+			probs.Errorf("", KeyEntry, "key is %s, expected-recipient is %s: the bundled key was rotated or swapped", out.Recipient, opt.ExpectedRecipient)
+		}
+	}
+
+	sort.Slice(secrets, func(i, j int) bool { return secrets[i].name < secrets[j].name })
+	got := map[string]bool{}
+	for _, s := range secrets {
+		got[s.name] = true
+		sum := sha256.Sum256(s.data)
+		out.Secrets = append(out.Secrets, SecretInfo{Name: s.name, Size: int64(len(s.data)), SHA256: hex.EncodeToString(sum[:])})
+		if opt.Forbidden != nil {
+			if why := opt.Forbidden(s.name); why != "" {
+				probs.Errorf("", SecretsDir+"/"+s.name, "must not be in this bundle: %s", why)
+			}
+		}
+		if key != nil {
+			if _, err := agekey.Check(strings.NewReader(string(s.data)), key); err != nil {
+				probs.Errorf("", SecretsDir+"/"+s.name, "does not decrypt with the bundled key: %s", err)
+			}
+		}
+	}
+	if opt.Expected != nil {
+		for _, name := range opt.Expected {
+			if !got[name] {
+				probs.Errorf("", SecretsDir+"/"+name, "planned but missing from the bundle")
+			}
+		}
+		want := map[string]bool{}
+		for _, name := range opt.Expected {
+			want[name] = true
+		}
+		for _, s := range secrets {
+			if !want[s.name] && (opt.Forbidden == nil || opt.Forbidden(s.name) == "") {
+				probs.Errorf("", SecretsDir+"/"+s.name, "is in the bundle but not in the plan")
+			}
+		}
+	}
+	return out, probs
+}
+
+// SeedsStats summarizes a repo-seeds archive.
+type SeedsStats struct {
+	Entries int
+	Bytes   int64
+}
+
+// VerifySeeds walks a repo-seeds.tar.zst stream fully: every entry must stay
+// inside the tree (no absolute or ".." paths, symlinks relative and inside,
+// no hard links or devices), and every byte must decompress.
+func VerifySeeds(r io.Reader, lim Limits) (SeedsStats, problem.List) {
+	var st SeedsStats
+	var probs problem.List
+	seen := map[string]bool{}
+	err := walk(r, lim, func(h *tar.Header, name string, body io.Reader) error {
+		st.Entries++
+		if seen[name] {
+			probs.Errorf("", name, "appears twice in the archive")
+		}
+		seen[name] = true
+		switch h.Typeflag {
+		case tar.TypeReg, tar.TypeDir:
+		case tar.TypeSymlink:
+			if msg := checkLink(name, h.Linkname); msg != "" {
+				probs.Errorf("", name, "%s", msg)
+			}
+		default:
+			probs.Errorf("", name, "is a %s: repo-seeds may hold only files, directories and relative symlinks", entryType(h))
+		}
+		n, err := io.Copy(io.Discard, body)
+		st.Bytes += n
+		return err
+	})
+	if err != nil {
+		probs.Errorf("", "", "unreadable archive: %s", err)
+	}
+	return st, probs
+}
+
+// walk decompresses r within lim and calls fn for each tar entry with its
+// normalized name (no "./" prefix, no trailing slash). Names that are
+// absolute, contain "..", or are otherwise unsafe stop the walk with an
+// error naming the entry.
+func walk(r io.Reader, lim Limits, fn func(h *tar.Header, name string, body io.Reader) error) error {
+	zr, err := zstd.NewReader(r,
+		zstd.WithDecoderConcurrency(1),
+		zstd.WithDecoderMaxWindow(lim.MaxWindow),
+		zstd.WithDecoderMaxMemory(uint64(lim.MaxUnpacked)),
+		zstd.WithDecoderLowmem(true),
+	)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	lr := &limitReader{r: zr, n: lim.MaxUnpacked, max: lim.MaxUnpacked}
+	tr := tar.NewReader(lr)
+	entries := 0
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return describe(err)
+		}
+		entries++
+		if entries > lim.MaxEntries {
+			return fmt.Errorf("more than %d entries", lim.MaxEntries)
+		}
+		name, msg := cleanName(h.Name)
+		if msg != "" {
+			return fmt.Errorf("entry %q %s", h.Name, msg)
+		}
+		if name == "" { // the "./" root entry of archives made with tar -C dir .
+			if h.Typeflag != tar.TypeDir {
+				return fmt.Errorf("entry %q is not a directory", h.Name)
+			}
+			continue
+		}
+		if err := fn(h, name, tr); err != nil {
+			return describe(err)
+		}
+	}
+}
+
+func describe(err error) error {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("truncated archive (unexpected end of data)")
+	}
+	return err
+}
+
+// cleanName normalizes an entry name and says why it is unsafe, if it is.
+func cleanName(n string) (string, string) {
+	if strings.HasPrefix(n, "/") {
+		return "", "is an absolute path"
+	}
+	if strings.ContainsRune(n, 0) || strings.Contains(n, `\`) {
+		return "", "has a forbidden character"
+	}
+	trimmed := strings.TrimSuffix(n, "/")
+	for trimmed == "." || strings.HasPrefix(trimmed, "./") {
+		trimmed = strings.TrimPrefix(strings.TrimPrefix(trimmed, "."), "/")
+	}
+	for _, seg := range strings.Split(trimmed, "/") {
+		if seg == ".." {
+			return "", "climbs out of the archive root (..)"
+		}
+	}
+	if trimmed != "" && path.Clean(trimmed) != trimmed {
+		return "", "is not a clean path"
+	}
+	return trimmed, ""
+}
+
+func entryType(h *tar.Header) string {
+	switch h.Typeflag {
+	case tar.TypeReg:
+		return "a regular file"
+	case tar.TypeDir:
+		return "a directory"
+	case tar.TypeSymlink:
+		return "a symlink to " + fmt.Sprintf("%q", h.Linkname)
+	case tar.TypeLink:
+		return "a hard link to " + fmt.Sprintf("%q", h.Linkname)
+	case tar.TypeChar:
+		return "a character device"
+	case tar.TypeBlock:
+		return "a block device"
+	case tar.TypeFifo:
+		return "a fifo"
+	}
+	return fmt.Sprintf("an entry of type %q", h.Typeflag)
+}
+
+type limitReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, fmt.Errorf("%w: more than %d bytes once decompressed", ErrTooLarge, l.max)
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}

@@ -1,0 +1,338 @@
+// Package bundle writes and reads the two archives a host downloads at boot.
+//
+// secrets.tar.zst holds the age identity at the top (clawdinator.agekey,
+// 0400) and a secrets/ directory (0700) of *.age files (0400).
+// repo-seeds.tar.zst holds the repo-seeds tree with modes and relative
+// symlinks kept. Both are deterministic: entries sorted, owners 0, one fixed
+// mtime, the same zstd settings, so the same inputs give the same bytes.
+//
+// The writer streams: the repo-seeds tree is read file by file and never
+// held in memory. The reader is strict and bounded: it accepts only the
+// layout above and caps decompressed size, entry count and zstd window.
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
+)
+
+// Names of the objects and entries that form the host contract.
+const (
+	SecretsObject = "secrets.tar.zst"
+	SeedsObject   = "repo-seeds.tar.zst"
+	ManifestName  = "manifest.json"
+	KeyEntry      = "clawdinator.agekey"
+	SecretsDir    = "secrets"
+)
+
+// DefaultMtime is the mtime of every entry when SOURCE_DATE_EPOCH is unset.
+var DefaultMtime = time.Unix(0, 0).UTC()
+
+// SecretFile is one encrypted secret to bundle, held as ciphertext: the gate
+// checked these exact bytes, so what ships is what was checked.
+type SecretFile struct {
+	Name string
+	Data []byte
+}
+
+// newEncoder returns a zstd writer with the settings every archive uses.
+// Output is deterministic for a given input and level.
+func newEncoder(w io.Writer, concurrency int) (*zstd.Encoder, error) {
+	if concurrency <= 0 {
+		concurrency = runtime.GOMAXPROCS(0)
+	}
+	return zstd.NewWriter(w,
+		zstd.WithEncoderLevel(zstd.SpeedDefault),
+		zstd.WithEncoderConcurrency(concurrency),
+		zstd.WithEncoderCRC(true),
+		zstd.WithWindowSize(4<<20),
+	)
+}
+
+// WriteSecrets writes secrets.tar.zst to w: key as clawdinator.agekey, then
+// secrets/ and each file in name order.
+func WriteSecrets(w io.Writer, key []byte, secrets []SecretFile, mtime time.Time) error {
+	zw, err := newEncoder(w, 1)
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(zw)
+	hdr := func(name string, mode int64, typ byte, size int64) *tar.Header {
+		return &tar.Header{Name: name, Mode: mode, Typeflag: typ, Size: size, ModTime: mtime, Format: tar.FormatUSTAR}
+	}
+	if err := writeFile(tw, hdr(KeyEntry, 0o400, tar.TypeReg, int64(len(key))), key); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(hdr(SecretsDir+"/", 0o700, tar.TypeDir, 0)); err != nil {
+		return err
+	}
+	sorted := append([]SecretFile(nil), secrets...)
+	sortSecrets(sorted)
+	for i, s := range sorted {
+		if i > 0 && sorted[i-1].Name == s.Name {
+			return fmt.Errorf("secret %s listed twice", s.Name)
+		}
+		if err := writeFile(tw, hdr(SecretsDir+"/"+s.Name, 0o400, tar.TypeReg, int64(len(s.Data))), s.Data); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+func sortSecrets(s []SecretFile) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j].Name < s[j-1].Name; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+func writeFile(tw *tar.Writer, h *tar.Header, data []byte) error {
+	if err := tw.WriteHeader(h); err != nil {
+		return err
+	}
+	_, err := tw.Write(data)
+	return err
+}
+
+// SeedsOptions tunes WriteSeeds.
+type SeedsOptions struct {
+	// Mtime is stamped on every entry.
+	Mtime time.Time
+	// AllowKeys lists paths (globs, or directories) inside the tree that may
+	// contain a private key, such as a project's test fixtures.
+	AllowKeys []string
+	// Concurrency is the number of zstd encoder goroutines (0: GOMAXPROCS).
+	Concurrency int
+	// Progress, when set, is called with the running count of input bytes.
+	Progress func(n int64)
+}
+
+// WriteSeeds writes the tree at root as repo-seeds.tar.zst to w, checking it
+// on the way: anything that escapes the root (absolute or outside-pointing
+// symlinks), special files (devices, fifos, sockets) and any file holding an
+// age identity or a PEM private key become problems naming the path. When
+// problems are returned the output is incomplete and must be discarded.
+func WriteSeeds(w io.Writer, root string, opt SeedsOptions) (problem.List, error) {
+	var probs problem.List
+	st, err := os.Stat(root)
+	if err != nil {
+		probs.Add(problem.Problem{File: root, Message: "cannot read repo-seeds directory: " + errText(err)})
+		return probs, nil
+	}
+	if !st.IsDir() {
+		probs.Add(problem.Problem{File: root, Message: "repo-seeds is not a directory"})
+		return probs, nil
+	}
+	zw, err := newEncoder(w, opt.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	tw := tar.NewWriter(zw)
+	sc := newKeyScanner()
+	buf := make([]byte, 256<<10)
+	var total int64
+
+	walkErr := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if err != nil {
+			probs.Errorf("", p, "cannot read: %s", errText(err))
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if rel == "." {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			probs.Errorf("", p, "cannot stat: %s", errText(err))
+			return nil
+		}
+		h := &tar.Header{Name: rel, ModTime: opt.Mtime, Mode: int64(info.Mode().Perm())}
+		switch mode := info.Mode(); {
+		case mode.IsDir():
+			h.Typeflag, h.Name = tar.TypeDir, rel+"/"
+			return tw.WriteHeader(h)
+		case mode&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				probs.Errorf("", p, "cannot read symlink: %s", errText(err))
+				return nil
+			}
+			if msg := checkLink(rel, target); msg != "" {
+				probs.Errorf("", p, "%s", msg)
+				return nil
+			}
+			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, target, 0o777
+			return tw.WriteHeader(h)
+		case mode.IsRegular():
+			h.Typeflag, h.Size = tar.TypeReg, info.Size()
+			if err := tw.WriteHeader(h); err != nil {
+				return err
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return fmt.Errorf("open %s: %w", p, err)
+			}
+			sc.reset()
+			n, err := io.CopyBuffer(io.MultiWriter(tw, sc), io.LimitReader(f, info.Size()), buf)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("read %s: %w", p, err)
+			}
+			if n != info.Size() {
+				return fmt.Errorf("read %s: file changed size while archiving", p)
+			}
+			if kind := sc.found(); kind != "" && !allowed(rel, opt.AllowKeys) {
+				probs.Errorf("", p, "holds %s: repo-seeds must not carry keys (allow a test fixture with repo-seeds-allow-keys)", kind)
+			}
+			total += n
+			if opt.Progress != nil {
+				opt.Progress(total)
+			}
+			return nil
+		default:
+			probs.Errorf("", p, "is a %s: repo-seeds may hold only files, directories and relative symlinks", typeName(mode))
+			return nil
+		}
+	})
+	if walkErr != nil {
+		zw.Close()
+		return probs, walkErr
+	}
+	if err := tw.Close(); err != nil {
+		return probs, err
+	}
+	return probs, zw.Close()
+}
+
+func errText(err error) string {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func typeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "fifo"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
+}
+
+// checkLink returns why a symlink at rel pointing to target escapes the tree,
+// or "".
+func checkLink(rel, target string) string {
+	if target == "" {
+		return "is an empty symlink"
+	}
+	if path.IsAbs(target) || filepath.IsAbs(target) {
+		return fmt.Sprintf("is a symlink to the absolute path %q: only relative links inside repo-seeds are kept", target)
+	}
+	resolved := path.Join(path.Dir(rel), target)
+	if resolved == ".." || strings.HasPrefix(resolved, "../") {
+		return fmt.Sprintf("is a symlink to %q, outside repo-seeds", target)
+	}
+	return ""
+}
+
+func allowed(rel string, globs []string) bool {
+	for _, g := range globs {
+		g = strings.Trim(strings.TrimSpace(g), "/")
+		if g == "" {
+			continue
+		}
+		if ok, _ := path.Match(g, rel); ok || strings.HasPrefix(rel, g+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// keyScanner looks for private key material in a stream: an age identity
+// (AGE-SECRET-KEY-1 or -PQ-1 followed by Bech32 text) or a PEM private key
+// header. It keeps a small tail so matches that straddle writes are seen.
+type keyScanner struct {
+	tail []byte
+	kind string
+}
+
+var (
+	ageKeyRE = regexp.MustCompile(`AGE-SECRET-KEY-(PQ-)?1[02-9AC-HJ-NP-Z]{50}`)
+	pemKeyRE = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----`)
+)
+
+const scanTail = 128
+
+func newKeyScanner() *keyScanner { return &keyScanner{tail: make([]byte, 0, 2*scanTail)} }
+
+func (s *keyScanner) reset() { s.tail, s.kind = s.tail[:0], "" }
+
+func (s *keyScanner) found() string { return s.kind }
+
+func (s *keyScanner) Write(p []byte) (int, error) {
+	if s.kind != "" {
+		return len(p), nil
+	}
+	// Check the seam between the previous write and this one.
+	if len(s.tail) > 0 {
+		head := p
+		if len(head) > scanTail {
+			head = head[:scanTail]
+		}
+		seam := append(s.tail, head...)
+		s.check(seam)
+		s.tail = seam[:len(s.tail)]
+	}
+	s.check(p)
+	if len(p) >= scanTail {
+		s.tail = append(s.tail[:0], p[len(p)-scanTail:]...)
+	} else {
+		s.tail = append(s.tail, p...)
+		if len(s.tail) > scanTail {
+			s.tail = append(s.tail[:0], s.tail[len(s.tail)-scanTail:]...)
+		}
+	}
+	return len(p), nil
+}
+
+func (s *keyScanner) check(b []byte) {
+	if s.kind != "" {
+		return
+	}
+	// Cheap literal prefilters before the regular expressions.
+	if bytes.Contains(b, []byte("AGE-SECRET-KEY-")) && ageKeyRE.Match(b) {
+		s.kind = "an age identity"
+		return
+	}
+	if bytes.Contains(b, []byte("PRIVATE KEY-----")) && pemKeyRE.Match(b) {
+		s.kind = "a PEM private key"
+	}
+}

@@ -1,0 +1,83 @@
+package publish
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+)
+
+// ManifestFormat is the manifest's format version.
+const ManifestFormat = 1
+
+// Manifest records one instance's published bundle. It is written last, after
+// both objects verified, so it always names versions that were proven good.
+type Manifest struct {
+	FormatVersion   int                 `json:"formatVersion"`
+	Instance        string              `json:"instance"`
+	BootstrapPrefix string              `json:"bootstrapPrefix"`
+	Tool            Tool                `json:"tool"`
+	Source          Source              `json:"source"`
+	Recipient       string              `json:"recipient"`
+	Objects         []ManifestObject    `json:"objects"`
+	Secrets         []bundle.SecretInfo `json:"secrets"`
+}
+
+// Tool names the program that wrote a manifest.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Source says which commit and workflow run produced a bundle.
+type Source struct {
+	Repository string `json:"repository,omitempty"`
+	SHA        string `json:"sha,omitempty"`
+	RunID      string `json:"runId,omitempty"`
+}
+
+// ManifestObject is one uploaded object as it was verified.
+type ManifestObject struct {
+	Name      string `json:"name"`
+	Key       string `json:"key"`
+	Size      int64  `json:"size"`
+	SHA256    string `json:"sha256"`
+	VersionID string `json:"versionId,omitempty"`
+	// Unchanged is true when this run found the same bytes already in place
+	// and did not upload them again.
+	Unchanged bool `json:"unchanged,omitempty"`
+}
+
+// Object returns the entry named name, or nil.
+func (m *Manifest) Object(name string) *ManifestObject {
+	if m == nil {
+		return nil
+	}
+	for i := range m.Objects {
+		if m.Objects[i].Name == name {
+			return &m.Objects[i]
+		}
+	}
+	return nil
+}
+
+// SecretNames returns the names of the secrets the manifest lists.
+func (m *Manifest) SecretNames() []string {
+	names := make([]string, len(m.Secrets))
+	for i, s := range m.Secrets {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// ParseManifest decodes a manifest and checks its format version.
+func ParseManifest(data []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("invalid manifest JSON: %w", err)
+	}
+	if m.FormatVersion != ManifestFormat {
+		return nil, fmt.Errorf("unsupported manifest formatVersion %d (this tool reads %d)", m.FormatVersion, ManifestFormat)
+	}
+	return &m, nil
+}

@@ -1,0 +1,500 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"sync"
+
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/plan"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/store"
+)
+
+// Event reports progress of a long step. Only cmd/ decides how to draw it.
+type Event struct {
+	Instance string
+	// Step is "upload", "verify", "manifest", ...
+	Step   string
+	Object string
+	// Done and Total are byte counts for transfers (Total 0 if unknown).
+	Done, Total int64
+}
+
+// Options tune Publish and Verify.
+type Options struct {
+	Bucket Bucket
+	// DeepVerify downloads and unpacks every repo-seeds archive instead of
+	// checking it by SHA-256.
+	DeepVerify bool
+	// Concurrency bounds how many instances are processed at once.
+	Concurrency int
+	// ExpectedRecipient, when set, must match every bundled key.
+	ExpectedRecipient string
+	Source            Source
+	Tool              Tool
+	// Events, when set, receives progress. It must be safe for concurrent use.
+	Events func(Event)
+}
+
+// ObjectResult is one object of one instance after a run.
+type ObjectResult struct {
+	Name      string `json:"name"`
+	Key       string `json:"key"`
+	Size      int64  `json:"size"`
+	SHA256    string `json:"sha256"`
+	VersionID string `json:"versionId,omitempty"`
+	// Status is "uploaded", "unchanged" (already in place, not uploaded
+	// again), "checked" (verify mode), "missing" or "failed".
+	Status   string `json:"status"`
+	Verified bool   `json:"verified"`
+}
+
+// InstanceResult is what happened to one instance.
+type InstanceResult struct {
+	Instance string              `json:"instance"`
+	Prefix   string              `json:"prefix"`
+	Objects  []ObjectResult      `json:"objects"`
+	Secrets  []bundle.SecretInfo `json:"secrets"`
+	// Manifest is the manifest written (publish) or read (verify), if any.
+	Manifest *Manifest `json:"manifest,omitempty"`
+	Verified bool      `json:"verified"`
+	// Err is an operational failure (S3 unreachable, denied): exit status 3.
+	Err error `json:"-"`
+}
+
+// Result is the outcome of a run, for every instance processed.
+type Result struct {
+	Mode      string           `json:"mode"`
+	Recipient string           `json:"recipient,omitempty"`
+	Instances []InstanceResult `json:"instances"`
+	// Problems holds every finding, warnings included.
+	Problems problem.List `json:"-"`
+}
+
+// Err returns the first operational failure, if any.
+func (r *Result) Err() error {
+	for _, in := range r.Instances {
+		if in.Err != nil {
+			return fmt.Errorf("instance %s: %w", in.Instance, in.Err)
+		}
+	}
+	return nil
+}
+
+// Manifests returns the manifests written or read, in instance order.
+func (r *Result) Manifests() []*Manifest {
+	var out []*Manifest
+	for _, in := range r.Instances {
+		if in.Manifest != nil {
+			out = append(out, in.Manifest)
+		}
+	}
+	return out
+}
+
+func key(prefix, name string) string { return path.Join(prefix, name) }
+
+// Publish uploads every prepared instance's bundle, pulls back what it wrote
+// by version id, verifies it, and only then writes the instance's manifest.
+// An object whose bytes the previous manifest already names, still current
+// at its key, is not uploaded again but is verified.
+func Publish(ctx context.Context, prep *Prepared, opt Options) *Result {
+	res := &Result{Mode: "publish", Recipient: prep.Key.Recipient(), Problems: append(problem.List(nil), prep.Warnings...)}
+	res.Instances = make([]InstanceResult, len(prep.Plan.Instances))
+	var mu sync.Mutex
+	forEach(ctx, len(prep.Plan.Instances), opt.Concurrency, func(i int) {
+		ip := prep.Plan.Instances[i]
+		ir, probs := publishOne(ctx, prep, ip, opt)
+		res.Instances[i] = ir
+		mu.Lock()
+		res.Problems = append(res.Problems, probs...)
+		mu.Unlock()
+	})
+	return res
+}
+
+func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt Options) (InstanceResult, problem.List) {
+	ir := InstanceResult{Instance: ip.Name, Prefix: ip.BootstrapPrefix, Secrets: prep.SecretInfo[ip.Name]}
+	var probs problem.List
+	emit := func(step, obj string, done, total int64) {
+		if opt.Events != nil {
+			opt.Events(Event{Instance: ip.Name, Step: step, Object: obj, Done: done, Total: total})
+		}
+	}
+
+	prev, err := readManifest(ctx, opt.Bucket, key(ip.BootstrapPrefix, bundle.ManifestName))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if isOperational(err) {
+			ir.Err = err
+			return ir, probs
+		}
+		// A corrupt previous manifest only costs the unchanged shortcut.
+		prev = nil
+	}
+
+	sec := prep.Secrets[ip.Name]
+	objs := []struct {
+		name string
+		arch *Archive
+		body func() io.ReadSeeker
+	}{
+		{bundle.SecretsObject, sec, func() io.ReadSeeker { return bytes.NewReader(sec.Data) }},
+		{bundle.SeedsObject, prep.Seeds, func() io.ReadSeeker { return prep.OpenSeeds() }},
+	}
+	for _, o := range objs {
+		k := key(ip.BootstrapPrefix, o.name)
+		or := ObjectResult{Name: o.name, Key: k, Size: o.arch.Size, SHA256: o.arch.Hex()}
+		if v, ok := unchanged(ctx, opt.Bucket, prev.Object(o.name), o.arch); ok {
+			or.VersionID, or.Status = v, "unchanged"
+		} else {
+			emit("upload", o.name, 0, o.arch.Size)
+			body := &progressReader{ReadSeeker: o.body(), report: func(n int64) { emit("upload", o.name, n, o.arch.Size) }}
+			obj, err := opt.Bucket.Put(ctx, k, body, o.arch.Size, o.arch.SHA256)
+			if err != nil {
+				or.Status = "failed"
+				ir.Objects = append(ir.Objects, or)
+				ir.Err = err
+				return ir, probs
+			}
+			or.VersionID, or.Status = obj.VersionID, "uploaded"
+		}
+		ir.Objects = append(ir.Objects, or)
+	}
+
+	// Pull back exactly the versions just written and prove them.
+	emit("verify", bundle.SecretsObject, 0, 0)
+	want := ip.Secrets
+	names := make([]string, len(want))
+	for i, s := range want {
+		names[i] = s.Name
+	}
+	for i := range ir.Objects {
+		or := &ir.Objects[i]
+		var p problem.List
+		var err error
+		switch or.Name {
+		case bundle.SecretsObject:
+			_, p, err = checkSecrets(ctx, opt.Bucket, or, bundle.VerifyOptions{
+				Expected: names, ExpectedRecipient: opt.ExpectedRecipient,
+				Forbidden: forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
+			})
+		case bundle.SeedsObject:
+			p, err = checkSeeds(ctx, opt.Bucket, or, opt.DeepVerify)
+		}
+		if err == nil {
+			p = append(p, checkCurrent(ctx, opt.Bucket, or)...)
+		}
+		tag(p, ip.Name, or.Key)
+		probs = append(probs, p...)
+		if err != nil {
+			ir.Err = err
+			return ir, probs
+		}
+		or.Verified = len(p.Errors()) == 0
+	}
+	if len(probs.Errors()) > 0 {
+		return ir, probs
+	}
+
+	m := &Manifest{
+		FormatVersion: ManifestFormat, Instance: ip.Name, BootstrapPrefix: ip.BootstrapPrefix,
+		Tool: opt.Tool, Source: opt.Source, Recipient: prep.Key.Recipient(), Secrets: ir.Secrets,
+	}
+	for _, or := range ir.Objects {
+		m.Objects = append(m.Objects, ManifestObject{Name: or.Name, Key: or.Key, Size: or.Size, SHA256: or.SHA256, VersionID: or.VersionID, Unchanged: or.Status == "unchanged"})
+	}
+	data, _ := json.MarshalIndent(m, "", "  ")
+	data = append(data, '\n')
+	emit("manifest", bundle.ManifestName, 0, 0)
+	if _, err := opt.Bucket.Put(ctx, key(ip.BootstrapPrefix, bundle.ManifestName), bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
+		ir.Err = err
+		return ir, probs
+	}
+	ir.Manifest = m
+	ir.Verified = true
+	return ir, probs
+}
+
+// unchanged reports whether the previous manifest's object has the same
+// bytes as arch and is still the current version at its key.
+func unchanged(ctx context.Context, b Bucket, prev *ManifestObject, arch *Archive) (string, bool) {
+	if prev == nil || prev.SHA256 != arch.Hex() || prev.Size != arch.Size || prev.VersionID == "" {
+		return "", false
+	}
+	cur, err := b.Head(ctx, prev.Key, "")
+	if err != nil || cur.VersionID != prev.VersionID || cur.Size != arch.Size {
+		return "", false
+	}
+	if cur.SHA256 != "" && cur.SHA256 != arch.Hex() {
+		return "", false
+	}
+	return prev.VersionID, true
+}
+
+// checkCurrent confirms the version just verified is still what a host would
+// download now: no other writer raced us.
+func checkCurrent(ctx context.Context, b Bucket, or *ObjectResult) problem.List {
+	var probs problem.List
+	if or.VersionID == "" {
+		return nil
+	}
+	cur, err := b.Head(ctx, or.Key, "")
+	if err != nil {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("cannot confirm it is the current version: %v", err)})
+		return probs
+	}
+	if cur.VersionID != or.VersionID {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("another writer replaced it: current version is %s, this run wrote %s", cur.VersionID, or.VersionID)})
+	}
+	return probs
+}
+
+func tag(l problem.List, instance, object string) {
+	for i := range l {
+		if l[i].Instance == "" {
+			l[i].Instance = instance
+		}
+		if l[i].File != "" && l[i].Object == "" {
+			l[i].Message = l[i].File + ": " + l[i].Message
+			l[i].File = ""
+		}
+		if l[i].Object == "" {
+			l[i].Object = object
+		}
+	}
+}
+
+// forbidden returns the rule for names an instance's bundle must not hold.
+func forbidden(all []plan.Instance, self plan.Instance, exclude []string) func(string) string {
+	return func(name string) string {
+		for _, in := range all {
+			if in.Name != self.Name && in.TokenFile() == name {
+				return "it is the discord token of instance " + in.Name
+			}
+		}
+		if name != self.TokenFile() {
+			if ok, _ := path.Match(plan.TokenPattern, name); ok {
+				return "it is another instance's discord token"
+			}
+			for _, g := range exclude {
+				if ok, _ := path.Match(g, name); ok {
+					return "it matches exclude-secrets " + g
+				}
+			}
+		}
+		return ""
+	}
+}
+
+// checkSecrets downloads a secrets archive at or.VersionID and verifies it,
+// filling in what was found. The SHA-256 and size must match or's.
+func checkSecrets(ctx context.Context, b Bucket, or *ObjectResult, vo bundle.VerifyOptions) (*bundle.SecretsContents, problem.List, error) {
+	var probs problem.List
+	rc, obj, err := b.Get(ctx, or.Key, or.VersionID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	cr := &countWriter{}
+	// Cap what is read: a secrets archive is small, a planted one may not be.
+	limit := bundle.SecretsLimits.MaxUnpacked
+	tee := io.TeeReader(io.LimitReader(rc, limit+1), io.MultiWriter(h, cr))
+	contents, vp := bundle.VerifySecrets(tee, vo)
+	probs = append(probs, vp...)
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		if isOperational(err) {
+			return nil, probs, err
+		}
+		probs.Add(problem.Problem{Message: "download failed: " + err.Error()})
+	}
+	if cr.n > limit {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("larger than %d bytes: not a secrets archive", limit)})
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if or.SHA256 != "" && got != or.SHA256 {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("downloaded bytes have sha256 %s, expected %s", short(got), short(or.SHA256))})
+	}
+	// Report what was found, not what was hoped for.
+	or.SHA256, or.Size = got, cr.n
+	if or.VersionID == "" {
+		or.VersionID = obj.VersionID
+	}
+	return contents, probs, nil
+}
+
+// checkSeeds verifies a repo-seeds archive by the SHA-256 the store reports
+// for it, or by downloading it (deep, or when the store reports none).
+func checkSeeds(ctx context.Context, b Bucket, or *ObjectResult, deep bool) (problem.List, error) {
+	var probs problem.List
+	if !deep {
+		obj, err := b.Head(ctx, or.Key, or.VersionID)
+		if err != nil {
+			return nil, err
+		}
+		if or.VersionID == "" {
+			or.VersionID = obj.VersionID
+		}
+		if obj.SHA256 != "" {
+			if or.SHA256 == "" {
+				or.SHA256, or.Size = obj.SHA256, obj.Size
+			}
+			if obj.Size != or.Size || obj.SHA256 != or.SHA256 {
+				probs.Add(problem.Problem{Message: fmt.Sprintf("stored object has sha256 %s (%d bytes), expected %s (%d bytes)", short(obj.SHA256), obj.Size, short(or.SHA256), or.Size)})
+			}
+			return probs, nil
+		}
+	}
+	rc, obj, err := b.Get(ctx, or.Key, or.VersionID)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	cr := &countWriter{}
+	tee := io.TeeReader(rc, io.MultiWriter(h, cr))
+	if deep {
+		_, vp := bundle.VerifySeeds(tee, bundle.SeedsLimits)
+		probs = append(probs, vp...)
+	}
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		if isOperational(err) {
+			return probs, err
+		}
+		probs.Add(problem.Problem{Message: "download failed: " + err.Error()})
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if or.SHA256 != "" && (got != or.SHA256 || cr.n != or.Size) {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("downloaded bytes have sha256 %s (%d bytes), expected %s (%d bytes)", short(got), cr.n, short(or.SHA256), or.Size)})
+	}
+	or.SHA256, or.Size = got, cr.n
+	if or.VersionID == "" {
+		or.VersionID = obj.VersionID
+	}
+	return probs, nil
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func readManifest(ctx context.Context, b Bucket, k string) (*Manifest, error) {
+	rc, _, err := b.Get(ctx, k, "")
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	return ParseManifest(data)
+}
+
+// isOperational says whether err means the run could not complete (as
+// opposed to a finding about the content).
+func isOperational(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	switch store.Classify(err) {
+	case store.Unreachable, store.AccessDenied, store.NoSuchBucket:
+		return true
+	}
+	return false
+}
+
+// forEach runs fn(0..n-1) with at most limit running at once.
+func forEach(ctx context.Context, n, limit int, fn func(i int)) {
+	if limit <= 0 {
+		limit = 4
+	}
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}(i)
+	}
+	wg.Wait()
+}
+
+// progressReader reports bytes read so far; seeking back (a retry) restarts
+// the count.
+type progressReader struct {
+	io.ReadSeeker
+	n      int64
+	report func(int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.ReadSeeker.Read(b)
+	p.n += int64(n)
+	if p.report != nil && n > 0 {
+		p.report(p.n)
+	}
+	return n, err
+}
+
+func (p *progressReader) Seek(off int64, whence int) (int64, error) {
+	pos, err := p.ReadSeeker.Seek(off, whence)
+	if err == nil {
+		p.n = pos
+	}
+	return pos, err
+}
+
+func sortedNames(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Assembled reports prepared bundles that are not written anywhere (assemble
+// without an output directory): each secrets archive is still read back
+// from memory and verified as a host would.
+func Assembled(prep *Prepared) *Result {
+	res := &Result{Mode: "assemble", Recipient: prep.Key.Recipient(), Problems: append(problem.List(nil), prep.Warnings...)}
+	for _, ip := range prep.Plan.Instances {
+		sec := prep.Secrets[ip.Name]
+		names := make([]string, len(ip.Secrets))
+		for i, s := range ip.Secrets {
+			names[i] = s.Name
+		}
+		_, p := bundle.VerifySecrets(bytes.NewReader(sec.Data), bundle.VerifyOptions{
+			Expected: names, Forbidden: forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
+		})
+		tag(p, ip.Name, key(ip.BootstrapPrefix, bundle.SecretsObject))
+		res.Problems = append(res.Problems, p...)
+		ok := len(p.Errors()) == 0
+		res.Instances = append(res.Instances, InstanceResult{
+			Instance: ip.Name, Prefix: ip.BootstrapPrefix, Secrets: prep.SecretInfo[ip.Name], Verified: ok,
+			Objects: []ObjectResult{
+				{Name: bundle.SecretsObject, Key: key(ip.BootstrapPrefix, bundle.SecretsObject), Size: sec.Size, SHA256: sec.Hex(), Status: "built", Verified: ok},
+				{Name: bundle.SeedsObject, Key: key(ip.BootstrapPrefix, bundle.SeedsObject), Size: prep.Seeds.Size, SHA256: prep.Seeds.Hex(), Status: "built", Verified: true},
+			},
+		})
+	}
+	return res
+}

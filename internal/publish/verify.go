@@ -1,0 +1,218 @@
+package publish
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/plan"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/store"
+)
+
+// VerifyInputs says what Verify checks.
+type VerifyInputs struct {
+	// Instances is every instance of the instances file; Policy.Only
+	// restricts which are checked.
+	Instances []plan.Instance
+	Policy    plan.Policy
+	// SecretsDir, when set, is compared with what each bundle holds: a
+	// bundled secret whose ciphertext differs from the file is drift.
+	SecretsDir string
+}
+
+// Verify checks what a host would download now, for every selected
+// instance: the current object at each key, against the manifest's version
+// and digest when there is a manifest, and on its own terms always (layout,
+// key, every secret decrypted to EOF).
+func Verify(ctx context.Context, in VerifyInputs, opt Options) *Result {
+	res := &Result{Mode: "verify"}
+	selected := in.Instances
+	if len(in.Policy.Only) > 0 {
+		want := map[string]bool{}
+		for _, n := range in.Policy.Only {
+			want[strings.TrimSpace(n)] = true
+		}
+		selected = nil
+		for _, i := range in.Instances {
+			if want[i.Name] {
+				selected = append(selected, i)
+				delete(want, i.Name)
+			}
+		}
+		for _, n := range sortedNames(want) {
+			if n != "" {
+				res.Problems.Add(problem.Problem{Instance: n, Message: "not in the instances file"})
+			}
+		}
+	}
+	res.Instances = make([]InstanceResult, len(selected))
+	var mu sync.Mutex
+	recipients := map[string]bool{}
+	forEach(ctx, len(selected), opt.Concurrency, func(i int) {
+		ir, probs, rcp := verifyOne(ctx, in, selected[i], opt)
+		res.Instances[i] = ir
+		mu.Lock()
+		res.Problems = append(res.Problems, probs...)
+		if rcp != "" {
+			recipients[rcp] = true
+		}
+		mu.Unlock()
+	})
+	if names := sortedNames(recipients); len(names) > 0 {
+		res.Recipient = strings.Join(names, ",")
+	}
+	return res
+}
+
+func verifyOne(ctx context.Context, in VerifyInputs, inst plan.Instance, opt Options) (InstanceResult, problem.List, string) {
+	ir := InstanceResult{Instance: inst.Name, Prefix: inst.BootstrapPrefix}
+	var probs problem.List
+	if opt.Events != nil {
+		opt.Events(Event{Instance: inst.Name, Step: "verify"})
+	}
+	mkey := key(inst.BootstrapPrefix, bundle.ManifestName)
+	m, err := readManifest(ctx, opt.Bucket, mkey)
+	switch {
+	case err == nil:
+		if m.Instance != inst.Name {
+			probs.Add(problem.Problem{Instance: inst.Name, Object: mkey, Message: fmt.Sprintf("manifest is for instance %q", m.Instance)})
+		}
+		ir.Manifest = m
+	case errors.Is(err, store.ErrNotFound):
+		probs.Warn(problem.Problem{Instance: inst.Name, Object: mkey, Message: "no manifest: checking the bundle against the required secrets only"})
+	case isOperational(err):
+		ir.Err = err
+		return ir, probs, ""
+	default:
+		probs.Add(problem.Problem{Instance: inst.Name, Object: mkey, Message: "unreadable manifest: " + err.Error()})
+	}
+
+	var recipient string
+	for _, name := range []string{bundle.SecretsObject, bundle.SeedsObject} {
+		k := key(inst.BootstrapPrefix, name)
+		or := ObjectResult{Name: name, Key: k, Status: "checked"}
+		var p problem.List
+		// What a host downloads now is the current version: fetch that,
+		// then compare it with what the manifest promised.
+		cur, err := opt.Bucket.Head(ctx, k, "")
+		if errors.Is(err, store.ErrNotFound) {
+			or.Status = "missing"
+			p.Add(problem.Problem{Message: "missing: a host booting now would fail to download it"})
+			tag(p, inst.Name, k)
+			probs = append(probs, p...)
+			ir.Objects = append(ir.Objects, or)
+			continue
+		}
+		if err != nil {
+			ir.Err = err
+			ir.Objects = append(ir.Objects, or)
+			return ir, probs, recipient
+		}
+		or.VersionID, or.Size = cur.VersionID, cur.Size
+		if mo := m.Object(name); mo != nil {
+			if mo.VersionID != "" && cur.VersionID != mo.VersionID {
+				p.Add(problem.Problem{Message: fmt.Sprintf("current version %s is not the version %s the manifest names: changed outside a publish (drift or tampering)", orNone(cur.VersionID), mo.VersionID)})
+			}
+			// Hash against the manifest's digest; a mismatch is reported by
+			// the checks below.
+			or.SHA256, or.Size = mo.SHA256, mo.Size
+		}
+		switch name {
+		case bundle.SecretsObject:
+			vo := bundle.VerifyOptions{
+				ExpectedRecipient: opt.ExpectedRecipient,
+				Forbidden:         forbidden(in.Instances, inst, in.Policy.Exclude),
+			}
+			if m != nil {
+				vo.Expected = m.SecretNames()
+			}
+			contents, vp, err := checkSecrets(ctx, opt.Bucket, &or, vo)
+			if err != nil {
+				ir.Err = err
+				ir.Objects = append(ir.Objects, or)
+				return ir, probs, recipient
+			}
+			p = append(p, vp...)
+			if contents != nil {
+				recipient = contents.Recipient
+				ir.Secrets = contents.Secrets
+				p = append(p, checkRequired(contents, inst, in.Policy, m == nil)...)
+				if m != nil && m.Recipient != "" && contents.Recipient != "" && contents.Recipient != m.Recipient {
+					p.Add(problem.Problem{Message: fmt.Sprintf("bundled key is %s, the manifest says %s", contents.Recipient, m.Recipient)})
+				}
+				if in.SecretsDir != "" {
+					p = append(p, compareDir(contents, in.SecretsDir)...)
+				}
+			}
+		case bundle.SeedsObject:
+			or.VersionID = cur.VersionID
+			sp, err := checkSeeds(ctx, opt.Bucket, &or, opt.DeepVerify)
+			if err != nil {
+				ir.Err = err
+				ir.Objects = append(ir.Objects, or)
+				return ir, probs, recipient
+			}
+			p = append(p, sp...)
+		}
+		tag(p, inst.Name, k)
+		probs = append(probs, p...)
+		or.Verified = len(p.Errors()) == 0
+		ir.Objects = append(ir.Objects, or)
+	}
+	ir.Verified = len(probs.Errors()) == 0
+	return ir, probs, recipient
+}
+
+func orNone(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	return v
+}
+
+// checkRequired checks that a bundle holds the required secrets and the
+// instance's own token. With a manifest the exact set is already compared.
+func checkRequired(c *bundle.SecretsContents, inst plan.Instance, pol plan.Policy, noManifest bool) problem.List {
+	var probs problem.List
+	if !noManifest {
+		return nil
+	}
+	have := map[string]bool{}
+	for _, s := range c.Secrets {
+		have[s.Name] = true
+	}
+	for _, r := range append(append([]string(nil), pol.Required...), inst.TokenFile()) {
+		name := plan.AgeName(strings.TrimSpace(r))
+		if name != ".age" && !have[name] {
+			probs.Add(problem.Problem{File: bundle.SecretsDir + "/" + name, Message: "required secret is missing from the bundle"})
+		}
+	}
+	return probs
+}
+
+// compareDir reports bundled secrets whose ciphertext differs from the file
+// of the same name in dir, or that dir no longer holds.
+func compareDir(c *bundle.SecretsContents, dir string) problem.List {
+	var probs problem.List
+	for _, s := range c.Secrets {
+		p := filepath.Join(dir, s.Name)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			probs.Add(problem.Problem{File: bundle.SecretsDir + "/" + s.Name, Message: fmt.Sprintf("drift: %s cannot be read (%v)", p, errors.Unwrap(err))})
+			continue
+		}
+		sum := sha256.Sum256(data)
+		if hex.EncodeToString(sum[:]) != s.SHA256 {
+			probs.Add(problem.Problem{File: bundle.SecretsDir + "/" + s.Name, Message: fmt.Sprintf("drift: differs from %s (publish again to ship the new version)", p)})
+		}
+	}
+	return probs
+}

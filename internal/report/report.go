@@ -1,0 +1,175 @@
+// Package report renders a run's result for people and machines: text lines
+// for a terminal, JSON for scripts, a Markdown step summary and the action's
+// outputs. It formats; cmd/ decides where the bytes go.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/publish"
+)
+
+// Prefix starts every line the tool prints on stderr.
+const Prefix = "clawdinator-bundle: "
+
+// Text writes one line per object and one per problem.
+func Text(w io.Writer, r *publish.Result) {
+	for _, in := range r.Instances {
+		for _, o := range in.Objects {
+			state := "FAILED"
+			if o.Verified {
+				state = "verified"
+			}
+			ver := ""
+			if o.VersionID != "" {
+				ver = " version " + o.VersionID
+			}
+			fmt.Fprintf(w, "%s%s: %s %s %s sha256 %s%s %s\n", Prefix, in.Instance, o.Key, o.Status, Size(o.Size), Short(o.SHA256), ver, state)
+		}
+		if len(in.Secrets) > 0 {
+			fmt.Fprintf(w, "%s%s: %d secrets decrypted to EOF with the bundled key\n", Prefix, in.Instance, len(in.Secrets))
+		}
+	}
+	Problems(w, r.Problems)
+}
+
+// Problems writes each problem as "clawdinator-bundle: error: …".
+func Problems(w io.Writer, l problem.List) {
+	for _, p := range l {
+		kind := "error"
+		if p.Severity == problem.Warning {
+			kind = "warning"
+		}
+		fmt.Fprintf(w, "%s%s: %s\n", Prefix, kind, p.String())
+	}
+}
+
+// JSONResult is the --json document.
+type JSONResult struct {
+	*publish.Result
+	OK       bool          `json:"ok"`
+	Problems []JSONProblem `json:"problems"`
+	Error    string        `json:"error,omitempty"`
+}
+
+// JSONProblem is one problem in the --json document.
+type JSONProblem struct {
+	Severity string `json:"severity"`
+	Instance string `json:"instance,omitempty"`
+	File     string `json:"file,omitempty"`
+	Object   string `json:"object,omitempty"`
+	Message  string `json:"message"`
+}
+
+// JSON writes the result as one indented JSON document.
+func JSON(w io.Writer, r *publish.Result, runErr error) error {
+	doc := JSONResult{Result: r, OK: runErr == nil && len(r.Problems.Errors()) == 0, Problems: []JSONProblem{}}
+	if runErr != nil {
+		doc.Error = runErr.Error()
+	}
+	for _, p := range r.Problems {
+		sev := "error"
+		if p.Severity == problem.Warning {
+			sev = "warning"
+		}
+		doc.Problems = append(doc.Problems, JSONProblem{sev, p.Instance, p.File, p.Object, p.Message})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// ManifestOutput is the action's `manifest` output: every manifest written
+// or read, as a JSON array.
+func ManifestOutput(r *publish.Result) string {
+	ms := r.Manifests()
+	if ms == nil {
+		ms = []*publish.Manifest{}
+	}
+	data, _ := json.Marshal(ms)
+	return string(data)
+}
+
+// Summary renders the Markdown step summary: a table of every object.
+func Summary(r *publish.Result, runErr error) string {
+	var b strings.Builder
+	ok := runErr == nil && len(r.Problems.Errors()) == 0
+	mark := "✅"
+	if !ok {
+		mark = "❌"
+	}
+	fmt.Fprintf(&b, "### %s clawdinator-bundle %s\n\n", mark, r.Mode)
+	if r.Recipient != "" {
+		fmt.Fprintf(&b, "Key recipient: `%s`\n\n", r.Recipient)
+	}
+	if len(r.Instances) > 0 {
+		b.WriteString("| instance | object | size | sha256 | version | status | secrets | verified |\n")
+		b.WriteString("|---|---|---:|---|---|---|---:|---|\n")
+		for _, in := range r.Instances {
+			for _, o := range in.Objects {
+				secrets := ""
+				if strings.HasSuffix(o.Name, "secrets.tar.zst") {
+					secrets = fmt.Sprint(len(in.Secrets))
+				}
+				v := "❌"
+				if o.Verified {
+					v = "✅"
+				}
+				fmt.Fprintf(&b, "| %s | `%s` | %s | `%s` | %s | %s | %s | %s |\n", in.Instance, o.Key, Size(o.Size), Short(o.SHA256), cell(o.VersionID), o.Status, secrets, v)
+			}
+		}
+		b.WriteString("\n")
+	}
+	if runErr != nil {
+		fmt.Fprintf(&b, "**Could not complete:** %s\n\n", escape(runErr.Error()))
+	}
+	if len(r.Problems) > 0 {
+		b.WriteString("**Problems**\n\n")
+		for _, p := range r.Problems {
+			kind := "error"
+			if p.Severity == problem.Warning {
+				kind = "warning"
+			}
+			fmt.Fprintf(&b, "- %s: %s\n", kind, escape(p.String()))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func cell(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return "`" + s + "`"
+}
+
+func escape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// Short abbreviates a digest for tables.
+func Short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	if h == "" {
+		return "—"
+	}
+	return h
+}
+
+// Size renders a byte count in binary units.
+func Size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
