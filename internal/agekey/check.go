@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
@@ -122,10 +123,13 @@ func check(r io.Reader, k *Key, w io.Writer) (int64, error) {
 	}
 
 	var in io.Reader = br
-	armored := bytes.HasPrefix(bytes.TrimSpace(start), []byte(armor.Header))
 	switch {
-	case armored:
+	case looksArmored(start):
+		// Includes near misses (a lower-case or misspelled begin line),
+		// so that they fail as bad armor rather than as "not age".
 		in = armor.NewReader(br)
+	case bytes.Contains(start, []byte(armor.Header)):
+		return cr.n, &DecryptError{Reason: Armor, msg: "bad armor: unexpected text before the begin line"}
 	case bytes.HasPrefix(start, []byte(introPrefix)):
 	case len(start) < len(introPrefix) && bytes.HasPrefix([]byte(introPrefix), start):
 		// A file cut short inside the intro is an age file, truncated.
@@ -254,6 +258,24 @@ func (c *countingReader) Read(p []byte) (int, error) {
 		c.err = err
 	}
 	return n, err
+}
+
+// looksArmored reports whether the file starts, after whitespace, with
+// something meant as an age armor begin line.
+func looksArmored(start []byte) bool {
+	first, _, _ := bytes.Cut(bytes.TrimSpace(start), []byte("\n"))
+	if !bytes.HasPrefix(first, []byte("-----")) {
+		return false
+	}
+	// The word AGE, not the letters: "-----BEGIN PGP MESSAGE-----" is not
+	// a near miss.
+	words := bytes.FieldsFunc(first, func(r rune) bool { return r == '-' || unicode.IsSpace(r) })
+	for _, w := range words {
+		if bytes.EqualFold(w, []byte("age")) {
+			return true
+		}
+	}
+	return false
 }
 
 // looksLikeIdentity reports whether an unencrypted file starts like an age

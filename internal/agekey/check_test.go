@@ -102,6 +102,9 @@ func TestCheck(t *testing.T) {
 		{"armor cut mid-line", armoredBig[:len(armoredBig)/2], me, Armor, "bad armor"},
 		{"armor trailing garbage", append(bytes.Clone(armored), "junk\n"...), me, Armor, "bad armor: trailing data"},
 		{"armor header only", []byte(armor.Header + "\n"), me, Armor, "bad armor"},
+		{"armor lower-case begin line", bytes.Replace(armored, []byte("BEGIN AGE"), []byte("BEGIN age"), 1), me, Armor, "bad armor: invalid first line"},
+		{"armor text before begin line", append([]byte("see below\n"), armored...), me, Armor, "bad armor: unexpected text before the begin line"},
+		{"pgp message", []byte("-----BEGIN PGP MESSAGE-----\n\nhQEMA5VX\n-----END PGP MESSAGE-----\n"), me, NotAge, "not an age file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
