@@ -1,0 +1,86 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// action.yml is the public contract; the option table is what the code
+// reads. They must never drift apart.
+func TestActionYAMLMatchesTable(t *testing.T) {
+	data, err := os.ReadFile("../../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(data), ActionYAML(); got != want {
+		t.Fatalf("action.yml is out of date with internal/config: run `go run ./internal/config/gen`\n--- action.yml\n%s\n--- table\n%s", got, want)
+	}
+	// The names DESIGN.md fixes as public API.
+	for _, name := range []string{"mode", "age-key", "secrets-dir", "repo-seeds-dir", "instances-file", "instances",
+		"required-secrets", "exclude-secrets", "s3-bucket", "aws-region", "aws-access-key-id", "aws-secret-access-key",
+		"aws-session-token", "s3-endpoint", "expected-recipient", "sse", "sse-kms-key-id", "expected-bucket-owner",
+		"deep-verify", "output-dir"} {
+		if !strings.Contains(string(data), "\n  "+name+":\n") {
+			t.Errorf("action.yml lacks input %s", name)
+		}
+	}
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestFromInputsDashesKept(t *testing.T) {
+	c, err := FromInputs(env(map[string]string{
+		"INPUT_MODE": "publish", "INPUT_AGE-KEY": "AGE-SECRET-KEY-1X", "INPUT_S3-BUCKET": "b",
+		"INPUT_INSTANCES": "a, b\nc", "INPUT_DEEP-VERIFY": "true",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bucket != "b" || string(c.AgeKey) != "AGE-SECRET-KEY-1X" || !c.DeepVerify || strings.Join(c.Instances, "|") != "a|b|c" {
+		t.Fatalf("inputs read wrong: %+v", c)
+	}
+	if c.SecretsDir != "nix/age-secrets" || c.SSE != "AES256" || len(c.Required) != 8 || c.Exclude[0] != "clawdinator-image-*.age" {
+		t.Fatalf("defaults wrong: %+v", c)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	for name, tc := range map[string]struct {
+		in   map[string]string
+		want string
+	}{
+		"bad mode":        {map[string]string{"INPUT_MODE": "push"}, "mode must be"},
+		"publish no key":  {map[string]string{"INPUT_S3-BUCKET": "b"}, "age-key is required"},
+		"publish no bkt":  {map[string]string{"INPUT_AGE-KEY": "k"}, "s3-bucket is required"},
+		"verify no bkt":   {map[string]string{"INPUT_MODE": "verify"}, "s3-bucket is required"},
+		"bad sse":         {map[string]string{"INPUT_AGE-KEY": "k", "INPUT_S3-BUCKET": "b", "INPUT_SSE": "des"}, "sse must be"},
+		"kms id w/o kms":  {map[string]string{"INPUT_AGE-KEY": "k", "INPUT_S3-BUCKET": "b", "INPUT_SSE-KMS-KEY-ID": "x"}, "needs sse: aws:kms"},
+		"bad recipient":   {map[string]string{"INPUT_MODE": "verify", "INPUT_S3-BUCKET": "b", "INPUT_EXPECTED-RECIPIENT": "age1nope"}, "not an age recipient"},
+		"half creds":      {map[string]string{"INPUT_MODE": "verify", "INPUT_S3-BUCKET": "b", "INPUT_AWS-ACCESS-KEY-ID": "x"}, "go together"},
+		"bad endpoint":    {map[string]string{"INPUT_MODE": "verify", "INPUT_S3-BUCKET": "b", "INPUT_S3-ENDPOINT": "localhost:9000"}, "http:// or https://"},
+		"bad deep-verify": {map[string]string{"INPUT_MODE": "verify", "INPUT_S3-BUCKET": "b", "INPUT_DEEP-VERIFY": "yes"}, "deep-verify must be"},
+		"bad glob":        {map[string]string{"INPUT_AGE-KEY": "k", "INPUT_S3-BUCKET": "b", "INPUT_EXCLUDE-SECRETS": "[x"}, "bad glob"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := FromInputs(env(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want error containing %q", err, tc.want)
+			}
+			if _, ok := err.(*UsageError); !ok {
+				t.Fatalf("error is %T, want *UsageError", err)
+			}
+		})
+	}
+}
+
+func TestFromArgsKeyNeverAFlag(t *testing.T) {
+	var sb strings.Builder
+	if _, err := FromArgs(Publish, []string{"--age-key", "AGE-SECRET-KEY-1X", "--s3-bucket", "b"}, env(nil), &sb); err == nil {
+		t.Fatal("--age-key accepted on the command line, where the process list shows it")
+	}
+	c, err := FromArgs(Publish, []string{"--s3-bucket", "b"}, env(map[string]string{"CLAWDINATOR_AGE_KEY": "AGE-SECRET-KEY-1X"}), &sb)
+	if err != nil || string(c.AgeKey) != "AGE-SECRET-KEY-1X" {
+		t.Fatalf("CLAWDINATOR_AGE_KEY not read: %v", err)
+	}
+}
