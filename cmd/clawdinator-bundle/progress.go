@@ -19,12 +19,13 @@ type progress struct {
 	tty      bool
 	every    time.Duration
 	last     map[string]time.Time
+	shown    map[string]bool
 	drawn    bool
 	disabled bool
 }
 
 func newProgress(w io.Writer, getenv func(string) string) *progress {
-	p := &progress{w: w, every: 10 * time.Second, last: map[string]time.Time{}}
+	p := &progress{w: w, every: 10 * time.Second, last: map[string]time.Time{}, shown: map[string]bool{}}
 	if f, ok := w.(*os.File); ok && getenv("GITHUB_ACTIONS") != "true" && getenv("TERM") != "dumb" {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			p.tty, p.every = true, 200*time.Millisecond
@@ -49,10 +50,11 @@ func (p *progress) line(id, text string, final bool) {
 		p.last[id] = now
 		return
 	}
-	if !final && now.Sub(last) < p.every {
+	if final && !p.shown[id] || !final && now.Sub(last) < p.every {
 		return
 	}
 	p.last[id] = now
+	p.shown[id] = true
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s%s", report.Prefix, text)
 		p.drawn = true
