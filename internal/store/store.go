@@ -1,0 +1,565 @@
+// Package store reads and writes bundle objects in S3 (or an S3-compatible
+// server) with aws-sdk-go-v2: uploads carry their SHA-256 as an S3 checksum
+// the server verifies, downloads are by version id, and every error says
+// which bucket and key it is about and classifies itself (see Classify).
+//
+// The package never prints and reads the environment only through the SDK's
+// default configuration chain (AWS_* variables, web identity, profiles).
+//
+// Checksums: the SDK's defaults (RequestChecksumCalculation and
+// ResponseChecksumValidation "when supported") add a CRC32 to every upload,
+// sent over TLS as an aws-chunked trailer that not every S3-compatible
+// server accepts. The store instead sets both to "when required", sends the
+// caller's SHA-256 as x-amz-checksum-sha256 in a header with a seekable body
+// and an explicit Content-Length (so no trailer is needed), and asks for
+// checksums explicitly (checksum mode ENABLED) on Get and Head.
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/logging"
+)
+
+// Server-side encryption settings for Config.SSE.
+const (
+	SSEAES256 = "AES256"  // SSE-S3, the default
+	SSEKMS    = "aws:kms" // SSE-KMS, optionally with Config.SSEKMSKeyID
+	SSENone   = "none"    // no encryption header: the bucket default applies
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultMaxAttempts = 6
+	DefaultTimeout     = 2 * time.Minute
+)
+
+// MetadataSHA256 is the user metadata key (x-amz-meta-sha256) under which
+// Put also stores the lowercase hex SHA-256, for servers that do not keep
+// or return S3 checksums.
+const MetadataSHA256 = "sha256"
+
+const (
+	dialTimeout           = 5 * time.Second
+	tlsHandshakeTimeout   = 10 * time.Second
+	responseHeaderTimeout = 60 * time.Second
+	baseDelay             = 200 * time.Millisecond
+	maxBackoff            = 4 * time.Second
+	// minThroughput extends Put and Get deadlines by the time the body takes
+	// to move at this rate, so that large bundles are not cut off.
+	minThroughput = 1 << 20 // bytes per second
+)
+
+// Config says where and how to store objects.
+type Config struct {
+	// Bucket is required.
+	Bucket string
+	// Region is the signing region; empty means the SDK's chain
+	// (AWS_REGION, profile). New fails if neither gives one.
+	Region string
+	// Endpoint is an optional S3-compatible endpoint URL
+	// ("http://127.0.0.1:7070"); it implies path-style addressing.
+	Endpoint string
+	// AccessKeyID, SecretAccessKey and SessionToken are optional static
+	// credentials; when AccessKeyID is empty the SDK's default chain is
+	// used (env incl. AWS_SESSION_TOKEN, web identity, profiles, IMDS).
+	AccessKeyID, SecretAccessKey, SessionToken string
+	// SSE is "AES256" (default when empty), "aws:kms" or "none".
+	SSE string
+	// SSEKMSKeyID is the KMS key for SSE "aws:kms" (empty: the AWS managed key).
+	SSEKMSKeyID string
+	// ExpectedBucketOwner is an account id sent with every request; S3
+	// refuses the request when the bucket belongs to another account.
+	ExpectedBucketOwner string
+	// MaxAttempts bounds attempts per request. Throttling, 5xx and
+	// connection errors are retried with full-jitter exponential backoff
+	// from 200 ms (1 s after throttling), at most 4 s apart: with the
+	// default, a refused connection fails within about 7 s. 0 means
+	// DefaultMaxAttempts; 1 disables retries.
+	MaxAttempts int
+	// Timeout bounds each operation, retries included. Put and Get get
+	// extra time for the body at 1 MiB/s. 0 means DefaultTimeout. Dialing
+	// is bounded separately (5 s per attempt).
+	Timeout time.Duration
+
+	// observe, when set (tests only), sees every HTTP request sent.
+	observe func(*http.Request)
+}
+
+// Object describes a stored object version.
+type Object struct {
+	Key  string
+	Size int64
+	// SHA256 is lowercase hex: for Put the sum given, for Get and Head what
+	// the store reported (its SHA-256 checksum, else the x-amz-meta-sha256
+	// metadata Put sets; empty if neither exists).
+	SHA256 string
+	// VersionID is empty when the bucket is not versioned.
+	VersionID string
+	// ETag is without quotes.
+	ETag string
+}
+
+// Store is an S3 bucket client. It is safe for concurrent use.
+type Store struct {
+	client *s3.Client
+	cfg    Config
+	redact []string
+}
+
+// New checks c, applies defaults and builds the S3 client. It does not
+// contact S3.
+func New(ctx context.Context, c Config) (*Store, error) {
+	if c.Bucket == "" {
+		return nil, errors.New("store: no bucket configured")
+	}
+	switch c.SSE {
+	case "":
+		c.SSE = SSEAES256
+	case SSEAES256, SSEKMS, SSENone:
+	default:
+		return nil, fmt.Errorf("store: sse %q: want %q, %q or %q", c.SSE, SSEAES256, SSEKMS, SSENone)
+	}
+	if c.SSEKMSKeyID != "" && c.SSE != SSEKMS {
+		return nil, fmt.Errorf("store: an sse kms key id needs sse %q, not %q", SSEKMS, c.SSE)
+	}
+	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
+		return nil, errors.New("store: give both an access key id and a secret access key, or neither")
+	}
+	if c.SessionToken != "" && c.AccessKeyID == "" {
+		return nil, errors.New("store: a session token needs an access key id and secret access key")
+	}
+	if c.Endpoint != "" {
+		u, err := url.Parse(c.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("store: endpoint %q: want an http:// or https:// URL", c.Endpoint)
+		}
+	}
+	if c.MaxAttempts < 0 {
+		return nil, fmt.Errorf("store: max attempts %d: must not be negative", c.MaxAttempts)
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.Timeout < 0 {
+		return nil, fmt.Errorf("store: timeout %v: must not be negative", c.Timeout)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+
+	httpClient := awshttp.NewBuildableClient().
+		WithDialerOptions(func(d *net.Dialer) {
+			d.Timeout = dialTimeout
+		}).
+		WithTransportOptions(func(tr *http.Transport) {
+			tr.TLSHandshakeTimeout = tlsHandshakeTimeout
+			tr.ResponseHeaderTimeout = responseHeaderTimeout
+		})
+	maxAttempts := c.MaxAttempts
+	opts := []func(*config.LoadOptions) error{
+		config.WithLogger(logging.Nop{}),
+		config.WithHTTPClient(httpClient),
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				o.BaseDelay = baseDelay
+				o.MaxBackoff = maxBackoff
+				// Every request gets its attempts: no client-side retry quota.
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+	}
+	if c.Region != "" {
+		opts = append(opts, config.WithRegion(c.Region))
+	}
+	if c.AccessKeyID != "" {
+		opts = append(opts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("store: load aws configuration: %w", err)
+	}
+	if awsCfg.Region == "" {
+		return nil, errors.New("store: no region configured (set the region or AWS_REGION)")
+	}
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if c.Endpoint != "" {
+			o.BaseEndpoint = aws.String(c.Endpoint)
+			o.UsePathStyle = true
+		}
+		o.DisableLogOutputChecksumValidationSkipped = true
+		if c.observe != nil {
+			// Wrapped here, not before LoadDefaultConfig, which needs the
+			// buildable client (AWS_CA_BUNDLE).
+			o.HTTPClient = observingClient{inner: o.HTTPClient, observe: c.observe}
+		}
+	})
+	return &Store{
+		client: client,
+		cfg:    c,
+		redact: []string{c.SecretAccessKey, c.SessionToken, c.AccessKeyID},
+	}, nil
+}
+
+// Bucket returns the configured bucket.
+func (s *Store) Bucket() string { return s.cfg.Bucket }
+
+// URI returns "s3://bucket/key".
+func (s *Store) URI(key string) string { return "s3://" + s.cfg.Bucket + "/" + key }
+
+// Put uploads body (size bytes, read from its start) under key with its
+// SHA-256 sum as the S3 checksum, which the server verifies, and as
+// x-amz-meta-sha256. Encryption follows Config.SSE. It returns the object
+// written, with the version id the server assigned.
+func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte) (Object, error) {
+	fail := func(err error) (Object, error) { return Object{}, s.fail("put", key, "", err) }
+	if size < 0 {
+		return fail(fmt.Errorf("negative size %d", size))
+	}
+	end, err := body.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fail(fmt.Errorf("seek body: %w", err))
+	}
+	if end != size {
+		return fail(fmt.Errorf("body is %d bytes, size says %d", end, size))
+	}
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return fail(fmt.Errorf("seek body: %w", err))
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout+transferTime(size))
+	defer cancel()
+
+	hexSum := hex.EncodeToString(sum[:])
+	b64Sum := base64.StdEncoding.EncodeToString(sum[:])
+	in := &s3.PutObjectInput{
+		Bucket:         aws.String(s.cfg.Bucket),
+		Key:            aws.String(key),
+		Body:           body,
+		ContentLength:  aws.Int64(size),
+		ChecksumSHA256: aws.String(b64Sum),
+		Metadata:       map[string]string{MetadataSHA256: hexSum},
+	}
+	in.ServerSideEncryption, in.SSEKMSKeyId = s.sse()
+	in.ExpectedBucketOwner = s.owner()
+	out, err := s.client.PutObject(ctx, in)
+	if err != nil {
+		return fail(err)
+	}
+	if got := aws.ToString(out.ChecksumSHA256); got != "" && got != b64Sum {
+		return fail(checksumErr("the server stored SHA-256 %s, we sent %s", got, b64Sum))
+	}
+	return Object{
+		Key:       key,
+		Size:      size,
+		SHA256:    hexSum,
+		VersionID: aws.ToString(out.VersionId),
+		ETag:      trimETag(out.ETag),
+	}, nil
+}
+
+// Get fetches key at versionID ("" = the current version). The caller must
+// close the returned body and should hash it: when the server reports a
+// SHA-256 checksum the SDK also checks the body against it, and a mismatch
+// surfaces as a read error of kind ChecksumMismatch at the end of the body.
+// The body must be read within Config.Timeout plus its size at 1 MiB/s.
+func (s *Store) Get(ctx context.Context, key, versionID string) (io.ReadCloser, Object, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	timeout := s.cfg.Timeout
+	timer := time.AfterFunc(timeout, func() { cancel(timeoutErr(timeout)) })
+	release := func() { timer.Stop(); cancel(nil) }
+
+	in := &s3.GetObjectInput{
+		Bucket:       aws.String(s.cfg.Bucket),
+		Key:          aws.String(key),
+		ChecksumMode: types.ChecksumModeEnabled,
+	}
+	if versionID != "" {
+		in.VersionId = aws.String(versionID)
+	}
+	in.ExpectedBucketOwner = s.owner()
+	out, err := s.client.GetObject(ctx, in)
+	if err != nil {
+		err = withCause(ctx, err)
+		release()
+		return nil, Object{}, s.fail("get", key, versionID, err)
+	}
+	obj := Object{
+		Key:       key,
+		Size:      aws.ToInt64(out.ContentLength),
+		SHA256:    reportedSHA256(out.ChecksumSHA256, out.Metadata),
+		VersionID: aws.ToString(out.VersionId),
+		ETag:      trimETag(out.ETag),
+	}
+	if obj.Size > 0 {
+		timeout += transferTime(obj.Size)
+		timer.Reset(timeout)
+	}
+	return &getBody{
+		rc: out.Body, ctx: ctx, release: release,
+		fail: func(err error) error { return s.fail("get", key, versionID, err) },
+	}, obj, nil
+}
+
+// Head returns the object at versionID ("" = current) without its body.
+// A missing key in a missing bucket is reported as NoSuchBucket.
+func (s *Store) Head(ctx context.Context, key, versionID string) (Object, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	in := &s3.HeadObjectInput{
+		Bucket:       aws.String(s.cfg.Bucket),
+		Key:          aws.String(key),
+		ChecksumMode: types.ChecksumModeEnabled,
+	}
+	if versionID != "" {
+		in.VersionId = aws.String(versionID)
+	}
+	in.ExpectedBucketOwner = s.owner()
+	out, err := s.client.HeadObject(ctx, in)
+	if err != nil {
+		e := s.fail("head", key, versionID, err)
+		// A HEAD error has no body, so a 404 does not say whether the key,
+		// the version or the bucket is missing (versitygw even answers
+		// 404 to an unknown access key). A listing says.
+		if e.Kind == NotFound {
+			if k := s.probe(ctx, key); k != None {
+				e.Kind = k
+			}
+		}
+		return Object{}, e
+	}
+	return Object{
+		Key:       key,
+		Size:      aws.ToInt64(out.ContentLength),
+		SHA256:    reportedSHA256(out.ChecksumSHA256, out.Metadata),
+		VersionID: aws.ToString(out.VersionId),
+		ETag:      trimETag(out.ETag),
+	}, nil
+}
+
+// Copy copies srcKey at srcVersion ("" = current) to dstKey in the same
+// bucket on the server side. Metadata (including x-amz-meta-sha256) is
+// copied, the server computes a SHA-256 checksum for the copy, and
+// encryption follows Config.SSE. It returns the new object as Head reports it.
+func (s *Store) Copy(ctx context.Context, srcKey, srcVersion, dstKey string) (Object, error) {
+	fail := func(err error) (Object, error) {
+		e := s.fail("copy", dstKey, "", err)
+		e.SrcKey, e.SrcVersionID = srcKey, srcVersion
+		return Object{}, e
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	source := (&url.URL{Path: s.cfg.Bucket + "/" + srcKey}).EscapedPath()
+	if srcVersion != "" {
+		source += "?versionId=" + url.QueryEscape(srcVersion)
+	}
+	in := &s3.CopyObjectInput{
+		Bucket:            aws.String(s.cfg.Bucket),
+		Key:               aws.String(dstKey),
+		CopySource:        aws.String(source),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+		MetadataDirective: types.MetadataDirectiveCopy,
+	}
+	in.ServerSideEncryption, in.SSEKMSKeyId = s.sse()
+	in.ExpectedBucketOwner = s.owner()
+	in.ExpectedSourceBucketOwner = s.owner()
+	out, err := s.client.CopyObject(cctx, in)
+	if err != nil {
+		return fail(err)
+	}
+	obj, err := s.Head(ctx, dstKey, aws.ToString(out.VersionId))
+	if err != nil {
+		return fail(fmt.Errorf("head the copy: %w", err))
+	}
+	return obj, nil
+}
+
+// Delete removes key at versionID; with "" it adds a delete marker in a
+// versioned bucket. For tests and tools.
+func (s *Store) Delete(ctx context.Context, key, versionID string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	in := &s3.DeleteObjectInput{
+		Bucket: aws.String(s.cfg.Bucket),
+		Key:    aws.String(key),
+	}
+	if versionID != "" {
+		in.VersionId = aws.String(versionID)
+	}
+	in.ExpectedBucketOwner = s.owner()
+	if _, err := s.client.DeleteObject(ctx, in); err != nil {
+		return s.fail("delete", key, versionID, err)
+	}
+	return nil
+}
+
+func (s *Store) sse() (types.ServerSideEncryption, *string) {
+	switch s.cfg.SSE {
+	case SSEAES256:
+		return types.ServerSideEncryptionAes256, nil
+	case SSEKMS:
+		if s.cfg.SSEKMSKeyID != "" {
+			return types.ServerSideEncryptionAwsKms, aws.String(s.cfg.SSEKMSKeyID)
+		}
+		return types.ServerSideEncryptionAwsKms, nil
+	}
+	return "", nil
+}
+
+func (s *Store) owner() *string {
+	if s.cfg.ExpectedBucketOwner == "" {
+		return nil
+	}
+	return aws.String(s.cfg.ExpectedBucketOwner)
+}
+
+// probe lists key's prefix to explain a bare 404 from HEAD: it returns
+// NoSuchBucket or AccessDenied when the listing fails for that reason, else
+// None. A listing refused for lack of s3:ListBucket explains nothing.
+func (s *Store) probe(ctx context.Context, key string) Kind {
+	_, err := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+		Bucket:              aws.String(s.cfg.Bucket),
+		Prefix:              aws.String(key),
+		MaxKeys:             aws.Int32(1),
+		ExpectedBucketOwner: s.owner(),
+	})
+	switch apiCode(err) {
+	case "NoSuchBucket":
+		return NoSuchBucket
+	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "XAdminUserNotFound",
+		"ExpiredToken", "InvalidToken":
+		return AccessDenied
+	}
+	return None
+}
+
+// fail wraps err as a *Error for op on key.
+func (s *Store) fail(op, key, versionID string, err error) *Error {
+	var se *Error
+	if errors.As(err, &se) && se.Op == op && se.Key == key {
+		return se
+	}
+	kind := Classify(err)
+	// A malformed version id: S3 answers 400 InvalidArgument ("Invalid
+	// version id specified"), HEAD a bare 400. The version does not exist.
+	if kind == Other && versionID != "" && statusCode(err) == 400 &&
+		(op == "head" || strings.Contains(strings.ToLower(errMessage(err)), "version")) {
+		kind = NotFound
+	}
+	return &Error{
+		Op: op, Bucket: s.cfg.Bucket, Key: key, VersionID: versionID,
+		Kind: kind, Err: err, redact: s.redact,
+	}
+}
+
+func errMessage(err error) string {
+	if ae := apiError(err); ae != nil {
+		return ae.ErrorMessage()
+	}
+	return err.Error()
+}
+
+// getBody is a Get response body: it classifies read errors and releases
+// the operation's deadline on Close.
+type getBody struct {
+	rc      io.ReadCloser
+	ctx     context.Context
+	release func()
+	fail    func(error) error
+	once    sync.Once
+}
+
+func (b *getBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.fail(withCause(b.ctx, err))
+	}
+	return n, err
+}
+
+func (b *getBody) Close() error {
+	err := b.rc.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+// withCause adds the operation timeout to err when that is why ctx ended.
+func withCause(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		return fmt.Errorf("%w: %w", cause, err)
+	}
+	return err
+}
+
+func timeoutErr(d time.Duration) error {
+	return fmt.Errorf("operation timed out after %v: %w", d, context.DeadlineExceeded)
+}
+
+type checksumError struct{ msg string }
+
+func (e *checksumError) Error() string { return e.msg }
+
+func checksumErr(format string, args ...any) error {
+	return &checksumError{msg: fmt.Sprintf(format, args...)}
+}
+
+func transferTime(size int64) time.Duration {
+	return time.Duration(size/minThroughput+1) * time.Second
+}
+
+func trimETag(etag *string) string {
+	return strings.Trim(aws.ToString(etag), `"`)
+}
+
+// reportedSHA256 returns the object's SHA-256 as lowercase hex: from the
+// S3 checksum (a full-object one, not a multipart "…-N" composite), else
+// from our metadata.
+func reportedSHA256(checksum *string, meta map[string]string) string {
+	if c := aws.ToString(checksum); c != "" && !strings.Contains(c, "-") {
+		if b, err := base64.StdEncoding.DecodeString(c); err == nil && len(b) == 32 {
+			return hex.EncodeToString(b)
+		}
+	}
+	for k, v := range meta {
+		if strings.EqualFold(k, MetadataSHA256) {
+			v = strings.ToLower(strings.TrimSpace(v))
+			if b, err := hex.DecodeString(v); err == nil && len(b) == 32 {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// observingClient lets tests see the requests sent, after signing.
+type observingClient struct {
+	inner   s3.HTTPClient
+	observe func(*http.Request)
+}
+
+func (c observingClient) Do(r *http.Request) (*http.Response, error) {
+	c.observe(r)
+	return c.inner.Do(r)
+}

@@ -1,0 +1,641 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openclaw/clawdinator-bundle/internal/s3test"
+	"github.com/openclaw/clawdinator-bundle/internal/store"
+)
+
+const bucket = "bundles"
+
+// setup starts a server with a versioned bucket and returns a store on it.
+func setup(t *testing.T, mods ...func(*store.Config)) (*s3test.Server, *store.Store) {
+	t.Helper()
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, bucket)
+	return srv, newStore(t, srv, mods...)
+}
+
+func newStore(t *testing.T, srv *s3test.Server, mods ...func(*store.Config)) *store.Store {
+	t.Helper()
+	c := store.Config{
+		Bucket:          bucket,
+		Region:          srv.Region,
+		Endpoint:        srv.Endpoint,
+		AccessKeyID:     srv.AccessKey,
+		SecretAccessKey: srv.SecretKey,
+	}
+	for _, m := range mods {
+		m(&c)
+	}
+	st, err := store.New(context.Background(), c)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return st
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func put(t *testing.T, st *store.Store, key string, data []byte) store.Object {
+	t.Helper()
+	obj, err := st.Put(context.Background(), key, bytes.NewReader(data), int64(len(data)), sha256.Sum256(data))
+	if err != nil {
+		t.Fatalf("Put %s: %v", key, err)
+	}
+	return obj
+}
+
+func get(t *testing.T, st *store.Store, key, version string) ([]byte, store.Object) {
+	t.Helper()
+	rc, obj, err := st.Get(context.Background(), key, version)
+	if err != nil {
+		t.Fatalf("Get %s@%s: %v", key, version, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("read %s@%s: %v", key, version, err)
+	}
+	return b, obj
+}
+
+func hexSum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func TestPutGetRoundTrip(t *testing.T) {
+	t.Parallel()
+	_, st := setup(t)
+	data := randomBytes(t, 300_000)
+	obj := put(t, st, "bootstrap/a/secrets.tar.zst", data)
+	if obj.VersionID == "" || obj.SHA256 != hexSum(data) || obj.Size != int64(len(data)) || obj.ETag == "" {
+		t.Fatalf("Put returned %+v", obj)
+	}
+	got, gobj := get(t, st, obj.Key, obj.VersionID)
+	if !bytes.Equal(got, data) {
+		t.Fatal("Get returned other bytes")
+	}
+	if gobj.SHA256 != hexSum(data) || gobj.VersionID != obj.VersionID || gobj.Size != obj.Size || gobj.ETag != obj.ETag {
+		t.Fatalf("Get object = %+v, Put object = %+v", gobj, obj)
+	}
+
+	// An empty object works too.
+	empty := put(t, st, "empty", nil)
+	got, gobj = get(t, st, "empty", empty.VersionID)
+	if len(got) != 0 || gobj.SHA256 != hexSum(nil) {
+		t.Fatalf("empty object: %q %+v", got, gobj)
+	}
+}
+
+func TestVersionsAndHead(t *testing.T) {
+	t.Parallel()
+	_, st := setup(t)
+	ctx := context.Background()
+	old, cur := []byte("old bundle"), []byte("new bundle!")
+	v1 := put(t, st, "k", old)
+	v2 := put(t, st, "k", cur)
+	if v1.VersionID == v2.VersionID {
+		t.Fatalf("two puts gave one version id %q", v1.VersionID)
+	}
+	if got, _ := get(t, st, "k", v1.VersionID); !bytes.Equal(got, old) {
+		t.Fatalf("old version: %q", got)
+	}
+	if got, obj := get(t, st, "k", ""); !bytes.Equal(got, cur) || obj.VersionID != v2.VersionID {
+		t.Fatalf("current: %q %+v", got, obj)
+	}
+
+	h, err := st.Head(ctx, "k", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.VersionID != v2.VersionID || h.SHA256 != hexSum(cur) || h.Size != int64(len(cur)) || h.ETag != v2.ETag {
+		t.Fatalf("Head current = %+v, want %+v", h, v2)
+	}
+	h, err = st.Head(ctx, "k", v1.VersionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.VersionID != v1.VersionID || h.SHA256 != hexSum(old) {
+		t.Fatalf("Head old = %+v, want %+v", h, v1)
+	}
+}
+
+func TestCopy(t *testing.T) {
+	t.Parallel()
+	_, st := setup(t)
+	old := []byte("first")
+	v1 := put(t, st, "src", old)
+	put(t, st, "src", []byte("second"))
+
+	obj, err := st.Copy(context.Background(), "src", v1.VersionID, "dir/dst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.Key != "dir/dst" || obj.VersionID == "" || obj.VersionID == v1.VersionID ||
+		obj.SHA256 != hexSum(old) || obj.Size != int64(len(old)) {
+		t.Fatalf("Copy returned %+v", obj)
+	}
+	got, gobj := get(t, st, "dir/dst", obj.VersionID)
+	if !bytes.Equal(got, old) || gobj.SHA256 != hexSum(old) {
+		t.Fatalf("copy holds %q %+v", got, gobj)
+	}
+
+	_, err = st.Copy(context.Background(), "nope", "", "dst2")
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("copy of a missing key: %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "s3://bundles/nope") || !strings.Contains(msg, "s3://bundles/dst2") {
+		t.Fatalf("message %q does not name source and destination", msg)
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	t.Parallel()
+	_, st := setup(t)
+	ctx := context.Background()
+	v := put(t, st, "present", []byte("x"))
+	gone := put(t, st, "gone", []byte("y"))
+	if err := st.Delete(ctx, "gone", gone.VersionID); err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct{ key, version string }{
+		{"missing", ""},
+		{"gone", ""},
+		{"gone", gone.VersionID}, // a deleted version
+		{"present", gone.VersionID},
+		{"present", "not-a-version-id"},
+	}
+	for _, c := range cases {
+		_, _, err := st.Get(ctx, c.key, c.version)
+		checkNotFound(t, "get", c.key, c.version, err)
+		_, err = st.Head(ctx, c.key, c.version)
+		checkNotFound(t, "head", c.key, c.version, err)
+	}
+	if _, err := st.Head(ctx, "present", v.VersionID); err != nil {
+		t.Fatalf("head present: %v", err)
+	}
+}
+
+func checkNotFound(t *testing.T, op, key, version string, err error) {
+	t.Helper()
+	if !errors.Is(err, store.ErrNotFound) || store.Classify(err) != store.NotFound {
+		t.Errorf("%s %s@%s: %v (kind %v), want not found", op, key, version, err, store.Classify(err))
+		return
+	}
+	if !strings.Contains(err.Error(), "s3://bundles/"+key) || !strings.HasPrefix(err.Error(), op+" ") {
+		t.Errorf("message %q does not name the operation and object", err)
+	}
+}
+
+func TestWrongSecretIsAccessDenied(t *testing.T) {
+	t.Parallel()
+	srv, _ := setup(t)
+	wrong := "wrongwrongwrong" + srv.SecretKey[15:]
+	st := newStore(t, srv, func(c *store.Config) { c.SecretAccessKey = wrong })
+	ctx := context.Background()
+	data := []byte("x")
+	_, putErr := st.Put(ctx, "k", bytes.NewReader(data), 1, sha256.Sum256(data))
+	_, _, getErr := st.Get(ctx, "k", "")
+	_, headErr := st.Head(ctx, "k", "")
+	for _, err := range []error{putErr, getErr, headErr} {
+		if store.Classify(err) != store.AccessDenied {
+			t.Errorf("%v: kind %v, want access denied", err, store.Classify(err))
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "s3://bundles/k") || !strings.Contains(msg, "access denied") {
+			t.Errorf("message %q does not name the object and the cause", msg)
+		}
+		for _, secret := range []string{wrong, srv.SecretKey, srv.AccessKey} {
+			if strings.Contains(msg, secret) {
+				t.Errorf("message %q holds a credential", msg)
+			}
+		}
+	}
+	// Same for an access key the server does not know.
+	st = newStore(t, srv, func(c *store.Config) { c.AccessKeyID = "AKIAUNKNOWNUNKNOWN00" })
+	if _, err := st.Head(ctx, "k", ""); store.Classify(err) != store.AccessDenied {
+		t.Errorf("unknown access key: %v (kind %v)", err, store.Classify(err))
+	}
+}
+
+func TestExpectedBucketOwnerMismatchIsAccessDenied(t *testing.T) {
+	t.Parallel()
+	_, st := setup(t, func(c *store.Config) { c.ExpectedBucketOwner = "123456789012" })
+	data := []byte("x")
+	_, err := st.Put(context.Background(), "k", bytes.NewReader(data), 1, sha256.Sum256(data))
+	if store.Classify(err) != store.AccessDenied {
+		t.Fatalf("put with a wrong expected owner: %v (kind %v)", err, store.Classify(err))
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	t.Parallel()
+	// A port that was just free and is now closed: connection refused.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	st, err := store.New(context.Background(), store.Config{
+		Bucket: bucket, Region: "us-east-1", Endpoint: "http://" + addr,
+		AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "secret",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = st.Head(context.Background(), "k", "")
+	t.Logf("refused connection, default retries: failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	if store.Classify(err) != store.Unreachable {
+		t.Fatalf("kind %v, want unreachable: %v", store.Classify(err), err)
+	}
+	if !strings.Contains(err.Error(), "s3://bundles/k") {
+		t.Fatalf("message %q does not name the object", err)
+	}
+}
+
+func TestTimeoutIsUnreachable(t *testing.T) {
+	t.Parallel()
+	// A server that accepts connections and never answers.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	st, err := store.New(context.Background(), store.Config{
+		Bucket: bucket, Region: "us-east-1", Endpoint: "http://" + l.Addr().String(),
+		AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "secret",
+		Timeout: 500 * time.Millisecond, MaxAttempts: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("x")
+	_, err = st.Put(context.Background(), "k", bytes.NewReader(data), 1, sha256.Sum256(data))
+	if store.Classify(err) != store.Unreachable || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("put to a silent server: %v (kind %v)", err, store.Classify(err))
+	}
+	_, _, err = st.Get(context.Background(), "k", "")
+	if store.Classify(err) != store.Unreachable || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("get from a silent server: %v (kind %v)", err, store.Classify(err))
+	}
+}
+
+func TestNoSuchBucket(t *testing.T) {
+	t.Parallel()
+	srv, _ := setup(t)
+	st := newStore(t, srv, func(c *store.Config) { c.Bucket = "no-such-bucket" })
+	ctx := context.Background()
+	data := []byte("x")
+	_, putErr := st.Put(ctx, "k", bytes.NewReader(data), 1, sha256.Sum256(data))
+	_, _, getErr := st.Get(ctx, "k", "")
+	_, headErr := st.Head(ctx, "k", "")
+	for _, err := range []error{putErr, getErr, headErr} {
+		if store.Classify(err) != store.NoSuchBucket || errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%v: kind %v, want no such bucket", err, store.Classify(err))
+		}
+		if err != nil && !strings.Contains(err.Error(), "s3://no-such-bucket/k") {
+			t.Errorf("message %q does not name the bucket", err)
+		}
+	}
+}
+
+func TestWrongSumRejectedByServer(t *testing.T) {
+	t.Parallel()
+	_, st := setup(t)
+	data := []byte("the real bytes")
+	_, err := st.Put(context.Background(), "k", bytes.NewReader(data), int64(len(data)), sha256.Sum256([]byte("other bytes")))
+	if store.Classify(err) != store.ChecksumMismatch {
+		t.Fatalf("put with a wrong sum: %v (kind %v), want checksum mismatch", err, store.Classify(err))
+	}
+	if !strings.Contains(err.Error(), "BadDigest") {
+		t.Fatalf("not the server's rejection: %v", err)
+	}
+	if _, err := st.Head(context.Background(), "k", ""); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("object stored despite a wrong sum: %v", err)
+	}
+}
+
+func TestPutSizeMismatch(t *testing.T) {
+	t.Parallel()
+	_, st := setup(t)
+	data := []byte("abc")
+	if _, err := st.Put(context.Background(), "k", bytes.NewReader(data), 4, sha256.Sum256(data)); err == nil {
+		t.Fatal("put accepted a size that does not match the body")
+	}
+}
+
+// A body changed on the server's disk after upload: the SDK checks it
+// against the SHA-256 the server reports, and the read fails.
+func TestGetDetectsTamperedBody(t *testing.T) {
+	t.Parallel()
+	srv, st := setup(t)
+	data := []byte("genuine bundle bytes")
+	obj := put(t, st, "k", data)
+	path := filepath.Join(srv.Dir, bucket, "k")
+	tampered := bytes.ToUpper(data)
+	if err := os.WriteFile(path, tampered, 0o644); err != nil {
+		t.Fatalf("tamper: %v", err)
+	}
+	rc, gobj, err := st.Get(context.Background(), "k", obj.VersionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if gobj.SHA256 != hexSum(data) {
+		t.Fatalf("reported sha %s, want the uploaded one", gobj.SHA256)
+	}
+	b, err := io.ReadAll(rc)
+	if store.Classify(err) != store.ChecksumMismatch {
+		t.Fatalf("read tampered body %q: %v (kind %v), want checksum mismatch", b, err, store.Classify(err))
+	}
+}
+
+// The aws CLI, an independent client, downloads what Put uploaded and sees
+// the SHA-256 checksum and metadata.
+func TestAWSCLIReadsWhatPutWrote(t *testing.T) {
+	t.Parallel()
+	const cli = "/usr/bin/aws"
+	if _, err := os.Stat(cli); err != nil {
+		t.Skipf("aws CLI not installed at %s", cli)
+	}
+	srv, st := setup(t)
+	data := randomBytes(t, 200_000)
+	obj := put(t, st, "bootstrap/x/repo-seeds.tar.zst", data)
+	put(t, st, "bootstrap/x/repo-seeds.tar.zst", []byte("a later version"))
+
+	aws := func(args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command(cli, append([]string{"--endpoint-url", srv.Endpoint}, args...)...)
+		cmd.Env = append(os.Environ(), srv.Env()...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("aws %v: %v\n%s", args, err, stderr.Bytes())
+		}
+		return out
+	}
+	dst := filepath.Join(t.TempDir(), "download")
+	out := aws("s3api", "get-object", "--bucket", bucket, "--key", obj.Key,
+		"--version-id", obj.VersionID, "--checksum-mode", "ENABLED", dst)
+	got, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("aws CLI downloaded other bytes")
+	}
+	var meta struct {
+		VersionId      string
+		ChecksumSHA256 string
+		Metadata       map[string]string
+	}
+	if err := json.Unmarshal(out, &meta); err != nil {
+		t.Fatalf("get-object output %s: %v", out, err)
+	}
+	sum := sha256.Sum256(data)
+	if meta.VersionId != obj.VersionID || meta.ChecksumSHA256 != base64.StdEncoding.EncodeToString(sum[:]) ||
+		meta.Metadata["sha256"] != obj.SHA256 {
+		t.Fatalf("aws CLI sees %+v, want version %s and sha %s", meta, obj.VersionID, obj.SHA256)
+	}
+
+	var versions struct {
+		Versions []struct{ Key, VersionId string }
+	}
+	if err := json.Unmarshal(aws("s3api", "list-object-versions", "--bucket", bucket, "--prefix", "bootstrap/x/"), &versions); err != nil {
+		t.Fatal(err)
+	}
+	if len(versions.Versions) != 2 {
+		t.Fatalf("aws CLI lists %+v, want 2 versions", versions.Versions)
+	}
+}
+
+// recorder keeps the headers of the requests a store sends.
+type recorder struct {
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+type recorded struct {
+	method, path, query string
+	header              http.Header
+}
+
+func (r *recorder) observe(req *http.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reqs = append(r.reqs, recorded{req.Method, req.URL.Path, req.URL.RawQuery, req.Header.Clone()})
+}
+
+func (r *recorder) find(t *testing.T, method, query string) recorded {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.reqs) - 1; i >= 0; i-- {
+		if q := r.reqs[i]; q.method == method && strings.Contains(q.query, query) {
+			return q
+		}
+	}
+	t.Fatalf("no %s request with %q", method, query)
+	return recorded{}
+}
+
+func (r *recorder) all() []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]recorded(nil), r.reqs...)
+}
+
+// SSE and the expected bucket owner are checked on the request side (the
+// server ignores SSE), while talking to the real server.
+func TestRequestHeaders(t *testing.T) {
+	t.Parallel()
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, bucket)
+	cases := []struct {
+		name, sse, kmsKey string
+		wantSSE, wantKey  string
+	}{
+		{"default", "", "", "AES256", ""},
+		{"aes256", "AES256", "", "AES256", ""},
+		{"kms", "aws:kms", "arn:aws:kms:us-east-1:123456789012:key/abcd", "aws:kms", "arn:aws:kms:us-east-1:123456789012:key/abcd"},
+		{"kms-default-key", "aws:kms", "", "aws:kms", ""},
+		{"none", "none", "", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &recorder{}
+			st := newStore(t, srv, func(cfg *store.Config) {
+				cfg.SSE, cfg.SSEKMSKeyID = c.sse, c.kmsKey
+				// versitygw checks the owner: its root account is the access key.
+				cfg.ExpectedBucketOwner = srv.AccessKey
+				store.SetObserver(cfg, rec.observe)
+			})
+			data := randomBytes(t, 5000)
+			obj := put(t, st, c.name, data)
+			get(t, st, c.name, obj.VersionID)
+			if _, err := st.Copy(context.Background(), c.name, obj.VersionID, c.name+"-copy"); err != nil {
+				t.Fatal(err)
+			}
+
+			p := rec.find(t, "PUT", "x-id=PutObject")
+			sum := sha256.Sum256(data)
+			if got := p.header.Get("X-Amz-Checksum-Sha256"); got != base64.StdEncoding.EncodeToString(sum[:]) {
+				t.Errorf("put checksum header %q", got)
+			}
+			if got := p.header.Get("X-Amz-Meta-Sha256"); got != hex.EncodeToString(sum[:]) {
+				t.Errorf("put sha256 metadata %q", got)
+			}
+			if ce, cs := p.header.Get("Content-Encoding"), p.header.Get("X-Amz-Content-Sha256"); strings.Contains(ce, "aws-chunked") || strings.HasPrefix(cs, "STREAMING") {
+				t.Errorf("put uses aws-chunked: content-encoding %q, content-sha256 %q", ce, cs)
+			}
+			if p.header.Get("X-Amz-Trailer") != "" {
+				t.Errorf("put has a trailer %q", p.header.Get("X-Amz-Trailer"))
+			}
+			copyReq := rec.find(t, "PUT", "x-id=CopyObject")
+			if got := copyReq.header.Get("X-Amz-Checksum-Algorithm"); got != "SHA256" {
+				t.Errorf("copy checksum algorithm %q", got)
+			}
+			for _, q := range []recorded{p, copyReq} {
+				if got := q.header.Get("X-Amz-Server-Side-Encryption"); got != c.wantSSE {
+					t.Errorf("%s %s: sse header %q, want %q", q.method, q.query, got, c.wantSSE)
+				}
+				if got := q.header.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"); got != c.wantKey {
+					t.Errorf("%s %s: kms key header %q, want %q", q.method, q.query, got, c.wantKey)
+				}
+			}
+			if got := copyReq.header.Get("X-Amz-Source-Expected-Bucket-Owner"); got != srv.AccessKey {
+				t.Errorf("copy source owner header %q", got)
+			}
+			g := rec.find(t, "GET", "x-id=GetObject")
+			if got := g.header.Get("X-Amz-Checksum-Mode"); got != "ENABLED" {
+				t.Errorf("get checksum mode %q", got)
+			}
+			for _, q := range rec.all() {
+				if got := q.header.Get("X-Amz-Expected-Bucket-Owner"); got != srv.AccessKey {
+					t.Errorf("%s %s?%s: expected owner header %q", q.method, q.path, q.query, got)
+				}
+			}
+		})
+	}
+}
+
+// Without explicit credentials the SDK's default chain (here the AWS_*
+// variables) is used.
+func TestDefaultCredentialChain(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, bucket)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	st, err := store.New(context.Background(), store.Config{Bucket: bucket, Endpoint: srv.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := put(t, st, "k", []byte("via env"))
+	if got, _ := get(t, st, "k", obj.VersionID); string(got) != "via env" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	ok := store.Config{Bucket: "b", Region: "us-east-1"}
+	cases := map[string]func(*store.Config){
+		"no bucket":         func(c *store.Config) { c.Bucket = "" },
+		"bad sse":           func(c *store.Config) { c.SSE = "aes" },
+		"kms key no kms":    func(c *store.Config) { c.SSEKMSKeyID = "k" },
+		"bad endpoint":      func(c *store.Config) { c.Endpoint = "127.0.0.1:9000" },
+		"half credentials":  func(c *store.Config) { c.AccessKeyID = "AKIA" },
+		"token only":        func(c *store.Config) { c.SessionToken = "t" },
+		"negative attempts": func(c *store.Config) { c.MaxAttempts = -1 },
+		"negative timeout":  func(c *store.Config) { c.Timeout = -time.Second },
+		"no region":         func(c *store.Config) { c.Region = "" },
+	}
+	for name, mod := range cases {
+		c := ok
+		mod(&c)
+		if _, err := store.New(context.Background(), c); err == nil {
+			t.Errorf("%s: New accepted %+v", name, c)
+		}
+	}
+	if _, err := store.New(context.Background(), ok); err != nil {
+		t.Errorf("New rejected a good config: %v", err)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	if store.Classify(nil) != store.None {
+		t.Error("nil is not None")
+	}
+	if store.Classify(errors.New("x")) != store.Other {
+		t.Error("plain error is not Other")
+	}
+	if store.Classify(context.DeadlineExceeded) != store.Unreachable {
+		t.Error("deadline is not Unreachable")
+	}
+	for k := store.None; k <= store.ChecksumMismatch; k++ {
+		if strings.HasPrefix(k.String(), "kind(") {
+			t.Errorf("kind %d has no name", k)
+		}
+	}
+}
