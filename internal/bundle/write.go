@@ -256,6 +256,18 @@ func checkLink(rel, target string) string {
 	if path.IsAbs(target) || filepath.IsAbs(target) {
 		return fmt.Sprintf("is a symlink to the absolute path %q: only relative links inside repo-seeds are kept", target)
 	}
+	// A ".." after a name may climb out of a symlink rather than a
+	// directory ("sub/up/.." with sub/up -> ".."), which the lexical check
+	// below cannot see: allow ".." only at the start of the target.
+	named := false
+	for _, seg := range strings.Split(target, "/") {
+		switch {
+		case seg == ".." && named:
+			return fmt.Sprintf("is a symlink to %q: a '..' after a directory name can leave repo-seeds through another symlink", target)
+		case seg != "" && seg != "." && seg != "..":
+			named = true
+		}
+	}
 	resolved := path.Join(path.Dir(rel), target)
 	if resolved == ".." || strings.HasPrefix(resolved, "../") {
 		return fmt.Sprintf("is a symlink to %q, outside repo-seeds", target)
@@ -269,8 +281,11 @@ func allowed(rel string, globs []string) bool {
 		if g == "" {
 			continue
 		}
-		if ok, _ := path.Match(g, rel); ok || strings.HasPrefix(rel, g+"/") {
-			return true
+		// The glob matches the path itself or any directory above it.
+		for p := rel; p != "." && p != "/"; p = path.Dir(p) {
+			if ok, _ := path.Match(g, p); ok {
+				return true
+			}
 		}
 	}
 	return false

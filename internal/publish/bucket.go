@@ -21,6 +21,9 @@ type Bucket interface {
 	Put(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte) (store.Object, error)
 	Get(ctx context.Context, key, versionID string) (io.ReadCloser, store.Object, error)
 	Head(ctx context.Context, key, versionID string) (store.Object, error)
+	// Copy copies srcKey at srcVersion to dstKey without the bytes passing
+	// through this process.
+	Copy(ctx context.Context, srcKey, srcVersion, dstKey string) (store.Object, error)
 }
 
 // Dir is a Bucket on local disk: key "a/b" is the file DIR/a/b. It keeps no
@@ -107,4 +110,24 @@ func (d Dir) Head(ctx context.Context, key, versionID string) (store.Object, err
 		return store.Object{}, err
 	}
 	return store.Object{Key: key, Size: st.Size()}, nil
+}
+
+// Copy copies the file for srcKey to dstKey (atomically, by rename).
+func (d Dir) Copy(ctx context.Context, srcKey, srcVersion, dstKey string) (store.Object, error) {
+	rc, obj, err := d.Get(ctx, srcKey, srcVersion)
+	if err != nil {
+		return store.Object{}, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, rc); err != nil {
+		return store.Object{}, err
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	f, ok := rc.(*os.File)
+	if !ok {
+		return store.Object{}, fmt.Errorf("copy %s: not a file", srcKey)
+	}
+	return d.Put(ctx, dstKey, io.NewSectionReader(f, 0, obj.Size), obj.Size, sum)
 }

@@ -111,9 +111,10 @@ func Publish(ctx context.Context, prep *Prepared, opt Options) *Result {
 	res := &Result{Mode: "publish", Recipient: prep.Key.Recipient(), Problems: append(problem.List(nil), prep.Warnings...)}
 	res.Instances = make([]InstanceResult, len(prep.Plan.Instances))
 	var mu sync.Mutex
+	seeds := &sharedUpload{}
 	forEach(ctx, len(prep.Plan.Instances), opt.Concurrency, func(i int) {
 		ip := prep.Plan.Instances[i]
-		ir, probs := publishOne(ctx, prep, ip, opt)
+		ir, probs := publishOne(ctx, prep, ip, opt, seeds)
 		res.Instances[i] = ir
 		mu.Lock()
 		res.Problems = append(res.Problems, probs...)
@@ -122,7 +123,35 @@ func Publish(ctx context.Context, prep *Prepared, opt Options) *Result {
 	return res
 }
 
-func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt Options) (InstanceResult, problem.List) {
+// sharedUpload uploads the repo-seeds archive once per run: the first
+// instance that needs it uploads it to its own key, the others copy that
+// version on the server side.
+type sharedUpload struct {
+	mu   sync.Mutex
+	done bool
+	obj  store.Object
+	err  error
+}
+
+func (s *sharedUpload) put(ctx context.Context, b Bucket, k string, prep *Prepared, body io.ReadSeeker) (store.Object, error) {
+	// The lock is held through the one upload, so the others wait for it,
+	// then copy concurrently.
+	s.mu.Lock()
+	if !s.done {
+		s.done = true
+		s.obj, s.err = b.Put(ctx, k, body, prep.Seeds.Size, prep.Seeds.SHA256)
+		s.mu.Unlock()
+		return s.obj, s.err
+	}
+	src, err := s.obj, s.err
+	s.mu.Unlock()
+	if err != nil {
+		return store.Object{}, err
+	}
+	return b.Copy(ctx, src.Key, src.VersionID, k)
+}
+
+func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt Options, seeds *sharedUpload) (InstanceResult, problem.List) {
 	ir := InstanceResult{Instance: ip.Name, Prefix: ip.BootstrapPrefix, Secrets: prep.SecretInfo[ip.Name]}
 	var probs problem.List
 	emit := func(step, obj string, done, total int64) {
@@ -158,7 +187,13 @@ func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt O
 		} else {
 			emit("upload", o.name, 0, o.arch.Size)
 			body := &progressReader{ReadSeeker: o.body(), report: func(n int64) { emit("upload", o.name, n, o.arch.Size) }}
-			obj, err := opt.Bucket.Put(ctx, k, body, o.arch.Size, o.arch.SHA256)
+			var obj store.Object
+			var err error
+			if o.name == bundle.SeedsObject {
+				obj, err = seeds.put(ctx, opt.Bucket, k, prep, body)
+			} else {
+				obj, err = opt.Bucket.Put(ctx, k, body, o.arch.Size, o.arch.SHA256)
+			}
 			if err != nil {
 				or.Status = "failed"
 				ir.Objects = append(ir.Objects, or)
