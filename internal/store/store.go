@@ -367,6 +367,9 @@ func (s *Store) Copy(ctx context.Context, srcKey, srcVersion, dstKey string) (Ob
 	fail := func(err error) (Object, error) {
 		e := s.fail("copy", dstKey, "", err)
 		e.SrcKey, e.SrcVersionID = srcKey, srcVersion
+		if e.Kind == Other && srcVersion != "" && malformedVersion(err) {
+			e.Kind = NotFound
+		}
 		return Object{}, e
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
@@ -462,10 +465,8 @@ func (s *Store) fail(op, key, versionID string, err error) *Error {
 		return se
 	}
 	kind := Classify(err)
-	// A malformed version id: S3 answers 400 InvalidArgument ("Invalid
-	// version id specified"), HEAD a bare 400. The version does not exist.
-	if kind == Other && versionID != "" && statusCode(err) == 400 &&
-		(op == "head" || strings.Contains(strings.ToLower(errMessage(err)), "version")) {
+	// A malformed version id does not exist either. HEAD gets a bare 400.
+	if kind == Other && versionID != "" && (malformedVersion(err) || op == "head" && statusCode(err) == 400) {
 		kind = NotFound
 	}
 	return &Error{
@@ -474,11 +475,12 @@ func (s *Store) fail(op, key, versionID string, err error) *Error {
 	}
 }
 
-func errMessage(err error) string {
-	if ae := apiError(err); ae != nil {
-		return ae.ErrorMessage()
-	}
-	return err.Error()
+// malformedVersion reports S3's answer to a malformed version id: 400
+// InvalidArgument "Invalid version id specified".
+func malformedVersion(err error) bool {
+	ae := apiError(err)
+	return ae != nil && statusCode(err) == 400 && ae.ErrorCode() == "InvalidArgument" &&
+		strings.Contains(strings.ToLower(ae.ErrorMessage()), "version")
 }
 
 // getBody is a Get response body: it classifies read errors and releases

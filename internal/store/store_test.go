@@ -20,6 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/store"
 )
@@ -149,7 +152,7 @@ func TestVersionsAndHead(t *testing.T) {
 
 func TestCopy(t *testing.T) {
 	t.Parallel()
-	_, st := setup(t)
+	srv, st := setup(t)
 	old := []byte("first")
 	v1 := put(t, st, "src", old)
 	put(t, st, "src", []byte("second"))
@@ -167,6 +170,21 @@ func TestCopy(t *testing.T) {
 		t.Fatalf("copy holds %q %+v", got, gobj)
 	}
 
+	// The x-amz-meta-sha256 metadata came along.
+	h, err := srv.Client().HeadObject(context.Background(), &s3.HeadObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String("dir/dst"), VersionId: aws.String(obj.VersionID),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Metadata[store.MetadataSHA256] != hexSum(old) {
+		t.Fatalf("copy metadata %v, want sha256 %s", h.Metadata, hexSum(old))
+	}
+
+	_, err = st.Copy(context.Background(), "src", "not-a-version-id", "dst3")
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("copy of a malformed version: %v", err)
+	}
 	_, err = st.Copy(context.Background(), "nope", "", "dst2")
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("copy of a missing key: %v", err)
@@ -398,6 +416,40 @@ func TestGetDetectsTamperedBody(t *testing.T) {
 	b, err := io.ReadAll(rc)
 	if store.Classify(err) != store.ChecksumMismatch {
 		t.Fatalf("read tampered body %q: %v (kind %v), want checksum mismatch", b, err, store.Classify(err))
+	}
+}
+
+// Objects that another client wrote without a SHA-256 checksum: Get works,
+// and reports our metadata's SHA-256 or none.
+func TestGetWithoutServerSHA256(t *testing.T) {
+	t.Parallel()
+	srv, st := setup(t)
+	ctx := context.Background()
+	data := []byte("uploaded by someone else")
+	// The server computes a CRC64NVME of its own for this one.
+	_, err := srv.Client().PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String("meta-only"), Body: bytes.NewReader(data),
+		Metadata: map[string]string{store.MetadataSHA256: hexSum(data)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, obj := get(t, st, "meta-only", "")
+	if !bytes.Equal(got, data) || obj.SHA256 != hexSum(data) {
+		t.Fatalf("meta-only: %q %+v", got, obj)
+	}
+	h, err := st.Head(ctx, "meta-only", "")
+	if err != nil || h.SHA256 != hexSum(data) {
+		t.Fatalf("head meta-only: %+v %v", h, err)
+	}
+
+	// A file put into the backend directly has no checksum at all.
+	if err := os.WriteFile(filepath.Join(srv.Dir, bucket, "raw"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, obj = get(t, st, "raw", "")
+	if !bytes.Equal(got, data) || obj.SHA256 != "" || obj.Size != int64(len(data)) {
+		t.Fatalf("raw: %q %+v", got, obj)
 	}
 }
 
