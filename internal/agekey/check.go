@@ -95,8 +95,10 @@ func (e *DecryptError) Unwrap() error { return e.Err }
 // after leading whitespace) are accepted. The plaintext is never kept: it
 // goes chunk by chunk to io.Discard.
 //
-// Check returns the number of bytes it read from r (the whole file when it
-// succeeds) and either nil or a *[DecryptError]. k must not be nil.
+// Check reads r until EOF, so a caller that does not trust r to end must
+// bound it (io.LimitReader). It returns the number of bytes it read from r
+// (the whole file when it succeeds) and either nil or a *[DecryptError].
+// k must come from [Parse]. Check is safe for concurrent use with one Key.
 func Check(r io.Reader, k *Key) (ciphertextSize int64, err error) {
 	return check(r, k, io.Discard)
 }
