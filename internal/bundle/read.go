@@ -34,6 +34,11 @@ var SecretsLimits = Limits{MaxUnpacked: 64 << 20, MaxEntries: 4096, MaxWindow: 8
 // bounded by the window; the byte and entry caps bound time.
 var SeedsLimits = Limits{MaxUnpacked: 64 << 30, MaxEntries: 5_000_000, MaxWindow: 8 << 20}
 
+// maxMember caps one file of a secrets archive read into memory, checked on
+// the tar header before reading: host secrets and the key are small (see
+// publish.MaxSecretSize), and a bomb must not be buffered up to MaxUnpacked.
+const maxMember = 1 << 20
+
 // ErrTooLarge marks an archive that exceeded its Limits.
 var ErrTooLarge = errors.New("archive exceeds its size limit")
 
@@ -98,6 +103,10 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 				probs.Errorf("", name, "must be a regular file, found %s", entryType(h))
 				return nil
 			}
+			if h.Size > maxMember {
+				probs.Errorf("", name, "is %d bytes, more than %d: not an age identity", h.Size, maxMember)
+				return nil
+			}
 			data, err := io.ReadAll(body)
 			if err != nil {
 				return err
@@ -115,6 +124,10 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 			}
 			if !strings.HasSuffix(base, ".age") {
 				probs.Errorf("", name, "is not an .age file: only encrypted secrets may ship")
+				return nil
+			}
+			if h.Size > maxMember {
+				probs.Errorf("", name, "is %d bytes, more than %d: not a host secret", h.Size, maxMember)
 				return nil
 			}
 			data, err := io.ReadAll(body)
@@ -240,6 +253,11 @@ func walk(r io.Reader, lim Limits, fn func(h *tar.Header, name string, body io.R
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
+			// Decompress to the end: a bad frame or checksum after the tar
+			// end blocks still makes the host's zstd -d, and so tar, fail.
+			if _, err := io.Copy(io.Discard, lr); err != nil {
+				return describe(err)
+			}
 			return nil
 		}
 		if err != nil {
