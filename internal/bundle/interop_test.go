@@ -1,0 +1,244 @@
+package bundle_test
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openclaw/clawdinator-bundle/internal/agekey"
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/plan"
+	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/sample"
+)
+
+// interopMtime is SOURCE_DATE_EPOCH for the interop run: not the default
+// epoch, so a writer ignoring Inputs.Mtime is caught.
+var interopMtime = time.Unix(1700000000, 0).UTC()
+
+// assembleSample does what `assemble --out DIR` does on the sample workload
+// and returns the fixture and DIR.
+func assembleSample(t *testing.T) (*sample.Fixture, string) {
+	t.Helper()
+	f, err := sample.Write(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	prep, probs, err := publish.Prepare(ctx, publish.Inputs{
+		AgeKey: f.Key, SecretsDir: f.SecretsDir, RepoSeedsDir: f.SeedsDir, InstancesFile: f.InstancesFile,
+		Policy: plan.Policy{Required: plan.DefaultRequired, Exclude: plan.DefaultExclude},
+		Mtime:  interopMtime, TempDir: t.TempDir(),
+	})
+	if err != nil || prep == nil {
+		t.Fatalf("prepare: %v\n%s", err, render(probs))
+	}
+	defer prep.Close()
+	out := t.TempDir()
+	res := publish.Publish(ctx, prep, publish.Options{Bucket: publish.Dir(out)})
+	if errs := res.Problems.Errors(); len(errs) > 0 || res.Err() != nil {
+		t.Fatalf("publish: %v\n%s", res.Err(), render(errs))
+	}
+	if len(res.Instances) != len(sample.Instances) {
+		t.Fatalf("published %d instances, want %d", len(res.Instances), len(sample.Instances))
+	}
+	return f, out
+}
+
+// run runs a host tool and fails on a non-zero exit or on any stderr output:
+// a warning from tar at boot is a bundle we did not mean to make.
+func run(t *testing.T, name string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(needTool(t, name), args...)
+	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\nstderr:\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Fatalf("%s %s wrote to stderr:\n%s", name, strings.Join(args, " "), stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+func perm(t *testing.T, p string) fs.FileMode {
+	t.Helper()
+	st, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode()
+}
+
+// checkListing asserts every line of tar -tv is owned by 0/0 and carries the
+// fixed mtime, and, when sorted is set, that names are in byte order (the
+// secrets archive; repo-seeds is in depth-first walk order).
+func checkListing(t *testing.T, archive string, sorted bool) {
+	t.Helper()
+	out := run(t, "tar", "--zstd", "--numeric-owner", "--full-time", "-tvf", archive)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("%s lists %d entries", archive, len(lines))
+	}
+	stamp := interopMtime.Format("2006-01-02 15:04:05")
+	var names []string
+	for _, l := range lines {
+		fields := strings.Fields(l)
+		if len(fields) < 6 || fields[1] != "0/0" || fields[3]+" "+fields[4] != stamp {
+			t.Errorf("%s: entry not owned by 0/0 at %s: %q", filepath.Base(archive), stamp, l)
+			continue
+		}
+		names = append(names, fields[5])
+	}
+	if sorted && !slices.IsSorted(names) {
+		t.Errorf("%s: entries are not sorted: %v", filepath.Base(archive), names)
+	}
+}
+
+// TestHostTools extracts every assembled bundle with the tools the hosts
+// run at boot (GNU tar --zstd, zstd, the age CLI) and checks the contract
+// of PIPELINE.md on what they produce.
+func TestHostTools(t *testing.T) {
+	needTool(t, "tar")
+	needTool(t, "zstd")
+	needTool(t, "age")
+	needTool(t, "diff")
+	f, out := assembleSample(t)
+
+	var seeds []byte
+	for _, inst := range sample.Instances {
+		t.Run(inst, func(t *testing.T) {
+			dir := filepath.Join(out, "bootstrap", inst)
+			secretsTar := filepath.Join(dir, bundle.SecretsObject)
+			seedsTar := filepath.Join(dir, bundle.SeedsObject)
+			if _, err := os.Stat(filepath.Join(dir, bundle.ManifestName)); err != nil {
+				t.Fatalf("no manifest: %v", err)
+			}
+			run(t, "zstd", "-q", "-t", secretsTar)
+			run(t, "zstd", "-q", "-t", seedsTar)
+			checkListing(t, secretsTar, true)
+
+			x := t.TempDir()
+			run(t, "tar", "--zstd", "-xf", secretsTar, "-C", x)
+
+			top, err := os.ReadDir(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var topNames []string
+			for _, e := range top {
+				topNames = append(topNames, e.Name())
+			}
+			if !slices.Equal(topNames, []string{bundle.KeyEntry, bundle.SecretsDir}) {
+				t.Fatalf("top level = %v, want [%s %s]", topNames, bundle.KeyEntry, bundle.SecretsDir)
+			}
+			keyPath := filepath.Join(x, bundle.KeyEntry)
+			if m := perm(t, keyPath); !m.IsRegular() || m.Perm() != 0o400 {
+				t.Errorf("%s mode = %v, want -r--------", bundle.KeyEntry, m)
+			}
+			if m := perm(t, filepath.Join(x, bundle.SecretsDir)); !m.IsDir() || m.Perm() != 0o700 {
+				t.Errorf("secrets/ mode = %v, want drwx------", m)
+			}
+			keyText, err := os.ReadFile(keyPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k, err := agekey.Parse(keyText); err != nil || k.Recipient() != f.Recipient {
+				t.Fatalf("bundled key: %v (recipient %v, want %s)", err, k, f.Recipient)
+			}
+
+			want := append(slices.Clone(plan.DefaultRequired), sample.TokenName(inst))
+			slices.Sort(want)
+			entries, err := os.ReadDir(filepath.Join(x, bundle.SecretsDir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range entries {
+				got = append(got, e.Name())
+				p := filepath.Join(x, bundle.SecretsDir, e.Name())
+				if m := perm(t, p); !m.IsRegular() || m.Perm() != 0o400 {
+					t.Errorf("%s mode = %v, want -r--------", e.Name(), m)
+				}
+				if st, _ := os.Lstat(p); !st.ModTime().Equal(interopMtime) {
+					t.Errorf("%s mtime = %v, want %v", e.Name(), st.ModTime().UTC(), interopMtime)
+				}
+				if strings.HasPrefix(e.Name(), "clawdinator-image-") {
+					t.Errorf("CI-only secret %s reached a host bundle", e.Name())
+				}
+				for _, other := range sample.Instances {
+					if other != inst && e.Name() == sample.TokenName(other) {
+						t.Errorf("instance %s received the token of %s", inst, other)
+					}
+				}
+				plain := run(t, "age", "-d", "-i", keyPath, p)
+				if string(plain) != sample.Canary+e.Name() {
+					t.Errorf("age -d %s = %q, want the sample plaintext", e.Name(), plain)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("secrets/ holds\n  %v\nwant\n  %v", got, want)
+			}
+
+			data, err := os.ReadFile(seedsTar)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seeds == nil {
+				seeds = data
+			} else if !bytes.Equal(seeds, data) {
+				t.Errorf("repo-seeds.tar.zst differs between instances")
+			}
+		})
+	}
+
+	t.Run("repo-seeds", func(t *testing.T) {
+		seedsTar := filepath.Join(out, "bootstrap", sample.Instances[0], bundle.SeedsObject)
+		checkListing(t, seedsTar, false)
+		y := t.TempDir()
+		run(t, "tar", "--zstd", "-xf", seedsTar, "-C", y)
+		run(t, "diff", "-r", "--no-dereference", f.SeedsDir, y)
+
+		// diff ignores modes: compare every entry's type and permissions.
+		n := 0
+		err := filepath.WalkDir(f.SeedsDir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(f.SeedsDir, p)
+			src, dst := perm(t, p), perm(t, filepath.Join(y, rel))
+			if src != dst {
+				t.Errorf("%s: mode %v after extraction, %v in the source", rel, dst, src)
+			}
+			n++
+			return nil
+		})
+		if err != nil || n < 10 {
+			t.Fatalf("walked %d entries: %v", n, err)
+		}
+		if m := perm(t, filepath.Join(y, "openclaw/scripts/run.sh")); m.Perm()&0o111 == 0 {
+			t.Errorf("run.sh lost its exec bit: %v", m)
+		}
+		for link, target := range map[string]string{
+			"openclaw/README.link":      "README.md",
+			"openclaw/docs/guide/up.md": "../../README.md",
+		} {
+			p := filepath.Join(y, link)
+			if m := perm(t, p); m&fs.ModeSymlink == 0 {
+				t.Errorf("%s is %v, want a symlink", link, m)
+				continue
+			}
+			if got, err := os.Readlink(p); err != nil || got != target {
+				t.Errorf("%s -> %q (%v), want %q", link, got, err, target)
+			}
+		}
+	})
+}
