@@ -20,6 +20,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export PATH="$(go env GOPATH)/bin:$PATH"
 export DOCKER_HOST=${DOCKER_HOST:-unix:///run/podman/podman.sock}
+export ACT_DISABLE_VERSION_CHECK=1 # else act asks api.nektosact.com for notices
 RUNNER_IMAGE=${RUNNER_IMAGE:-localhost/act-runner:latest}
 SMOKE_IMAGE=localhost/clawdinator-smoke:latest
 ACT_FLAGS=(-P "ubuntu-latest=$RUNNER_IMAGE" --pull=false --container-daemon-socket=-)

@@ -13,7 +13,7 @@ fi
 go vet ./...
 staticcheck ./...
 workflows=()
-for f in .github/workflows/*.yml .github/workflows/*.yaml examples/*.yml examples/*.yaml examples/*/*.yml testdata/container/*.yml; do
+for f in .github/workflows/*.yml .github/workflows/*.yaml examples/*.yml examples/*.yaml testdata/container/*.yml; do
 	[ -f "$f" ] && workflows+=("$f")
 done
 if [ ${#workflows[@]} -gt 0 ]; then
