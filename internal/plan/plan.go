@@ -244,7 +244,10 @@ func (p *Plan) Files() []Secret {
 
 // Build plans every selected instance. Problems name the offending file or
 // instance; warnings (excluded files) are included in the returned list with
-// Warning severity. The plan is nil when any error-severity problem occurred.
+// Warning severity. The plan is returned even when error-severity problems
+// occurred, holding what could be planned, so that the caller can still
+// check those files and report every problem in one run; it must not ship.
+// It is nil only when the secrets directory cannot be read.
 func Build(instances []Instance, secretsDir string, pol Policy) (*Plan, problem.List) {
 	var probs problem.List
 	entries, err := os.ReadDir(secretsDir)
@@ -315,9 +318,6 @@ func Build(instances []Instance, secretsDir string, pol Policy) (*Plan, problem.
 		ip.Secrets = append(append(ip.Secrets, common...), Secret{Name: tf, Path: filepath.Join(secretsDir, tf)})
 		sort.Slice(ip.Secrets, func(i, j int) bool { return ip.Secrets[i].Name < ip.Secrets[j].Name })
 		p.Instances = append(p.Instances, ip)
-	}
-	if len(probs.Errors()) > 0 {
-		return nil, probs
 	}
 	return p, probs
 }
