@@ -142,9 +142,11 @@ func FromInputs(getenv func(string) string) (*Config, error) {
 	set := map[string]bool{}
 	for _, o := range Options {
 		v := a.GetInput(o.Name)
-		if v != "" {
+		// The runner passes every input, defaults included: only a value
+		// other than the default counts as set (secrets-dir in verify).
+		if v != "" && v != o.Default {
 			set[o.Name] = true
-		} else {
+		} else if v == "" {
 			v = o.Default
 		}
 		vals[o.Name] = v
