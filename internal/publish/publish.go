@@ -52,6 +52,7 @@ type ObjectResult struct {
 	Size      int64  `json:"size"`
 	SHA256    string `json:"sha256"`
 	VersionID string `json:"versionId,omitempty"`
+	TarSHA256 string `json:"tarSha256,omitempty"`
 	// Status is "uploaded", "unchanged" (already in place, not uploaded
 	// again), "checked" (verify mode), "missing" or "failed".
 	Status   string `json:"status"`
@@ -110,16 +111,15 @@ func key(prefix, name string) string { return path.Join(prefix, name) }
 func Publish(ctx context.Context, prep *Prepared, opt Options) *Result {
 	res := &Result{Mode: "publish", Recipient: prep.Key.Recipient(), Problems: append(problem.List(nil), prep.Warnings...)}
 	res.Instances = make([]InstanceResult, len(prep.Plan.Instances))
-	var mu sync.Mutex
 	seeds := &sharedUpload{}
+	// Problems in instance order, not completion order: reports are stable.
+	probs := make([]problem.List, len(prep.Plan.Instances))
 	forEach(ctx, len(prep.Plan.Instances), opt.Concurrency, func(i int) {
-		ip := prep.Plan.Instances[i]
-		ir, probs := publishOne(ctx, prep, ip, opt, seeds)
-		res.Instances[i] = ir
-		mu.Lock()
-		res.Problems = append(res.Problems, probs...)
-		mu.Unlock()
+		res.Instances[i], probs[i] = publishOne(ctx, prep, prep.Plan.Instances[i], opt, seeds)
 	})
+	for _, p := range probs {
+		res.Problems = append(res.Problems, p...)
+	}
 	return res
 }
 
@@ -134,6 +134,9 @@ type sharedUpload struct {
 }
 
 func (s *sharedUpload) put(ctx context.Context, b Bucket, k string, prep *Prepared, body io.ReadSeeker) (store.Object, error) {
+	if src := prep.Seeds.Source; src != nil {
+		return b.Copy(ctx, src.Key, src.VersionID, k)
+	}
 	// The lock is held through the one upload, so the others wait for it,
 	// then copy concurrently.
 	s.mu.Lock()
@@ -181,18 +184,21 @@ func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt O
 	}
 	for _, o := range objs {
 		k := key(ip.BootstrapPrefix, o.name)
-		or := ObjectResult{Name: o.name, Key: k, Size: o.arch.Size, SHA256: o.arch.Hex()}
+		or := ObjectResult{Name: o.name, Key: k, Size: o.arch.Size, SHA256: o.arch.Hex(), TarSHA256: o.arch.TarSHA256}
 		if v, ok := unchanged(ctx, opt.Bucket, prev.Object(o.name), o.arch); ok {
 			or.VersionID, or.Status = v, "unchanged"
 		} else {
 			emit("upload", o.name, 0, o.arch.Size)
-			body := &progressReader{ReadSeeker: o.body(), report: func(n int64) { emit("upload", o.name, n, o.arch.Size) }}
 			var obj store.Object
 			var err error
 			if o.name == bundle.SeedsObject {
+				var body io.ReadSeeker
+				if r := o.body(); r != nil {
+					body = &progressReader{ReadSeeker: r, report: func(n int64) { emit("upload", o.name, n, o.arch.Size) }}
+				}
 				obj, err = seeds.put(ctx, opt.Bucket, k, prep, body)
 			} else {
-				obj, err = opt.Bucket.Put(ctx, k, body, o.arch.Size, o.arch.SHA256)
+				obj, err = opt.Bucket.Put(ctx, k, o.body(), o.arch.Size, o.arch.SHA256)
 			}
 			if err != nil {
 				or.Status = "failed"
@@ -245,7 +251,7 @@ func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt O
 		Tool: opt.Tool, Source: opt.Source, Recipient: prep.Key.Recipient(), Secrets: ir.Secrets,
 	}
 	for _, or := range ir.Objects {
-		m.Objects = append(m.Objects, ManifestObject{Name: or.Name, Key: or.Key, Size: or.Size, SHA256: or.SHA256, VersionID: or.VersionID, Unchanged: or.Status == "unchanged"})
+		m.Objects = append(m.Objects, ManifestObject{Name: or.Name, Key: or.Key, Size: or.Size, SHA256: or.SHA256, VersionID: or.VersionID, TarSHA256: or.TarSHA256, Unchanged: or.Status == "unchanged"})
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	data = append(data, '\n')
@@ -532,4 +538,31 @@ func Assembled(prep *Prepared) *Result {
 		})
 	}
 	return res
+}
+
+// FindPublishedSeeds reads the manifests of instances and returns the
+// repo-seeds archives they name that are still the current version at their
+// key, by the digest of their uncompressed tar stream. Anything unreadable is
+// skipped: this only saves work, it never decides what is correct.
+func FindPublishedSeeds(ctx context.Context, b Bucket, instances []plan.Instance) map[string]ManifestObject {
+	out := map[string]ManifestObject{}
+	var mu sync.Mutex
+	forEach(ctx, len(instances), 8, func(i int) {
+		m, err := readManifest(ctx, b, key(instances[i].BootstrapPrefix, bundle.ManifestName))
+		if err != nil {
+			return
+		}
+		mo := m.Object(bundle.SeedsObject)
+		if mo == nil || mo.TarSHA256 == "" || mo.VersionID == "" || mo.Key != key(instances[i].BootstrapPrefix, bundle.SeedsObject) {
+			return
+		}
+		cur, err := b.Head(ctx, mo.Key, "")
+		if err != nil || cur.VersionID != mo.VersionID || cur.Size != mo.Size || (cur.SHA256 != "" && cur.SHA256 != mo.SHA256) {
+			return
+		}
+		mu.Lock()
+		out[mo.TarSHA256] = *mo
+		mu.Unlock()
+	})
+	return out
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
@@ -54,18 +53,19 @@ func Verify(ctx context.Context, in VerifyInputs, opt Options) *Result {
 		}
 	}
 	res.Instances = make([]InstanceResult, len(selected))
-	var mu sync.Mutex
-	recipients := map[string]bool{}
+	// Problems in instance order, not completion order: reports are stable.
+	probs := make([]problem.List, len(selected))
+	rcps := make([]string, len(selected))
 	forEach(ctx, len(selected), opt.Concurrency, func(i int) {
-		ir, probs, rcp := verifyOne(ctx, in, selected[i], opt)
-		res.Instances[i] = ir
-		mu.Lock()
-		res.Problems = append(res.Problems, probs...)
-		if rcp != "" {
-			recipients[rcp] = true
-		}
-		mu.Unlock()
+		res.Instances[i], probs[i], rcps[i] = verifyOne(ctx, in, selected[i], opt)
 	})
+	recipients := map[string]bool{}
+	for i := range selected {
+		res.Problems = append(res.Problems, probs[i]...)
+		if rcps[i] != "" {
+			recipients[rcps[i]] = true
+		}
+	}
 	if names := sortedNames(recipients); len(names) > 0 {
 		res.Recipient = strings.Join(names, ",")
 	}
