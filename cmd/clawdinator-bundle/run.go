@@ -156,8 +156,14 @@ func execute(ctx context.Context, cfg *config.Config, getenv func(string) string
 	var bucket publish.Bucket
 	if cfg.Mode == config.Publish {
 		// Fail on configuration before spending minutes compressing.
-		if bucket, err = openStore(ctx, cfg); err != nil {
+		st, err := openStore(ctx, cfg)
+		if err != nil {
 			return nil, err
+		}
+		bucket = st
+		// An unchanged repo-seeds tree need not be compressed again.
+		if instances, probs := plan.LoadInstances(cfg.InstancesFile); len(probs) == 0 {
+			in.PublishedSeeds = publish.FindPublishedSeeds(ctx, st, instances)
 		}
 	}
 	prep, probs, err := publish.Prepare(ctx, in)

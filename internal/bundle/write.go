@@ -123,6 +123,8 @@ type SeedsOptions struct {
 	Concurrency int
 	// Progress, when set, is called with the running count of input bytes.
 	Progress func(n int64)
+	// TarHash, when set, also receives the uncompressed tar stream.
+	TarHash io.Writer
 }
 
 // WriteSeeds writes the tree at root as repo-seeds.tar.zst to w, checking it
@@ -145,7 +147,38 @@ func WriteSeeds(w io.Writer, root string, opt SeedsOptions) (problem.List, error
 	if err != nil {
 		return nil, err
 	}
-	tw := tar.NewWriter(zw)
+	var tarOut io.Writer = zw
+	if opt.TarHash != nil {
+		tarOut = io.MultiWriter(zw, opt.TarHash)
+	}
+	probs, err = writeSeedsTar(tarOut, root, opt)
+	if err != nil {
+		zw.Close()
+		return probs, err
+	}
+	return probs, zw.Close()
+}
+
+// WriteSeedsTar writes the uncompressed tar stream of WriteSeeds, with the
+// same checks. Hashing it tells whether a tree's content changed without
+// spending the time to compress it.
+func WriteSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, error) {
+	var probs problem.List
+	st, err := os.Stat(root)
+	if err != nil {
+		probs.Add(problem.Problem{File: root, Message: "cannot read repo-seeds directory: " + errText(err)})
+		return probs, nil
+	}
+	if !st.IsDir() {
+		probs.Add(problem.Problem{File: root, Message: "repo-seeds is not a directory"})
+		return probs, nil
+	}
+	return writeSeedsTar(w, root, opt)
+}
+
+func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, error) {
+	var probs problem.List
+	tw := tar.NewWriter(w)
 	sc := newKeyScanner()
 	buf := make([]byte, 256<<10)
 	var total int64
@@ -217,13 +250,9 @@ func WriteSeeds(w io.Writer, root string, opt SeedsOptions) (problem.List, error
 		}
 	})
 	if walkErr != nil {
-		zw.Close()
 		return probs, walkErr
 	}
-	if err := tw.Close(); err != nil {
-		return probs, err
-	}
-	return probs, zw.Close()
+	return probs, tw.Close()
 }
 
 func errText(err error) string {

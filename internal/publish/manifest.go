@@ -43,6 +43,9 @@ type ManifestObject struct {
 	Size      int64  `json:"size"`
 	SHA256    string `json:"sha256"`
 	VersionID string `json:"versionId,omitempty"`
+	// TarSHA256 is the digest of the uncompressed tar stream (repo seeds):
+	// it lets a later run see the tree is unchanged without compressing it.
+	TarSHA256 string `json:"tarSha256,omitempty"`
 	// Unchanged is true when this run found the same bytes already in place
 	// and did not upload them again.
 	Unchanged bool `json:"unchanged,omitempty"`

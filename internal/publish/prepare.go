@@ -47,6 +47,11 @@ type Inputs struct {
 	TempDir string
 	// Progress, when set, receives repo-seeds bytes read so far.
 	Progress func(n int64)
+	// PublishedSeeds maps the digest of an uncompressed repo-seeds tar
+	// stream to an archive of it already current in the bucket (see
+	// FindPublishedSeeds). When the tree hashes to one of them, it is not
+	// compressed again: the bucket's copy is reused.
+	PublishedSeeds map[string]ManifestObject
 }
 
 // Archive is one built archive.
@@ -55,6 +60,11 @@ type Archive struct {
 	SHA256 [32]byte
 	// Data holds a secrets archive (small, ciphertext only); nil for seeds.
 	Data []byte
+	// TarSHA256 is the digest of the uncompressed tar stream (repo seeds).
+	TarSHA256 string
+	// Source, when set, is an object already in the bucket holding this
+	// archive: instances copy it instead of uploading.
+	Source *ManifestObject
 }
 
 // Hex returns the archive's SHA-256 as lowercase hex.
@@ -77,8 +87,12 @@ type Prepared struct {
 	Warnings problem.List
 }
 
-// OpenSeeds returns a reader over the repo-seeds archive from its start.
-func (p *Prepared) OpenSeeds() *io.SectionReader {
+// OpenSeeds returns a reader over the repo-seeds archive from its start, or
+// nil when the archive is reused from the bucket (Seeds.Source).
+func (p *Prepared) OpenSeeds() io.ReadSeeker {
+	if p.seedsFile == nil {
+		return nil
+	}
 	return io.NewSectionReader(p.seedsFile, 0, p.Seeds.Size)
 }
 
@@ -211,8 +225,27 @@ func readSecret(path string) ([]byte, error) {
 }
 
 // buildSeeds compresses the repo-seeds tree once into a temporary file,
-// hashing as it writes.
+// hashing as it writes. When the bucket already holds an archive of the same
+// tar stream, it only hashes the tree (about a third of the work) and
+// reuses that archive.
 func buildSeeds(in Inputs) (*os.File, *Archive, problem.List, error) {
+	if len(in.PublishedSeeds) > 0 {
+		th := sha256.New()
+		probs, err := bundle.WriteSeedsTar(th, in.RepoSeedsDir, bundle.SeedsOptions{
+			Mtime: in.Mtime, AllowKeys: in.SeedsAllowKeys, Progress: in.Progress,
+		})
+		if err != nil || len(probs.Errors()) > 0 {
+			return nil, nil, probs, err
+		}
+		tarSum := hex.EncodeToString(th.Sum(nil))
+		if mo, ok := in.PublishedSeeds[tarSum]; ok {
+			arch := &Archive{Size: mo.Size, TarSHA256: tarSum, Source: &mo}
+			if b, err := hex.DecodeString(mo.SHA256); err == nil && len(b) == 32 {
+				copy(arch.SHA256[:], b)
+				return nil, arch, probs, nil
+			}
+		}
+	}
 	f, err := os.CreateTemp(in.TempDir, "clawdinator-repo-seeds-*.tar.zst")
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("create temporary file for %s: %w", bundle.SeedsObject, err)
@@ -220,8 +253,9 @@ func buildSeeds(in Inputs) (*os.File, *Archive, problem.List, error) {
 	h := sha256.New()
 	cw := &countWriter{}
 	bw := newBufferedWriter(io.MultiWriter(f, h, cw))
+	th := sha256.New()
 	probs, err := bundle.WriteSeeds(bw, in.RepoSeedsDir, bundle.SeedsOptions{
-		Mtime: in.Mtime, AllowKeys: in.SeedsAllowKeys, Progress: in.Progress,
+		Mtime: in.Mtime, AllowKeys: in.SeedsAllowKeys, Progress: in.Progress, TarHash: th,
 	})
 	if err == nil {
 		err = bw.Flush()
@@ -229,7 +263,7 @@ func buildSeeds(in Inputs) (*os.File, *Archive, problem.List, error) {
 	if err != nil {
 		return f, nil, probs, fmt.Errorf("build %s: %w", bundle.SeedsObject, err)
 	}
-	arch := &Archive{Size: cw.n}
+	arch := &Archive{Size: cw.n, TarSHA256: hex.EncodeToString(th.Sum(nil))}
 	copy(arch.SHA256[:], h.Sum(nil))
 	return f, arch, probs, nil
 }
