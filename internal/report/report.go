@@ -30,7 +30,7 @@ func Text(w io.Writer, r *publish.Result) {
 			}
 			fmt.Fprintf(w, "%s%s: %s %s %s sha256 %s%s %s\n", Prefix, in.Instance, o.Key, o.Status, Size(o.Size), Short(o.SHA256), ver, state)
 		}
-		if len(in.Secrets) > 0 {
+		if in.Verified && len(in.Secrets) > 0 {
 			fmt.Fprintf(w, "%s%s: %d secrets decrypted to EOF with the bundled key\n", Prefix, in.Instance, len(in.Secrets))
 		}
 	}

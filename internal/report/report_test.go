@@ -1,0 +1,99 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/publish"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func result() *publish.Result {
+	r := &publish.Result{Mode: "publish", Recipient: "age1examplerecipient"}
+	r.Instances = []publish.InstanceResult{
+		{
+			Instance: "clawdinator-1", Prefix: "bootstrap/clawdinator-1", Verified: true,
+			Secrets: []bundle.SecretInfo{{Name: "a.age", Size: 200, SHA256: "aa"}, {Name: "b.age", Size: 300, SHA256: "bb"}},
+			Objects: []publish.ObjectResult{
+				{Name: "secrets.tar.zst", Key: "bootstrap/clawdinator-1/secrets.tar.zst", Size: 3100, SHA256: "0123456789abcdef0123", VersionID: "v1", Status: "uploaded", Verified: true},
+				{Name: "repo-seeds.tar.zst", Key: "bootstrap/clawdinator-1/repo-seeds.tar.zst", Size: 96 << 20, SHA256: "fedcba9876543210fedc", VersionID: "v2", Status: "unchanged", Verified: true},
+			},
+			Manifest: &publish.Manifest{FormatVersion: 1, Instance: "clawdinator-1"},
+		},
+		{
+			Instance: "clawdinator-2", Prefix: "bootstrap/clawdinator-2",
+			Objects: []publish.ObjectResult{
+				{Name: "secrets.tar.zst", Key: "bootstrap/clawdinator-2/secrets.tar.zst", Size: 3000, SHA256: "99", Status: "uploaded"},
+			},
+		},
+	}
+	r.Problems = problem.List{
+		{Severity: problem.Warning, File: "nix/age-secrets/clawdinator-image-bucket-name.age", Message: "excluded by exclude-secrets: not shipped to hosts"},
+		{Instance: "clawdinator-2", Object: "bootstrap/clawdinator-2/secrets.tar.zst", Message: "secrets/x.age: does not decrypt | with the bundled key"},
+	}
+	return r
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/report -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestText(t *testing.T) {
+	var b bytes.Buffer
+	Text(&b, result())
+	golden(t, "text.golden", b.String())
+}
+
+func TestSummary(t *testing.T) {
+	golden(t, "summary.golden.md", Summary(result(), nil))
+	s := Summary(result(), errors.New("put s3://b/k: access denied"))
+	if !strings.Contains(s, "**Could not complete:** put s3://b/k: access denied") || !strings.HasPrefix(s, "### ❌") {
+		t.Errorf("operational failure not shown:\n%s", s)
+	}
+}
+
+func TestSummaryOK(t *testing.T) {
+	r := result()
+	r.Instances, r.Problems = r.Instances[:1], nil
+	if s := Summary(r, nil); !strings.HasPrefix(s, "### ✅ clawdinator-bundle publish") {
+		t.Errorf("clean run not marked ok:\n%s", s)
+	}
+}
+
+func TestJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := JSON(&b, result(), nil); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "result.golden.json", b.String())
+}
+
+func TestManifestOutput(t *testing.T) {
+	if got := ManifestOutput(&publish.Result{}); got != "[]" {
+		t.Errorf("empty manifest output = %q, want []", got)
+	}
+	if got := ManifestOutput(result()); !strings.HasPrefix(got, `[{"formatVersion":1,"instance":"clawdinator-1"`) {
+		t.Errorf("manifest output = %s", got)
+	}
+}
