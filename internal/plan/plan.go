@@ -108,7 +108,8 @@ func ParseInstances(data []byte, source string) ([]Instance, problem.List) {
 		}
 		in := Instance{Name: name, BootstrapPrefix: "bootstrap/" + name}
 		if e.BootstrapPrefix != nil {
-			in.BootstrapPrefix = strings.TrimSuffix(*e.BootstrapPrefix, "/")
+			// All trailing slashes: "p//" and "p" are one S3 prefix.
+			in.BootstrapPrefix = strings.TrimRight(*e.BootstrapPrefix, "/")
 		}
 		if msg := checkPrefix(in.BootstrapPrefix); msg != "" {
 			bad(name, "bootstrapPrefix %q %s", in.BootstrapPrefix, msg)
