@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# The test command: static checks, then every Go test with the race detector.
-# Tests use real tools (versitygw, age, tar, zstd, /usr/bin/aws, podman, act):
-# run .ci/run once on a new machine to install them.
+# The test command: install what the tests use (scripts/ci/install.sh; skip
+# with SKIP_INSTALL=1), static checks, then every Go test with the race
+# detector. Tests use real tools (versitygw, age, tar, zstd, /usr/bin/aws,
+# podman, act); with CI=true a missing one fails the run instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+[ -d /usr/local/go/bin ] && export PATH="$PATH:/usr/local/go/bin"
+t0=$SECONDS
+if [ "${SKIP_INSTALL:-}" != 1 ]; then
+	scripts/ci/install.sh
+fi
 export PATH="$(go env GOPATH)/bin:$PATH"
 export DOCKER_HOST=${DOCKER_HOST:-unix:///run/podman/podman.sock}
 export ACT_DISABLE_VERSION_CHECK=1 # else act asks api.nektosact.com for notices
 
 scripts/ci/check.sh
 go test -race -count=1 ./...
+echo "test.sh: all passed in $((SECONDS - t0))s" >&2
