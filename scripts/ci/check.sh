@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Static checks: gofmt, go vet, staticcheck, actionlint. Fails on any finding.
+# Static checks: gofmt, go vet, staticcheck, actionlint (scripts/ci/lint-workflows.sh).
+# Fails on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$(go env GOPATH)/bin:$PATH"
@@ -12,11 +13,5 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 staticcheck ./...
-workflows=()
-for f in .github/workflows/*.yml .github/workflows/*.yaml examples/*.yml examples/*.yaml testdata/container/*.yml; do
-	[ -f "$f" ] && workflows+=("$f")
-done
-if [ ${#workflows[@]} -gt 0 ]; then
-	actionlint "${workflows[@]}"
-fi
+scripts/ci/lint-workflows.sh
 echo "check.sh: gofmt, go vet, staticcheck, actionlint clean" >&2
