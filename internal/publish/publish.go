@@ -232,7 +232,9 @@ func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt O
 			p, err = checkSeeds(ctx, opt.Bucket, or, opt.DeepVerify)
 		}
 		if err == nil {
-			p = append(p, checkCurrent(ctx, opt.Bucket, or)...)
+			var cp problem.List
+			cp, err = checkCurrent(ctx, opt.Bucket, or)
+			p = append(p, cp...)
 		}
 		tag(p, ip.Name, or.Key)
 		probs = append(probs, p...)
@@ -282,21 +284,25 @@ func unchanged(ctx context.Context, b Bucket, prev *ManifestObject, arch *Archiv
 }
 
 // checkCurrent confirms the version just verified is still what a host would
-// download now: no other writer raced us.
-func checkCurrent(ctx context.Context, b Bucket, or *ObjectResult) problem.List {
+// download now: no other writer raced us. S3 failing to answer is an
+// operational error, not a finding.
+func checkCurrent(ctx context.Context, b Bucket, or *ObjectResult) (problem.List, error) {
 	var probs problem.List
 	if or.VersionID == "" {
-		return nil
+		return nil, nil
 	}
 	cur, err := b.Head(ctx, or.Key, "")
+	if isOperational(err) {
+		return nil, err
+	}
 	if err != nil {
 		probs.Add(problem.Problem{Message: fmt.Sprintf("cannot confirm it is the current version: %v", err)})
-		return probs
+		return probs, nil
 	}
 	if cur.VersionID != or.VersionID {
 		probs.Add(problem.Problem{Message: fmt.Sprintf("another writer replaced it: current version is %s, this run wrote %s", cur.VersionID, or.VersionID)})
 	}
-	return probs
+	return probs, nil
 }
 
 func tag(l problem.List, instance, object string) {
