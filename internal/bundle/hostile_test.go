@@ -262,6 +262,49 @@ func TestVerifySeedsHostile(t *testing.T) {
 	})
 }
 
+// TestVerifySparse: GNU tar -S stores a 64 GiB file of holes in a few
+// hundred bytes, and Go's tar reader makes up the zeros, outside the
+// decompressed-size cap. Both sparse encodings must be refused unread.
+func TestVerifySparse(t *testing.T) {
+	tarPath := needTool(t, "tar")
+	needTool(t, "zstd")
+	src := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(src, "openclaw"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(src, "openclaw", "holes")
+	if err := os.WriteFile(big, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, 64<<30); err != nil {
+		t.Skipf("no sparse files on this file system: %v", err)
+	}
+	for _, format := range []string{"posix", "gnu"} {
+		t.Run(format, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "seeds.tar.zst")
+			if b, err := exec.Command(tarPath, "--zstd", "--sparse", "--format="+format, "-cf", out, "-C", src, ".").CombinedOutput(); err != nil {
+				t.Fatalf("tar: %v\n%s", err, b)
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			st, probs := bundle.VerifySeeds(bytes.NewReader(data), bundle.SeedsLimits)
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v on a %d-byte archive", d, len(data))
+			}
+			mentions(t, probs, "./openclaw/holes")
+			mentions(t, probs, "sparse")
+			if st.Bytes > 1<<20 {
+				t.Errorf("read %d bytes of made-up zeros", st.Bytes)
+			}
+			_, probs = bundle.VerifySecrets(bytes.NewReader(data), bundle.VerifyOptions{})
+			mentions(t, probs, "./openclaw/holes")
+		})
+	}
+}
+
 // bomb returns a small zstd stream that decompresses to a tar whose one
 // entry, name, claims and holds size zero bytes. It is generated streaming:
 // the zeros never exist in memory.
