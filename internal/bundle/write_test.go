@@ -1,0 +1,118 @@
+package bundle_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+)
+
+// TestWriteSeedsFindsKeys places key material where a streaming scanner
+// could miss it: across the 256 KiB read boundary, at the very start and
+// end of a file, in a tiny file, deep in a large one.
+func TestWriteSeedsFindsKeys(t *testing.T) {
+	k := newKey(t)
+	identity := strings.TrimSpace(string(k.file[bytes.LastIndexByte(k.file[:len(k.file)-1], '\n')+1:]))
+	pem := "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC PRIVATE KEY-----\n"
+	filler := func(n int) string { return strings.Repeat("z", n) }
+	const chunk = 256 << 10
+	cases := map[string]string{
+		"straddle-age":   filler(chunk-30) + identity + "\n",
+		"straddle-pem":   filler(chunk-12) + pem,
+		"straddle-2":     filler(2*chunk-40) + identity,
+		"start":          identity + filler(chunk),
+		"end":            filler(3*chunk+5) + pem,
+		"tiny":           identity,
+		"after-newlines": strings.Repeat("\n", 1000) + "# created: 2024\n" + identity,
+	}
+	for name, content := range cases {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.WriteFile(filepath.Join(root, "f"), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			probs, err := bundle.WriteSeeds(io.Discard, root, bundle.SeedsOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mentions(t, probs, "must not carry keys")
+		})
+	}
+	// Near misses that are not keys must pass.
+	root := t.TempDir()
+	for name, content := range map[string]string{
+		"doc.md":  "set AGE-SECRET-KEY-1... in the secret\n-----BEGIN PUBLIC KEY-----\n",
+		"big.bin": filler(3*chunk) + "PRIVATE KEY-----",
+	} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	probs, err := bundle.WriteSeeds(io.Discard, root, bundle.SeedsOptions{})
+	if err != nil || len(probs) > 0 {
+		t.Fatalf("near misses refused (%v):\n%s", err, render(probs))
+	}
+}
+
+// TestWriteSecretsLayout reads WriteSecrets' output back with archive/tar:
+// the exact headers are the host contract.
+func TestWriteSecretsLayout(t *testing.T) {
+	k := newKey(t)
+	mtime := time.Unix(1234567890, 0)
+	var buf bytes.Buffer
+	secrets := []bundle.SecretFile{{Name: "b.age", Data: []byte("B")}, {Name: "a.age", Data: []byte("A")}}
+	if err := bundle.WriteSecrets(&buf, k.file, secrets, mtime); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zstd.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	want := []struct {
+		name string
+		typ  byte
+		mode int64
+		body string
+	}{
+		{bundle.KeyEntry, tar.TypeReg, 0o400, string(k.file)},
+		{"secrets/", tar.TypeDir, 0o700, ""},
+		{"secrets/a.age", tar.TypeReg, 0o400, "A"},
+		{"secrets/b.age", tar.TypeReg, 0o400, "B"},
+	}
+	for i := 0; ; i++ {
+		h, err := tr.Next()
+		if err == io.EOF {
+			if i != len(want) {
+				t.Fatalf("%d entries, want %d", i, len(want))
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= len(want) {
+			t.Fatalf("extra entry %q", h.Name)
+		}
+		w := want[i]
+		body, _ := io.ReadAll(tr)
+		if h.Name != w.name || h.Typeflag != w.typ || h.Mode != w.mode || string(body) != w.body ||
+			h.Uid != 0 || h.Gid != 0 || h.Uname != "" || h.Gname != "" || !h.ModTime.Equal(mtime) {
+			t.Errorf("entry %d = %q type %c mode %o uid %d gid %d %q/%q mtime %v", i, h.Name, h.Typeflag, h.Mode, h.Uid, h.Gid, h.Uname, h.Gname, h.ModTime)
+		}
+	}
+
+	dup := append(secrets, bundle.SecretFile{Name: "a.age", Data: []byte("A2")})
+	if err := bundle.WriteSecrets(io.Discard, k.file, dup, mtime); err == nil || !strings.Contains(err.Error(), "a.age") {
+		t.Errorf("a secret listed twice: err = %v", err)
+	}
+}
