@@ -12,6 +12,7 @@ import (
 	"path"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
@@ -54,7 +55,8 @@ type ObjectResult struct {
 	VersionID string `json:"versionId,omitempty"`
 	TarSHA256 string `json:"tarSha256,omitempty"`
 	// Status is "uploaded", "unchanged" (already in place, not uploaded
-	// again), "checked" (verify mode), "missing" or "failed".
+	// again), "checked" (verify mode), "missing", "failed" or "rolled back"
+	// (uploaded, then removed because the run failed before its manifest).
 	Status   string `json:"status"`
 	Verified bool   `json:"verified"`
 }
@@ -154,9 +156,8 @@ func (s *sharedUpload) put(ctx context.Context, b Bucket, k string, prep *Prepar
 	return b.Copy(ctx, src.Key, src.VersionID, k)
 }
 
-func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt Options, seeds *sharedUpload) (InstanceResult, problem.List) {
-	ir := InstanceResult{Instance: ip.Name, Prefix: ip.BootstrapPrefix, Secrets: prep.SecretInfo[ip.Name]}
-	var probs problem.List
+func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt Options, seeds *sharedUpload) (ir InstanceResult, probs problem.List) {
+	ir = InstanceResult{Instance: ip.Name, Prefix: ip.BootstrapPrefix, Secrets: prep.SecretInfo[ip.Name]}
 	emit := func(step, obj string, done, total int64) {
 		if opt.Events != nil {
 			opt.Events(Event{Instance: ip.Name, Step: step, Object: obj, Done: done, Total: total})
@@ -172,6 +173,16 @@ func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt O
 		// A corrupt previous manifest only costs the unchanged shortcut.
 		prev = nil
 	}
+	// Versions this run writes are unproven until the manifest names them:
+	// when the run fails before the manifest write, they are removed, so
+	// that a host downloads again what the previous manifest names.
+	committing := false
+	defer func() {
+		if !committing {
+			sums := map[string]string{bundle.SecretsObject: prep.Secrets[ip.Name].Hex(), bundle.SeedsObject: prep.Seeds.Hex()}
+			probs = append(probs, rollback(ctx, opt.Bucket, &ir, prev, sums)...)
+		}
+	}()
 
 	sec := prep.Secrets[ip.Name]
 	objs := []struct {
@@ -258,6 +269,10 @@ func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt O
 	data, _ := json.MarshalIndent(m, "", "  ")
 	data = append(data, '\n')
 	emit("manifest", bundle.ManifestName, 0, 0)
+	// The objects are proven: a failed manifest write leaves them current
+	// (verify reports the mismatch) rather than remove versions that a
+	// manifest write which did land despite the error would name.
+	committing = true
 	if _, err := opt.Bucket.Put(ctx, key(ip.BootstrapPrefix, bundle.ManifestName), bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
 		ir.Err = err
 		return ir, probs
@@ -265,6 +280,64 @@ func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt O
 	ir.Manifest = m
 	ir.Verified = true
 	return ir, probs
+}
+
+// rollbackTimeout bounds undoing an instance's uploads, which runs even
+// when the run was canceled.
+const rollbackTimeout = time.Minute
+
+// rollback removes what this run wrote for an instance that failed before
+// its manifest: every version on top of each key whose SHA-256 is the one
+// uploaded (sums, by object name), down to the previous manifest's
+// version. That includes versions the run never learned the id of (a write
+// that landed although its response was lost, then retried). A Bucket
+// without versions (Dir) cannot go back and is left as it is.
+func rollback(ctx context.Context, b Bucket, ir *InstanceResult, prev *Manifest, sums map[string]string) problem.List {
+	d, ok := b.(interface {
+		Delete(ctx context.Context, key, versionID string) error
+	})
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	var probs problem.List
+	for i := range ir.Objects {
+		or := &ir.Objects[i]
+		if or.Status != "uploaded" && or.Status != "failed" {
+			continue
+		}
+		var keep string
+		if po := prev.Object(or.Name); po != nil {
+			keep = po.VersionID
+		}
+		var err error
+		removed := false
+		// Each attempt of a retried write may have left a version.
+		for range 16 {
+			var cur store.Object
+			cur, err = b.Head(ctx, or.Key, "")
+			if errors.Is(err, store.ErrNotFound) {
+				err = nil
+				break
+			}
+			if err != nil || cur.VersionID == "" || cur.VersionID == keep || cur.SHA256 != sums[or.Name] {
+				break
+			}
+			if err = d.Delete(ctx, or.Key, cur.VersionID); err != nil {
+				break
+			}
+			removed = true
+		}
+		if err != nil {
+			probs.Add(problem.Problem{Instance: ir.Instance, Object: or.Key, Message: fmt.Sprintf("could not remove this run's unverified upload, which a host booting now may download: %v", err)})
+			continue
+		}
+		if removed && or.Status == "uploaded" {
+			or.Status, or.Verified = "rolled back", false
+		}
+	}
+	return probs
 }
 
 // unchanged reports whether the previous manifest's object has the same
