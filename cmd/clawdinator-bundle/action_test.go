@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"filippo.io/age"
+
 	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
@@ -410,6 +412,41 @@ func TestAction(t *testing.T) {
 		}), false)
 		if r.code != exitOK {
 			t.Fatalf("verify: %v", r)
+		}
+	})
+
+	t.Run("verify compares a secrets-dir given explicitly", func(t *testing.T) {
+		// Drift: the checked-out secret differs from the one bundled. Only
+		// a secrets-dir other than the default is compared (the runner
+		// passes the default whether or not the workflow gave it).
+		p := filepath.Join(fx.SecretsDir, "clawdinator-control-token.age")
+		orig, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.WriteFile(p, orig, 0o644) })
+		rcp, err := age.ParseX25519Recipient(fx.Recipient)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sample.Encrypt(p, []byte(sample.Canary+"rotated"), rcp); err != nil {
+			t.Fatal(err)
+		}
+		r := runActionBinary(t, ws, inputs(map[string]string{
+			"mode": "verify", "secrets-dir": "./nix/age-secrets",
+		}), false)
+		if r.code != exitProblems {
+			t.Fatalf("verify: want exit status %d: %v", exitProblems, r)
+		}
+		for _, in := range sample.Instances {
+			re := regexp.MustCompile(`(?m)^::error [^:]*::instance ` + regexp.QuoteMeta(in) + `: .*clawdinator-control-token\.age: drift: differs from`)
+			if !re.MatchString(r.stdout) {
+				t.Errorf("no drift annotation for %s:\n%s", in, r.stdout)
+			}
+		}
+		checkNoLeak(t, r, secretLine, srv.SecretKey)
+		if r := runActionBinary(t, ws, inputs(map[string]string{"mode": "verify"}), false); r.code != exitOK {
+			t.Errorf("verify with the default secrets-dir: %v", r)
 		}
 	})
 
