@@ -160,7 +160,9 @@ func TestVerifyDir(t *testing.T) {
 	})
 
 	t.Run("only", func(t *testing.T) {
-		res := localVerify(t, f, out, func(vi *publish.VerifyInputs, _ *publish.Options) { vi.Policy.Only = []string{"clawdinator-2", "clawdinator-9"} })
+		res := localVerify(t, f, out, func(vi *publish.VerifyInputs, _ *publish.Options) {
+			vi.Policy.Only = []string{"clawdinator-2", "clawdinator-9"}
+		})
 		if len(res.Instances) != 1 || res.Instances[0].Instance != "clawdinator-2" || !res.Instances[0].Verified {
 			t.Errorf("instances = %+v", res.Instances)
 		}
