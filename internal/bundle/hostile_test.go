@@ -236,6 +236,10 @@ func TestVerifySeedsHostile(t *testing.T) {
 			ent{name: "openclaw/root", typ: tar.TypeSymlink, link: ".."},
 			ent{name: "openclaw/out", typ: tar.TypeSymlink, link: "root/../nix-secrets"},
 		), "openclaw/out"},
+		{"entry through a symlink", with(
+			ent{name: "openclaw/here", typ: tar.TypeSymlink, link: "."},
+			ent{name: "openclaw/here/x", typ: tar.TypeReg, mode: 0o644},
+		), "openclaw/here/x"},
 		{"hardlink", with(ent{name: "openclaw/hard", typ: tar.TypeLink, link: "openclaw/README.md"}), "openclaw/hard"},
 		{"char device", with(ent{name: "openclaw/null", typ: tar.TypeChar, mode: 0o666}), "openclaw/null"},
 		{"block device", with(ent{name: "openclaw/sda", typ: tar.TypeBlock, mode: 0o666}), "openclaw/sda"},
@@ -303,6 +307,39 @@ func TestVerifySparse(t *testing.T) {
 			mentions(t, probs, "./openclaw/holes")
 		})
 	}
+}
+
+// TestVerifySeedsLinkDepth: a symlink placed through another symlink lives
+// higher up than its name says, so its leading ".." climb further than a
+// lexical check counts. GNU tar, extracting this, makes openclaw/c point
+// outside the tree; the reader must refuse it.
+func TestVerifySeedsLinkDepth(t *testing.T) {
+	ents := []ent{
+		{name: "openclaw/", typ: tar.TypeDir, mode: 0o755},
+		{name: "openclaw/a", typ: tar.TypeSymlink, link: "."},
+		{name: "openclaw/a/a/a/c", typ: tar.TypeSymlink, link: "../../.."},
+	}
+	if tarPath, err := exec.LookPath("tar"); err == nil {
+		// Show the escape is real with the hosts' tar.
+		dir := t.TempDir()
+		root := filepath.Join(dir, "root")
+		if err := os.Mkdir(root, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		archive := filepath.Join(dir, "x.tar")
+		if err := os.WriteFile(archive, tarBytes(t, ents), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := exec.Command(tarPath, "-xf", archive, "-C", root).CombinedOutput(); err != nil {
+			t.Fatalf("tar: %v\n%s", err, b)
+		}
+		got, err := filepath.EvalSymlinks(filepath.Join(root, "openclaw", "c"))
+		if err != nil || strings.HasPrefix(got, root) {
+			t.Fatalf("fixture does not escape with GNU tar (%q, %v): it proves nothing", got, err)
+		}
+	}
+	_, probs := bundle.VerifySeeds(bytes.NewReader(tarZst(t, ents)), bundle.SeedsLimits)
+	mentions(t, probs, "openclaw/a/a/a/c")
 }
 
 // bomb returns a small zstd stream that decompresses to a tar whose one

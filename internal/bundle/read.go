@@ -207,12 +207,25 @@ func VerifySeeds(r io.Reader, lim Limits) (SeedsStats, problem.List) {
 	var st SeedsStats
 	var probs problem.List
 	seen := map[string]bool{}
+	links := map[string]bool{}
 	err := walk(r, lim, func(h *tar.Header, name string, body io.Reader) error {
 		st.Entries++
 		if seen[name] {
 			probs.Errorf("", name, "appears twice in the archive")
 		}
 		seen[name] = true
+		// A tree written from disk never has entries below a symlink; a
+		// host's tar would write through it, and a link placed that way
+		// sits higher than its name says, out of checkLink's reach.
+		for d := path.Dir(name); d != "."; d = path.Dir(d) {
+			if links[d] {
+				probs.Errorf("", name, "is below the symlink %s: a host would write through it", d)
+				break
+			}
+		}
+		if h.Typeflag == tar.TypeSymlink {
+			links[name] = true
+		}
 		switch h.Typeflag {
 		case tar.TypeReg, tar.TypeDir:
 		case tar.TypeSymlink:

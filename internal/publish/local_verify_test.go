@@ -73,6 +73,11 @@ func TestVerifyDir(t *testing.T) {
 		}
 	}
 
+	deep := localVerify(t, f, out, func(_ *publish.VerifyInputs, o *publish.Options) { o.DeepVerify = true })
+	if len(deep.Problems) > 0 {
+		t.Fatalf("deep verify of a clean directory has problems:\n%s", localRender(deep.Problems))
+	}
+
 	expect := func(t *testing.T, res *publish.Result, want ...string) {
 		t.Helper()
 		if _, ok := localFind(res.Problems, want...); !ok {
