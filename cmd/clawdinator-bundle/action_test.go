@@ -416,9 +416,10 @@ func TestAction(t *testing.T) {
 	})
 
 	t.Run("verify compares a secrets-dir given explicitly", func(t *testing.T) {
-		// Drift: the checked-out secret differs from the one bundled. Only
-		// a secrets-dir other than the default is compared (the runner
-		// passes the default whether or not the workflow gave it).
+		// Drift: the checked-out secret differs from the one bundled. The
+		// runner passes secrets-dir's default whether or not the workflow
+		// gave it, so the default is compared when it is checked out and
+		// skipped when it is not (the subtest above).
 		p := filepath.Join(fx.SecretsDir, "clawdinator-control-token.age")
 		orig, err := os.ReadFile(p)
 		if err != nil {
@@ -445,8 +446,8 @@ func TestAction(t *testing.T) {
 			}
 		}
 		checkNoLeak(t, r, secretLine, srv.SecretKey)
-		if r := runActionBinary(t, ws, inputs(map[string]string{"mode": "verify"}), false); r.code != exitOK {
-			t.Errorf("verify with the default secrets-dir: %v", r)
+		if r := runActionBinary(t, ws, inputs(map[string]string{"mode": "verify"}), false); r.code != exitProblems {
+			t.Errorf("verify with the default secrets-dir checked out: want drift (exit %d): %v", exitProblems, r)
 		}
 	})
 

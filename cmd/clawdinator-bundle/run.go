@@ -141,7 +141,9 @@ func execute(ctx context.Context, cfg *config.Config, getenv func(string) string
 			return nil, err
 		}
 		vi := publish.VerifyInputs{Instances: instances, Policy: pol}
-		if cfg.SecretsDirSet {
+		// Compare with the secrets dir when it was given, or when the default
+		// one is checked out; a scheduled check without it still runs.
+		if st, err := os.Stat(cfg.SecretsDir); cfg.SecretsDirSet || err == nil && st.IsDir() {
 			vi.SecretsDir = cfg.SecretsDir
 		}
 		res := publish.Verify(ctx, vi, opt)
@@ -208,5 +210,3 @@ func sourceDate(getenv func(string) string) (time.Time, error) {
 	}
 	return time.Unix(n, 0).UTC(), nil
 }
-
-var _ = os.Stderr
