@@ -1,0 +1,67 @@
+package bundle_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+)
+
+// TestSeedsOddNames: names that do not fit a plain ustar header (long
+// paths, a long single component, non-ASCII, spaces) force extended headers.
+// GNU tar must extract them silently to an identical tree, and the archive
+// must still be deterministic and pass VerifySeeds.
+func TestSeedsOddNames(t *testing.T) {
+	needTool(t, "tar")
+	needTool(t, "zstd")
+	needTool(t, "diff")
+	root := t.TempDir()
+	long := strings.Repeat("d", 60)
+	files := []string{
+		filepath.Join(long, long, long, "file-with-a-long-path.txt"),
+		filepath.Join("repo", strings.Repeat("n", 180)+".md"),
+		filepath.Join("repo", "ünïcødé", "名前.txt"),
+		filepath.Join("repo", "with space", "a b.sh"),
+	}
+	for i, f := range files {
+		p := filepath.Join(root, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(strings.Repeat("x", i*100)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join("..", "repo", strings.Repeat("n", 180)+".md"), filepath.Join(root, long, "long-link")); err != nil {
+		t.Fatal(err)
+	}
+	write := func() []byte {
+		var buf bytes.Buffer
+		probs, err := bundle.WriteSeeds(&buf, root, bundle.SeedsOptions{Mtime: interopMtime})
+		if err != nil || len(probs) > 0 {
+			t.Fatalf("WriteSeeds: %v\n%s", err, render(probs))
+		}
+		return buf.Bytes()
+	}
+	data := write()
+	if !bytes.Equal(data, write()) {
+		t.Fatal("two runs differ")
+	}
+	if _, probs := bundle.VerifySeeds(bytes.NewReader(data), bundle.SeedsLimits); len(probs) > 0 {
+		t.Fatalf("VerifySeeds:\n%s", render(probs))
+	}
+	archive := filepath.Join(t.TempDir(), bundle.SeedsObject)
+	if err := os.WriteFile(archive, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	x := t.TempDir()
+	run(t, "tar", "--zstd", "-xf", archive, "-C", x)
+	run(t, "diff", "-r", "--no-dereference", root, x)
+	st, err := os.Lstat(filepath.Join(x, "repo", "ünïcødé", "名前.txt"))
+	if err != nil || !st.ModTime().Equal(interopMtime) {
+		t.Fatalf("extended-header entry: %v, mtime %v", err, st.ModTime())
+	}
+}
