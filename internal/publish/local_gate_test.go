@@ -3,6 +3,7 @@ package publish_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -203,5 +204,33 @@ func TestGateReportsEverythingAcrossSteps(t *testing.T) {
 	}
 	if n := len(probs.Errors()); n != 4 {
 		t.Errorf("want 4 problems, got %d:\n%s", n, localRender(probs))
+	}
+}
+
+// TestPrepareTempFiles: a good run keeps exactly one file in TempDir, the
+// compressed repo seeds (no secret is ever written there), and Close
+// removes it.
+func TestPrepareTempFiles(t *testing.T) {
+	f := newLocalFixture(t)
+	prep, probs := localPrepare(t, f.in)
+	if prep == nil {
+		t.Fatalf("prepare:\n%s", localRender(probs))
+	}
+	if w := probs.Warnings(); len(w) != len(sample.CIOnly) || len(probs.Errors()) > 0 {
+		t.Errorf("want one warning per CI-only secret:\n%s", localRender(probs))
+	}
+	left, err := os.ReadDir(f.in.TempDir)
+	if err != nil || len(left) != 1 {
+		t.Fatalf("TempDir holds %v (%v), want the seeds archive only", left, err)
+	}
+	data := localRead(t, filepath.Join(f.in.TempDir, left[0].Name()))
+	if int64(len(data)) != prep.Seeds.Size || !strings.HasSuffix(left[0].Name(), ".tar.zst") {
+		t.Errorf("temporary file %s (%d bytes) is not the seeds archive (%d bytes)", left[0].Name(), len(data), prep.Seeds.Size)
+	}
+	if err := prep.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(f.in.TempDir); len(left) != 0 {
+		t.Fatalf("TempDir holds %v after Close", left)
 	}
 }
