@@ -15,12 +15,13 @@
 # workflow with the input spelled right must pass. Without that, a change in
 # how actionlint finds local actions would silently turn the checks off.
 #
-# shellcheck (when installed; scripts/ci/install.sh installs it) checks `run:`
-# scripts through actionlint.
+# actionlint runs shellcheck on `run:` scripts when it is installed
+# (scripts/ci/install.sh installs it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-export PATH="$(go env GOPATH)/bin:$PATH"
+PATH="$(go env GOPATH)/bin:$PATH"
+export PATH
 command -v actionlint >/dev/null || { echo "lint-workflows: actionlint not on PATH (scripts/ci/install.sh)" >&2; exit 1; }
 
 tmp=$(mktemp -d)

@@ -10,7 +10,8 @@ t0=$SECONDS
 if [ "${SKIP_INSTALL:-}" != 1 ]; then
 	scripts/ci/install.sh
 fi
-export PATH="$(go env GOPATH)/bin:$PATH"
+PATH="$(go env GOPATH)/bin:$PATH"
+export PATH
 export DOCKER_HOST=${DOCKER_HOST:-unix:///run/podman/podman.sock}
 export ACT_DISABLE_VERSION_CHECK=1 # else act asks api.nektosact.com for notices
 
