@@ -18,7 +18,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-export PATH="$(go env GOPATH)/bin:$PATH"
+PATH="$(go env GOPATH)/bin:$PATH"
+export PATH
 export DOCKER_HOST=${DOCKER_HOST:-unix:///run/podman/podman.sock}
 export ACT_DISABLE_VERSION_CHECK=1 # else act asks api.nektosact.com for notices
 RUNNER_IMAGE=${RUNNER_IMAGE:-localhost/act-runner:latest}
@@ -78,7 +79,10 @@ git -C "$repo" init -q -b main
 git -C "$repo" -c user.name=ci -c user.email=ci@localhost add -A
 git -C "$repo" -c user.name=ci -c user.email=ci@localhost commit -qm smoke
 # act names the image of a local Docker action act-<path with non-alnum as ->-dockeraction:latest;
-# for `uses: ./` that is act-dockeraction:latest.
+# for `uses: ./` that is act-dockeraction:latest. One name for everyone: hold
+# the lock internal/containertest takes too while it is ours.
+exec 9>/tmp/clawdinator-act-dockeraction.lock
+flock 9
 podman tag "$SMOKE_IMAGE" docker.io/library/act-dockeraction:latest
 start=$SECONDS
 act workflow_dispatch -C "$repo" "${ACT_FLAGS[@]}" --rebuild=false 2>&1 | tee "$tmp/act-c.log" >&2 ||
@@ -88,5 +92,6 @@ grep -q 'Job succeeded' "$tmp/act-c.log" || die "act (C): no 'Job succeeded'"
 grep -q 'greeting=hello-root' "$tmp/act-c.log" || die "act (C): root docker action did not run"
 if grep -q 'docker build' "$tmp/act-c.log"; then die "act (C) rebuilt the image"; fi
 podman rmi docker.io/library/act-dockeraction:latest >/dev/null
+flock -u 9
 
 echo "act-smoke: OK" >&2

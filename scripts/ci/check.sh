@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Static checks: gofmt, go vet, staticcheck, actionlint (scripts/ci/lint-workflows.sh).
-# Fails on any finding.
+# Static checks: gofmt, go vet, staticcheck, actionlint (scripts/ci/lint-workflows.sh),
+# and ShellCheck on the CI scripts. Fails on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export PATH="$(go env GOPATH)/bin:$PATH"
+PATH="$(go env GOPATH)/bin:$PATH"
+export PATH
 
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then
@@ -14,4 +15,10 @@ fi
 go vet ./...
 staticcheck ./...
 scripts/ci/lint-workflows.sh
-echo "check.sh: gofmt, go vet, staticcheck, actionlint clean" >&2
+if command -v shellcheck >/dev/null; then
+	shellcheck -S warning .ci/run scripts/ci/*.sh
+elif [ "${CI:-}" = true ]; then
+	echo "check.sh: shellcheck missing (scripts/ci/install.sh)" >&2
+	exit 1
+fi
+echo "check.sh: gofmt, go vet, staticcheck, actionlint, shellcheck clean" >&2
