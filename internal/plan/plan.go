@@ -306,6 +306,11 @@ func Build(instances []Instance, secretsDir string, pol Policy) (*Plan, problem.
 		if !present[name] {
 			probs.Errorf("", filepath.Join(secretsDir, name), "required secret is missing from %s", secretsDir)
 		}
+		for _, in := range instances {
+			if in.TokenFile() == name {
+				probs.Errorf(in.Name, filepath.Join(secretsDir, name), "is both a required secret and the discordTokenSecret of instance %s: a token goes to its own instance only, so the others would miss it", in.Name)
+			}
+		}
 	}
 
 	p := &Plan{SecretsDir: secretsDir}

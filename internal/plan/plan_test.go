@@ -288,3 +288,19 @@ func TestAgeNameAndGlobs(t *testing.T) {
 		t.Errorf("ValidateGlobs = %v, want an error naming the bad glob", err)
 	}
 }
+
+// TestBuildTokenIsRequired: an instance whose discordTokenSecret names a
+// required secret (a copy-paste slip) would take that secret away from
+// every other instance, and publish would verify those bundles against the
+// same short plan. Every planned instance must hold every required secret.
+func TestBuildTokenIsRequired(t *testing.T) {
+	dir := secretsDir(t, "a.age", "clawdinator-control-token.age", "babelfish-bot-token.age")
+	instances := []plan.Instance{
+		{Name: "clawdinator-1", BootstrapPrefix: "bootstrap/clawdinator-1", DiscordTokenSecret: "clawdinator-control-token"},
+		fleet[1],
+	}
+	_, probs := plan.Build(instances, dir, plan.Policy{Required: []string{"a", "clawdinator-control-token"}})
+	if _, ok := find(probs, "clawdinator-control-token.age", "clawdinator-1"); !ok || len(probs.Errors()) == 0 {
+		t.Fatalf("a token naming a required secret was planned:\n%s", render(probs))
+	}
+}
