@@ -75,7 +75,9 @@ func runDemo(ctx context.Context, args []string, s stdio, getenv func(string) st
 	step := func(mode string, extra ...string) (int, error) {
 		args := append(append([]string(nil), common...), extra...)
 		if mode == config.Verify {
-			args = append([]string(nil), common[2:]...) // verify needs no key and no secrets dir
+			// No key; the demo's own secrets dir, so that one checked out in
+			// the working directory is not compared as drift.
+			args = append([]string(nil), common...)
 		}
 		cfg, err := config.FromArgs(mode, args, demoEnv, s.err)
 		if err != nil {
