@@ -300,12 +300,49 @@ func TestFaultPersistent(t *testing.T) {
 	}
 }
 
+// TestFaultPullBackTransient cuts the first pull-back download of each
+// secrets archive halfway. The SDK cannot retry a body it already handed
+// over, so publish reads the object again itself, and the run succeeds.
+func TestFaultPullBackTransient(t *testing.T) {
+	srv := s3test.Start(t)
+	e := newFaultEnv(t, srv, "pullback-transient")
+	e.mustPublish(t)
+	e.change(t)
+	prep := e.prepare(t)
+	pullBack := func(r *http.Request) bool {
+		return faultIsGET(r) && r.URL.Query().Get("versionId") != "" && strings.HasSuffix(r.URL.Path, "/"+bundle.SecretsObject)
+	}
+	rule := faultproxy.Always(faultproxy.ResetResponse, pullBack)
+	rule.MaxConsecutive = 1
+	if err := e.proxy.Set(faultproxy.Config{Rules: []faultproxy.Rule{rule}}); err != nil {
+		t.Fatal(err)
+	}
+	stats0 := e.proxy.Stats()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res := e.publish(ctx, prep)
+	stats := e.proxy.Stats().Sub(stats0)
+	if err := res.Err(); err != nil {
+		t.Fatalf("publish under one cut pull-back per instance: %v (proxy: %v)", err, stats)
+	}
+	if errs := res.Problems.Errors(); len(errs) > 0 {
+		t.Fatalf("problems: %v", errs)
+	}
+	if stats.ResetResponse != int64(len(e.instances)) {
+		t.Fatalf("%d pull-backs were cut, want one per instance (%d): %v", stats.ResetResponse, len(e.instances), stats)
+	}
+	for _, in := range res.Instances {
+		if in.Manifest == nil || !in.Verified {
+			t.Fatalf("%s: not verified after a retried pull-back", in.Instance)
+		}
+	}
+}
+
 // TestFaultPullBack cuts the connection halfway through every pull-back
 // download of a secrets archive (a GET by version id; the manifest GET and
-// every upload pass). The SDK does not retry a body it already handed
-// over, so the run fails as unreachable, and no manifest may be written
-// for what could not be proven: the previous one stays, and so do the
-// versions it names.
+// every upload pass). Publish reads again a few times, then fails as
+// unreachable, and no manifest may be written for what could not be
+// proven: the previous one stays, and so do the versions it names.
 func TestFaultPullBack(t *testing.T) {
 	srv := s3test.Start(t)
 	e := newFaultEnv(t, srv, "pullback")
@@ -330,8 +367,8 @@ func TestFaultPullBack(t *testing.T) {
 	if k := store.Classify(err); err == nil || k != store.Unreachable {
 		t.Fatalf("publish: %v (kind %v), want an unreachable error", err, k)
 	}
-	if stats.ResetResponse != int64(len(e.instances)) {
-		t.Fatalf("%d pull-backs were cut, want one per instance (%d): %v", stats.ResetResponse, len(e.instances), stats)
+	if want := int64(3 * len(e.instances)); stats.ResetResponse != want {
+		t.Fatalf("%d pull-backs were cut, want three attempts per instance (%d): %v", stats.ResetResponse, want, stats)
 	}
 	for _, in := range res.Instances {
 		if in.Manifest != nil || in.Verified {

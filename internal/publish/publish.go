@@ -417,7 +417,36 @@ func forbidden(all []plan.Instance, self plan.Instance, exclude []string) func(s
 
 // checkSecrets downloads a secrets archive at or.VersionID and verifies it,
 // filling in what was found. The SHA-256 and size must match or's.
-func checkSecrets(ctx context.Context, b Bucket, or *ObjectResult, vo bundle.VerifyOptions) (*bundle.SecretsContents, problem.List, error) {
+func checkSecrets(ctx context.Context, b Bucket, or *ObjectResult, vo bundle.VerifyOptions) (c *bundle.SecretsContents, probs problem.List, err error) {
+	// A download cut mid-body cannot be retried by the SDK, which has
+	// handed the body over already: read the whole object again.
+	for attempt := 1; ; attempt++ {
+		c, probs, err = checkSecretsOnce(ctx, b, or, vo)
+		if !retryRead(ctx, err, attempt) {
+			return c, probs, err
+		}
+	}
+}
+
+// retryRead says whether a pull-back that failed with err should be tried
+// again, after waiting a moment.
+func retryRead(ctx context.Context, err error, attempt int) bool {
+	const attempts = 3
+	if err == nil || !isOperational(err) || attempt >= attempts || ctx.Err() != nil {
+		return false
+	}
+	if k := store.Classify(err); k == store.AccessDenied || k == store.NoSuchBucket {
+		return false
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(time.Duration(attempt) * 300 * time.Millisecond):
+		return true
+	}
+}
+
+func checkSecretsOnce(ctx context.Context, b Bucket, or *ObjectResult, vo bundle.VerifyOptions) (*bundle.SecretsContents, problem.List, error) {
 	var probs problem.List
 	rc, obj, err := b.Get(ctx, or.Key, or.VersionID)
 	if err != nil {
@@ -454,7 +483,16 @@ func checkSecrets(ctx context.Context, b Bucket, or *ObjectResult, vo bundle.Ver
 
 // checkSeeds verifies a repo-seeds archive by the SHA-256 the store reports
 // for it, or by downloading it (deep, or when the store reports none).
-func checkSeeds(ctx context.Context, b Bucket, or *ObjectResult, deep bool) (problem.List, error) {
+func checkSeeds(ctx context.Context, b Bucket, or *ObjectResult, deep bool) (probs problem.List, err error) {
+	for attempt := 1; ; attempt++ {
+		probs, err = checkSeedsOnce(ctx, b, or, deep)
+		if !retryRead(ctx, err, attempt) {
+			return probs, err
+		}
+	}
+}
+
+func checkSeedsOnce(ctx context.Context, b Bucket, or *ObjectResult, deep bool) (problem.List, error) {
 	var probs problem.List
 	if !deep {
 		obj, err := b.Head(ctx, or.Key, or.VersionID)
