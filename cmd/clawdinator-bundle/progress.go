@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,7 +73,14 @@ func (p *progress) seeds(n int64) {
 func (p *progress) event(e publish.Event) {
 	switch {
 	case e.Step == "upload" && e.Total > 0:
-		p.line(e.Instance+e.Object, fmt.Sprintf("%s: uploading %s %s / %s (%d%%)", e.Instance, e.Object, report.Size(e.Done), report.Size(e.Total), e.Done*100/e.Total), e.Done == e.Total)
+		pct := e.Done * 100 / e.Total
+		bar := ""
+		if p.tty {
+			const width = 24
+			n := int(pct) * width / 100
+			bar = "[" + strings.Repeat("#", n) + strings.Repeat("-", width-n) + "] "
+		}
+		p.line(e.Instance+e.Object, fmt.Sprintf("%s: uploading %s %s%s / %s (%d%%)", e.Instance, e.Object, bar, report.Size(e.Done), report.Size(e.Total), pct), e.Done == e.Total)
 	}
 }
 
