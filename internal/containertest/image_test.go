@@ -1,6 +1,7 @@
 package containertest
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,8 +142,21 @@ func TestImageAssemblesCIFixture(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(r.Outputs["manifest"], `"instance":"clawdinator-2"`) {
-		t.Errorf("manifest output: %s", r.Outputs["manifest"])
+	// ci.yml checks these with jq: an array of two manifests, and each
+	// written manifest.json names its instance.
+	var ms []manifest
+	if err := json.Unmarshal([]byte(r.Outputs["manifest"]), &ms); err != nil || len(ms) != 2 {
+		t.Errorf("manifest output is not an array of 2 manifests (%v): %s", err, r.Outputs["manifest"])
+	}
+	for _, in := range []string{"clawdinator-1", "clawdinator-2"} {
+		var m manifest
+		data, err := os.ReadFile(filepath.Join(ws, "fixture/out/bootstrap", in, "manifest.json"))
+		if err == nil {
+			err = json.Unmarshal(data, &m)
+		}
+		if err != nil || m.Instance != in {
+			t.Errorf("fixture/out/bootstrap/%s/manifest.json: instance %q (%v)", in, m.Instance, err)
+		}
 	}
 	checkMasked(t, r, key)
 }
