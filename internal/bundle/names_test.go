@@ -3,6 +3,7 @@ package bundle_test
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,5 +64,28 @@ func TestSeedsOddNames(t *testing.T) {
 	st, err := os.Lstat(filepath.Join(x, "repo", "ünïcødé", "名前.txt"))
 	if err != nil || !st.ModTime().Equal(interopMtime) {
 		t.Fatalf("extended-header entry: %v, mtime %v", err, st.ModTime())
+	}
+}
+
+// TestSecretsLongName: a secret name longer than a ustar header holds must
+// still bundle (as a PAX header), extract with GNU tar and verify.
+func TestSecretsLongName(t *testing.T) {
+	needTool(t, "tar")
+	name := strings.Repeat("s", 150) + ".age"
+	var buf bytes.Buffer
+	if err := bundle.WriteSecrets(&buf, []byte("key"), []bundle.SecretFile{{Name: name, Data: []byte("x")}}, interopMtime); err != nil {
+		t.Fatalf("WriteSecrets with a %d-character name: %v", len(name), err)
+	}
+	archive := filepath.Join(t.TempDir(), bundle.SecretsObject)
+	if err := os.WriteFile(archive, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	x := t.TempDir()
+	out, err := exec.Command("tar", "--zstd", "-xf", archive, "-C", x).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(x, "secrets", name)); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -72,7 +72,7 @@ func WriteSecrets(w io.Writer, key []byte, secrets []SecretFile, mtime time.Time
 	}
 	tw := tar.NewWriter(zw)
 	hdr := func(name string, mode int64, typ byte, size int64) *tar.Header {
-		return &tar.Header{Name: name, Mode: mode, Typeflag: typ, Size: size, ModTime: mtime, Format: tar.FormatUSTAR}
+		return &tar.Header{Name: name, Mode: mode, Typeflag: typ, Size: size, ModTime: mtime}
 	}
 	if err := writeFile(tw, hdr(KeyEntry, 0o400, tar.TypeReg, int64(len(key))), key); err != nil {
 		return err

@@ -303,7 +303,10 @@ func Build(instances []Instance, secretsDir string, pol Policy) (*Plan, problem.
 		if name == ".age" {
 			continue
 		}
-		if !present[name] {
+		switch {
+		case !present[name] && excluded(name, pol.Exclude) && fileExists(filepath.Join(secretsDir, name)):
+			probs.Errorf("", filepath.Join(secretsDir, name), "required secret is excluded by exclude-secrets: remove it from one of the two lists")
+		case !present[name]:
 			probs.Errorf("", filepath.Join(secretsDir, name), "required secret is missing from %s", secretsDir)
 		}
 		for _, in := range instances {
@@ -380,4 +383,9 @@ func ValidateGlobs(globs []string) error {
 		}
 	}
 	return nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Lstat(p)
+	return err == nil && st.Mode().IsRegular()
 }

@@ -304,3 +304,13 @@ func TestBuildTokenIsRequired(t *testing.T) {
 		t.Fatalf("a token naming a required secret was planned:\n%s", render(probs))
 	}
 }
+
+// A required secret that an exclude glob also matches is a contradiction in
+// the configuration: say so, rather than call a present file missing.
+func TestBuildRequiredExcluded(t *testing.T) {
+	dir := secretsDir(t, "clawdinator-image-x.age", "clawdinator-discord-token-1.age", "babelfish-bot-token.age")
+	_, probs := plan.Build(fleet, dir, plan.Policy{Required: []string{"clawdinator-image-x"}, Exclude: []string{"clawdinator-image-*.age"}})
+	if _, ok := find(probs, "clawdinator-image-x.age", "required secret is excluded by exclude-secrets"); !ok {
+		t.Fatalf("problems:\n%s", render(probs))
+	}
+}

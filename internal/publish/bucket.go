@@ -9,9 +9,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/store"
 )
 
@@ -31,8 +33,13 @@ type Bucket interface {
 type Dir string
 
 func (d Dir) path(key string) (string, error) {
-	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "..") {
+	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, `\`) {
 		return "", fmt.Errorf("unsafe key %q", key)
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == ".." || seg == "." || seg == "" {
+			return "", fmt.Errorf("unsafe key %q", key)
+		}
 	}
 	return filepath.Join(string(d), filepath.FromSlash(key)), nil
 }
@@ -65,7 +72,13 @@ func (d Dir) Put(ctx context.Context, key string, body io.ReadSeeker, size int64
 	if n != size || got != sum {
 		return store.Object{}, fmt.Errorf("write %s: content does not match its checksum", p)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	// The secrets archive holds the age identity in the clear: only its
+	// owner may read it. The rest is public to the host's user.
+	mode := os.FileMode(0o644)
+	if path.Base(key) == bundle.SecretsObject {
+		mode = 0o600
+	}
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
 		return store.Object{}, err
 	}
 	if err := os.Rename(tmp.Name(), p); err != nil {

@@ -123,6 +123,10 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 		var pprobs problem.List
 		p, pprobs = plan.Build(instances, in.SecretsDir, in.Policy)
 		probs = append(probs, pprobs...)
+	} else {
+		// Still report what is wrong in the secrets dir, in the same run.
+		_, pprobs := plan.Build(nil, in.SecretsDir, plan.Policy{Required: in.Policy.Required, Exclude: in.Policy.Exclude})
+		probs = append(probs, pprobs...)
 	}
 
 	// Compress the seeds while the secrets are checked: both take a while
