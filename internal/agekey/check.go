@@ -185,6 +185,9 @@ func classifyHeader(err error, cr *countingReader, obs *observer, k *Key) *Decry
 		}
 		return &DecryptError{Reason: Header, Err: err, msg: "header MAC mismatch: the header was tampered with or corrupted"}
 	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &DecryptError{Reason: Header, Err: err, msg: "malformed age header: the file ends inside its header (truncated)"}
+	}
 	return &DecryptError{Reason: Header, Err: err, msg: "malformed age header: " + detail(err)}
 }
 

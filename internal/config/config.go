@@ -220,6 +220,9 @@ func FromArgs(mode string, args []string, getenv func(string) string, usage io.W
 		if err != nil {
 			return nil, usagef("--age-key-file: %v", err)
 		}
+		if len(strings.TrimSpace(string(data))) == 0 {
+			return nil, usagef("--age-key-file %s is empty: expected the age identity from age-keygen", keyFile)
+		}
 		c.AgeKey = data
 	} else if v := getenv("CLAWDINATOR_AGE_KEY"); v != "" {
 		c.AgeKey = []byte(v)

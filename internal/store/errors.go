@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -167,7 +168,7 @@ func hint(k Kind, err error) string {
 func detail(err error) string {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
-		return err.Error()
+		return transportDetail(err)
 	}
 	s := ae.ErrorCode()
 	if m := ae.ErrorMessage(); m != "" {
@@ -187,6 +188,25 @@ func detail(err error) string {
 	// Keep a timeout or cancellation that the API error does not mention.
 	if isTimeout(err) && !strings.Contains(s, "timeout") {
 		s += "; " + err.Error()
+	}
+	return s
+}
+
+// transportDetail renders a request that got no answer as the network's
+// own words, "dial tcp 127.0.0.1:9000: connect: connection refused (6
+// attempts)", rather than the SDK's chain ("operation error S3: GetObject,
+// exceeded maximum number of attempts, 6, https response error StatusCode:
+// 0, RequestID: , HostID: , request send failed, Get …: dial tcp …"): the
+// operation and the object are already named by Error.
+func transportDetail(err error) string {
+	var oe *net.OpError
+	if !errors.As(err, &oe) {
+		return err.Error()
+	}
+	s := oe.Error()
+	var me *retry.MaxAttemptsError
+	if errors.As(err, &me) {
+		s += " (" + strconv.Itoa(me.Attempt) + " attempts)"
 	}
 	return s
 }
