@@ -171,10 +171,10 @@ func FromArgs(mode string, args []string, getenv func(string) string, usage io.W
 			continue
 		}
 		if o.Bool {
-			fs.BoolVar(&deep, o.Name, o.Default == "true", o.Description)
+			fs.BoolVar(&deep, o.Name, o.Default == "true", flagUsage(o.Description))
 			continue
 		}
-		vals[o.Name] = fs.String(o.Name, o.Default, o.Description)
+		vals[o.Name] = fs.String(o.Name, o.Default, flagUsage(o.Description))
 	}
 	keyFile := ""
 	if appliesTo(option("age-key"), mode) {
@@ -336,3 +336,7 @@ func (c *Config) Secrets() []string {
 	}
 	return out
 }
+
+// flagUsage adapts an input's Markdown description for --help: the flag
+// package would take a `quoted` word for the argument's name.
+func flagUsage(desc string) string { return strings.ReplaceAll(desc, "`", "'") }
