@@ -133,14 +133,8 @@ type SeedsOptions struct {
 // age identity or a PEM private key become problems naming the path. When
 // problems are returned the output is incomplete and must be discarded.
 func WriteSeeds(w io.Writer, root string, opt SeedsOptions) (problem.List, error) {
-	var probs problem.List
-	st, err := os.Stat(root)
-	if err != nil {
-		probs.Add(problem.Problem{File: root, Message: "cannot read repo-seeds directory: " + errText(err)})
-		return probs, nil
-	}
-	if !st.IsDir() {
-		probs.Add(problem.Problem{File: root, Message: "repo-seeds is not a directory"})
+	probs := checkRoot(root)
+	if len(probs) > 0 {
 		return probs, nil
 	}
 	zw, err := newEncoder(w, opt.Concurrency)
@@ -163,17 +157,24 @@ func WriteSeeds(w io.Writer, root string, opt SeedsOptions) (problem.List, error
 // same checks. Hashing it tells whether a tree's content changed without
 // spending the time to compress it.
 func WriteSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, error) {
-	var probs problem.List
-	st, err := os.Stat(root)
-	if err != nil {
-		probs.Add(problem.Problem{File: root, Message: "cannot read repo-seeds directory: " + errText(err)})
-		return probs, nil
-	}
-	if !st.IsDir() {
-		probs.Add(problem.Problem{File: root, Message: "repo-seeds is not a directory"})
+	probs := checkRoot(root)
+	if len(probs) > 0 {
 		return probs, nil
 	}
 	return writeSeedsTar(w, root, opt)
+}
+
+// checkRoot says why root cannot be archived, if it cannot.
+func checkRoot(root string) problem.List {
+	var probs problem.List
+	st, err := os.Stat(root)
+	switch {
+	case err != nil:
+		probs.Add(problem.Problem{File: root, Message: "cannot read repo-seeds directory: " + errText(err)})
+	case !st.IsDir():
+		probs.Add(problem.Problem{File: root, Message: "repo-seeds is not a directory"})
+	}
+	return probs
 }
 
 func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, error) {
