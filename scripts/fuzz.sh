@@ -13,7 +13,7 @@ for pkg in $(go list "${pkgs[@]}"); do
 	dir=$(go list -f '{{.Dir}}' "$pkg")
 	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //'); do
 		start=$SECONDS
-		if go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" >/tmp/fuzz-"$target".log 2>&1; then
+		if go test -run='^$' -fuzzminimizetime=5s -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" >/tmp/fuzz-"$target".log 2>&1; then
 			echo "fuzz: $pkg $target ran clean for $((SECONDS - start))s ($(grep -o 'execs: [0-9]*' /tmp/fuzz-"$target".log | tail -1))"
 		else
 			echo "fuzz: $pkg $target FAILED after $((SECONDS - start))s; see /tmp/fuzz-$target.log and testdata/fuzz/$target" >&2
