@@ -182,6 +182,16 @@ func execute(ctx context.Context, cfg *config.Config, getenv func(string) string
 	opt.Bucket = bucket
 	res := publish.Publish(ctx, prep, opt)
 	res.Mode = cfg.Mode
+	if cfg.Mode == config.Assemble {
+		// A directory is written, not uploaded to.
+		for i := range res.Instances {
+			for j := range res.Instances[i].Objects {
+				if o := &res.Instances[i].Objects[j]; o.Status == "uploaded" {
+					o.Status = "written"
+				}
+			}
+		}
+	}
 	return res, res.Err()
 }
 
