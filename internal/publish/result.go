@@ -43,7 +43,7 @@ type ObjectResult struct {
 	VersionID string `json:"versionId,omitempty"`
 	TarSHA256 string `json:"tarSha256,omitempty"`
 	// Status is "uploaded", "unchanged" (already in place, not uploaded
-	// again), "checked" (verify mode), "missing", "failed" or "rolled back"
+	// again), "checked" (verify mode), "written" (assemble --out), "missing", "failed" or "rolled back"
 	// (uploaded, then removed because the run failed before its manifest).
 	Status   string `json:"status"`
 	Verified bool   `json:"verified"`

@@ -67,6 +67,11 @@ type JSONProblem struct {
 
 // JSON writes the result as one indented JSON document.
 func JSON(w io.Writer, r *publish.Result, runErr error) error {
+	if r.Instances == nil {
+		cp := *r
+		cp.Instances = []publish.InstanceResult{}
+		r = &cp
+	}
 	doc := JSONResult{Result: r, OK: runErr == nil && len(r.Problems.Errors()) == 0, Problems: []JSONProblem{}}
 	if runErr != nil {
 		doc.Error = runErr.Error()

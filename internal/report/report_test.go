@@ -97,3 +97,14 @@ func TestManifestOutput(t *testing.T) {
 		t.Errorf("manifest output = %s", got)
 	}
 }
+
+// A run stopped by the gate has no instances: scripts get [], not null.
+func TestJSONNoInstances(t *testing.T) {
+	var b bytes.Buffer
+	if err := JSON(&b, &publish.Result{Mode: "publish"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"instances": []`) {
+		t.Errorf("want an empty instances array:\n%s", b.String())
+	}
+}
