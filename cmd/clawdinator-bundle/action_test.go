@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,7 +14,6 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
@@ -61,97 +59,15 @@ func removeBuiltBinary() {
 }
 
 // actionRun is one run of the binary as an Action.
-type actionRun struct {
-	code            int
-	stdout, stderr  string
-	output, summary string
-}
+type actionRun = binRun
 
-// runAction runs the binary in workspace ws with the action's defaults
-// overridden by inputs (names as in action.yml). When combined is set,
-// stdout and stderr share one file, so their relative order is exact, and
-// both are in stdout.
+// runActionBinary runs the binary in workspace ws with the action's
+// defaults overridden by inputs (names as in action.yml). When combined is
+// set, stdout and stderr share one file, so their relative order is exact,
+// and both are in stdout.
 func runActionBinary(t *testing.T, ws string, inputs map[string]string, combined bool) actionRun {
 	t.Helper()
-	dir := t.TempDir()
-	outFile := filepath.Join(dir, "github_output")
-	sumFile := filepath.Join(dir, "step_summary")
-	for _, f := range []string{outFile, sumFile} {
-		if err := os.WriteFile(f, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	home, tmp := filepath.Join(dir, "home"), filepath.Join(dir, "tmp")
-	for _, d := range []string{home, tmp} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env := []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"TMPDIR=" + tmp,
-		"GITHUB_ACTIONS=true",
-		"CI=true",
-		"GITHUB_WORKSPACE=" + ws,
-		"GITHUB_OUTPUT=" + outFile,
-		"GITHUB_STEP_SUMMARY=" + sumFile,
-		"GITHUB_REPOSITORY=openclaw/clawdinators",
-		"GITHUB_SHA=0123456789abcdef0123456789abcdef01234567",
-		"GITHUB_RUN_ID=987654321",
-		"AWS_EC2_METADATA_DISABLED=true",
-	}
-	for _, o := range config.Options {
-		v, ok := inputs[o.Name]
-		if !ok {
-			v = o.Default
-		}
-		env = append(env, "INPUT_"+strings.ToUpper(o.Name)+"="+v)
-	}
-	cmd := exec.Command(binary(t))
-	cmd.Dir = ws
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	var combinedFile *os.File
-	if combined {
-		f, err := os.Create(filepath.Join(dir, "combined"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		combinedFile = f
-		cmd.Stdout, cmd.Stderr = f, f
-	} else {
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	}
-	err := cmd.Run()
-	r := actionRun{}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run the action: %v", err)
-	}
-	if combined {
-		data, err := os.ReadFile(combinedFile.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.stdout = string(data)
-	} else {
-		r.stdout, r.stderr = stdout.String(), stderr.String()
-	}
-	out, err := os.ReadFile(outFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := os.ReadFile(sumFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.output, r.summary = string(out), string(sum)
-	return r
+	return runBinary(t, binOpts{dir: ws, env: actionEnv(ws, inputs), combined: combined})
 }
 
 func (r actionRun) String() string {

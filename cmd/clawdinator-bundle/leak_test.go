@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -96,60 +95,18 @@ func leakShort(s string) string {
 }
 
 // leakRun is one run of the binary and what it left.
-type leakRun struct {
-	code                            int
-	stdout, stderr, output, summary []byte
-	tmp                             string
-}
+type leakRun = binRun
 
 // runLeak runs the binary with args in dir, with exactly env plus PATH
 // and a fresh HOME, TMPDIR, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY (the
 // last two are only read in Action mode).
 func runLeak(t *testing.T, dir string, args []string, env map[string]string) leakRun {
 	t.Helper()
-	base := t.TempDir()
-	r := leakRun{tmp: filepath.Join(base, "tmp")}
-	home := filepath.Join(base, "home")
-	outFile, sumFile := filepath.Join(base, "github_output"), filepath.Join(base, "step_summary")
-	for _, d := range []string{r.tmp, home} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, f := range []string{outFile, sumFile} {
-		if err := os.WriteFile(f, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(binary(t), args...)
-	cmd.Dir = dir
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + r.tmp,
-		"GITHUB_OUTPUT=" + outFile, "GITHUB_STEP_SUMMARY=" + sumFile,
-		"AWS_EC2_METADATA_DISABLED=true",
-	}
+	var kv []string
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		kv = append(kv, k+"="+v)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run %v: %v", args, err)
-	}
-	r.stdout, r.stderr = stdout.Bytes(), stderr.Bytes()
-	var rerr error
-	if r.output, rerr = os.ReadFile(outFile); rerr != nil {
-		t.Fatal(rerr)
-	}
-	if r.summary, rerr = os.ReadFile(sumFile); rerr != nil {
-		t.Fatal(rerr)
-	}
-	return r
+	return runBinary(t, binOpts{dir: dir, args: args, env: kv})
 }
 
 // check reports every leak in what the run printed and left in TMPDIR.
@@ -158,7 +115,7 @@ func (r leakRun) check(t *testing.T, secrets leakSecrets) {
 	// ::add-mask:: lines are how an Action hides a secret: the runner
 	// consumes them and never shows them.
 	var stdout [][]byte
-	for _, l := range bytes.Split(r.stdout, []byte("\n")) {
+	for _, l := range bytes.Split([]byte(r.stdout), []byte("\n")) {
 		if !bytes.HasPrefix(l, []byte("::add-mask::")) {
 			stdout = append(stdout, l)
 		}
@@ -168,9 +125,9 @@ func (r leakRun) check(t *testing.T, secrets leakSecrets) {
 		data []byte
 	}{
 		{"stdout (annotations included)", bytes.Join(stdout, []byte("\n"))},
-		{"stderr", r.stderr},
-		{"GITHUB_OUTPUT", r.output},
-		{"GITHUB_STEP_SUMMARY", r.summary},
+		{"stderr", []byte(r.stderr)},
+		{"GITHUB_OUTPUT", []byte(r.output)},
+		{"GITHUB_STEP_SUMMARY", []byte(r.summary)},
 	}
 	for _, p := range places {
 		for _, f := range leakFind(p.data, secrets, true, true) {
@@ -343,13 +300,13 @@ func TestLeak(t *testing.T) {
 			}
 			// The run got as far as the case means, and its outputs have
 			// something in them to search.
-			all := string(r.stdout) + string(r.stderr)
+			all := r.stdout + r.stderr
 			switch {
 			case tc.code == exitProblems && !strings.Contains(all, "age-key"):
 				t.Errorf("a bad key, but no word of age-key")
 			case tc.code == exitFailed && !strings.Contains(all, "access denied"):
 				t.Errorf("wrong credentials, but no word of access denied")
-			case tc.code == exitOK && tc.args == nil && (!bytes.Contains(r.output, []byte("manifest")) || len(r.summary) == 0):
+			case tc.code == exitOK && tc.args == nil && (!strings.Contains(r.output, "manifest") || len(r.summary) == 0):
 				t.Errorf("an Action run that wrote no outputs or step summary")
 			case tc.code == exitOK && tc.args != nil && len(r.stderr) == 0:
 				t.Errorf("a CLI run that printed nothing on stderr")

@@ -10,12 +10,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -29,7 +27,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
@@ -152,8 +149,7 @@ type matrixEnv struct {
 // matrixRun is one run of the binary.
 type matrixRun struct {
 	actionRun
-	ws   string
-	took time.Duration
+	ws string
 }
 
 const (
@@ -578,14 +574,6 @@ func mxAnyMatch(re string, lines []string) bool {
 func (m *matrixEnv) run(t *testing.T, tc matrixCase, ws string, action bool) matrixRun {
 	t.Helper()
 	dir := t.TempDir()
-	outFile, sumFile := filepath.Join(dir, "github_output"), filepath.Join(dir, "step_summary")
-	for _, f := range []string{outFile, sumFile} {
-		mxWrite(t, f, nil)
-	}
-	home, tmp := filepath.Join(dir, "home"), filepath.Join(dir, "tmp")
-	mxMkdir(t, home)
-	mxMkdir(t, tmp)
-
 	key := string(m.fx.Key)
 	keyFile := "nix/keys/clawdinator.agekey"
 	if tc.key != nil {
@@ -608,22 +596,9 @@ func (m *matrixEnv) run(t *testing.T, tc matrixCase, ws string, action bool) mat
 		with[k] = v
 	}
 
-	env := []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"TMPDIR=" + tmp,
-		"GITHUB_OUTPUT=" + outFile,
-		"GITHUB_STEP_SUMMARY=" + sumFile,
-		"AWS_EC2_METADATA_DISABLED=true",
-		"CLAWDINATOR_PROGRESS=0",
-	}
+	env := []string{"CLAWDINATOR_PROGRESS=0"}
 	var args []string
 	if action {
-		env = append(env,
-			"GITHUB_ACTIONS=true", "CI=true", "GITHUB_WORKSPACE="+ws,
-			"GITHUB_REPOSITORY=openclaw/clawdinators", "GITHUB_RUN_ID=987654321",
-			"GITHUB_SHA=0123456789abcdef0123456789abcdef01234567",
-		)
 		inputs := map[string]string{
 			"mode": "publish", "age-key": key,
 			"aws-region": m.srv.Region, "aws-access-key-id": m.srv.AccessKey, "aws-secret-access-key": secret,
@@ -631,13 +606,7 @@ func (m *matrixEnv) run(t *testing.T, tc matrixCase, ws string, action bool) mat
 		for k, v := range with {
 			inputs[k] = v
 		}
-		for _, o := range config.Options {
-			v, ok := inputs[o.Name]
-			if !ok {
-				v = o.Default
-			}
-			env = append(env, "INPUT_"+strings.ToUpper(o.Name)+"="+v)
-		}
+		env = append(env, actionEnv(ws, inputs)...)
 	} else {
 		env = append(env,
 			"AWS_ACCESS_KEY_ID="+m.srv.AccessKey, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_REGION="+m.srv.Region,
@@ -663,29 +632,9 @@ func (m *matrixEnv) run(t *testing.T, tc matrixCase, ws string, action bool) mat
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), matrixDeadline)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t), args...)
-	cmd.Dir = ws
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	r := matrixRun{ws: ws, took: time.Since(start)}
-	if ctx.Err() != nil {
-		t.Fatalf("the run did not end within %v\n--- stdout\n%s--- stderr\n%s", matrixDeadline, stdout.String(), stderr.String())
-	}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run %v: %v", args, err)
-	}
-	r.stdout, r.stderr = stdout.String(), stderr.String()
-	r.output, r.summary = string(mxRead(t, outFile)), string(mxRead(t, sumFile))
-	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+	br := runBinary(t, binOpts{dir: ws, args: args, env: env, deadline: matrixDeadline})
+	r := matrixRun{actionRun: br, ws: ws}
+	if left, _ := os.ReadDir(br.tmp); len(left) > 0 {
 		var names []string
 		for _, e := range left {
 			names = append(names, e.Name())
