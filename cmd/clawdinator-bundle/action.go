@@ -45,7 +45,7 @@ func runAction(ctx context.Context, s stdio, getenv func(string) string) int {
 		fields := map[string]string{"title": title(p)}
 		// file= points GitHub at a file in the repository; an input (the
 		// age key) is named in the message, not as a file.
-		if p.File != "" && !isInput(p.File) {
+		if p.File != "" {
 			fields["file"] = p.File
 		}
 		if p.Severity == problem.Warning {
@@ -69,16 +69,6 @@ func summary(a *githubactions.Action, getenv func(string) string, md string) {
 	if getenv("GITHUB_STEP_SUMMARY") != "" {
 		a.AddStepSummary(md)
 	}
-}
-
-// isInput reports whether name is an action input rather than a path.
-func isInput(name string) bool {
-	for _, o := range config.Options {
-		if o.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 func title(p problem.Problem) string {

@@ -93,18 +93,18 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 	err := walk(r, lim, func(h *tar.Header, name string, body io.Reader) error {
 		if seen[name] {
 			// A second entry would overwrite the first on extraction: a swap.
-			probs.Errorf("", name, "appears twice in the archive (a later copy would replace the first when a host extracts it)")
+			probs.Entryf(name, "appears twice in the archive (a later copy would replace the first when a host extracts it)")
 			return nil
 		}
 		seen[name] = true
 		switch {
 		case name == KeyEntry:
 			if h.Typeflag != tar.TypeReg {
-				probs.Errorf("", name, "must be a regular file, found %s", entryType(h))
+				probs.Entryf(name, "must be a regular file, found %s", entryType(h))
 				return nil
 			}
 			if h.Size > maxMember {
-				probs.Errorf("", name, "is %d bytes, more than %d: not an age identity", h.Size, maxMember)
+				probs.Entryf(name, "is %d bytes, more than %d: not an age identity", h.Size, maxMember)
 				return nil
 			}
 			data, err := io.ReadAll(body)
@@ -114,20 +114,20 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 			keyData, haveKey = data, true
 		case name == SecretsDir:
 			if h.Typeflag != tar.TypeDir {
-				probs.Errorf("", name, "must be a directory, found %s", entryType(h))
+				probs.Entryf(name, "must be a directory, found %s", entryType(h))
 			}
 		case strings.HasPrefix(name, SecretsDir+"/") && !strings.Contains(name[len(SecretsDir)+1:], "/"):
 			base := name[len(SecretsDir)+1:]
 			if h.Typeflag != tar.TypeReg {
-				probs.Errorf("", name, "must be a regular file, found %s", entryType(h))
+				probs.Entryf(name, "must be a regular file, found %s", entryType(h))
 				return nil
 			}
 			if !strings.HasSuffix(base, ".age") {
-				probs.Errorf("", name, "is not an .age file: only encrypted secrets may ship")
+				probs.Entryf(name, "is not an .age file: only encrypted secrets may ship")
 				return nil
 			}
 			if h.Size > maxMember {
-				probs.Errorf("", name, "is %d bytes, more than %d: not a host secret", h.Size, maxMember)
+				probs.Entryf(name, "is %d bytes, more than %d: not a host secret", h.Size, maxMember)
 				return nil
 			}
 			data, err := io.ReadAll(body)
@@ -136,25 +136,25 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 			}
 			secrets = append(secrets, entry{base, data})
 		default:
-			probs.Errorf("", name, "is not part of the bundle layout (only %s and %s/*.age)", KeyEntry, SecretsDir)
+			probs.Entryf(name, "is not part of the bundle layout (only %s and %s/*.age)", KeyEntry, SecretsDir)
 		}
 		return nil
 	})
 	if err != nil {
-		probs.Errorf("", "", "unreadable archive: %s", err)
+		probs.Entryf("", "unreadable archive: %s", err)
 		return nil, probs
 	}
 
 	out := &SecretsContents{}
 	var key *agekey.Key
 	if !haveKey {
-		probs.Errorf("", KeyEntry, "missing: a host needs the age identity at the top of the archive")
+		probs.Entryf(KeyEntry, "missing: a host needs the age identity at the top of the archive")
 	} else if key, err = agekey.Parse(keyData); err != nil {
-		probs.Errorf("", KeyEntry, "bad identity: %s", err)
+		probs.Entryf(KeyEntry, "bad identity: %s", err)
 	} else {
 		out.Recipient = key.Recipient()
 		if opt.ExpectedRecipient != "" && out.Recipient != opt.ExpectedRecipient {
-			probs.Errorf("", KeyEntry, "key is %s, expected-recipient is %s: the bundled key was rotated or swapped", out.Recipient, opt.ExpectedRecipient)
+			probs.Entryf(KeyEntry, "key is %s, expected-recipient is %s: the bundled key was rotated or swapped", out.Recipient, opt.ExpectedRecipient)
 		}
 	}
 
@@ -166,19 +166,19 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 		out.Secrets = append(out.Secrets, SecretInfo{Name: s.name, Size: int64(len(s.data)), SHA256: hex.EncodeToString(sum[:])})
 		if opt.Forbidden != nil {
 			if why := opt.Forbidden(s.name); why != "" {
-				probs.Errorf("", SecretsDir+"/"+s.name, "must not be in this bundle: %s", why)
+				probs.Entryf(SecretsDir+"/"+s.name, "must not be in this bundle: %s", why)
 			}
 		}
 		if key != nil {
 			if _, err := agekey.Check(strings.NewReader(string(s.data)), key); err != nil {
-				probs.Errorf("", SecretsDir+"/"+s.name, "does not decrypt with the bundled key: %s", err)
+				probs.Entryf(SecretsDir+"/"+s.name, "does not decrypt with the bundled key: %s", err)
 			}
 		}
 	}
 	if opt.Expected != nil {
 		for _, name := range opt.Expected {
 			if !got[name] {
-				probs.Errorf("", SecretsDir+"/"+name, "planned but missing from the bundle")
+				probs.Entryf(SecretsDir+"/"+name, "planned but missing from the bundle")
 			}
 		}
 		want := map[string]bool{}
@@ -187,7 +187,7 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 		}
 		for _, s := range secrets {
 			if !want[s.name] && (opt.Forbidden == nil || opt.Forbidden(s.name) == "") {
-				probs.Errorf("", SecretsDir+"/"+s.name, "is in the bundle but not in the plan")
+				probs.Entryf(SecretsDir+"/"+s.name, "is in the bundle but not in the plan")
 			}
 		}
 	}
@@ -211,7 +211,7 @@ func VerifySeeds(r io.Reader, lim Limits) (SeedsStats, problem.List) {
 	err := walk(r, lim, func(h *tar.Header, name string, body io.Reader) error {
 		st.Entries++
 		if seen[name] {
-			probs.Errorf("", name, "appears twice in the archive")
+			probs.Entryf(name, "appears twice in the archive")
 		}
 		seen[name] = true
 		// A tree written from disk never has entries below a symlink; a
@@ -219,7 +219,7 @@ func VerifySeeds(r io.Reader, lim Limits) (SeedsStats, problem.List) {
 		// sits higher than its name says, out of checkLink's reach.
 		for d := path.Dir(name); d != "."; d = path.Dir(d) {
 			if links[d] {
-				probs.Errorf("", name, "is below the symlink %s: a host would write through it", d)
+				probs.Entryf(name, "is below the symlink %s: a host would write through it", d)
 				break
 			}
 		}
@@ -230,17 +230,17 @@ func VerifySeeds(r io.Reader, lim Limits) (SeedsStats, problem.List) {
 		case tar.TypeReg, tar.TypeDir:
 		case tar.TypeSymlink:
 			if msg := checkLink(name, h.Linkname); msg != "" {
-				probs.Errorf("", name, "%s", msg)
+				probs.Entryf(name, "%s", msg)
 			}
 		default:
-			probs.Errorf("", name, "is a %s: repo-seeds may hold only files, directories and relative symlinks", entryType(h))
+			probs.Entryf(name, "is a %s: repo-seeds may hold only files, directories and relative symlinks", entryType(h))
 		}
 		n, err := io.Copy(io.Discard, body)
 		st.Bytes += n
 		return err
 	})
 	if err != nil {
-		probs.Errorf("", "", "unreadable archive: %s", err)
+		probs.Entryf("", "unreadable archive: %s", err)
 	}
 	return st, probs
 }

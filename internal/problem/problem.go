@@ -2,8 +2,11 @@
 // clawdinator-bundle returns instead of printing.
 //
 // A check never stops at the first bad file: it collects a List of Problems,
-// each naming what it is about (a file, an instance, an S3 object or an
-// input), so that an operator fixes everything in one round.
+// each naming what it is about, so that an operator fixes everything in one
+// round. What a problem is about is typed: an input (an option such as
+// age-key), a local file, an instance, an object in the bucket, or an entry
+// inside an archive. Presenters use the type: only a File becomes a file=
+// annotation in GitHub Actions.
 package problem
 
 import (
@@ -22,37 +25,81 @@ const (
 	Warning
 )
 
-// Problem is one finding. Subject names what it is about, in the words an
-// operator searches for: a path relative to the directory it came from, an
-// instance name, an S3 key or an input name. Message never holds secret
-// material.
+// String returns "error" or "warning".
+func (s Severity) String() string {
+	if s == Warning {
+		return "warning"
+	}
+	return "error"
+}
+
+// Kind is the type of a problem's subject.
+type Kind int
+
+// The kinds of subject, from the least to the most specific.
+const (
+	None Kind = iota
+	InstanceKind
+	InputKind
+	FileKind
+	ObjectKind
+	EntryKind
+)
+
+// String names the kind as JSON reports it.
+func (k Kind) String() string {
+	return [...]string{"", "instance", "input", "file", "object", "entry"}[k]
+}
+
+// Problem is one finding. Each subject field has one meaning; a problem may
+// set several (an entry inside an object of an instance). Message never
+// holds secret material.
 type Problem struct {
 	Severity Severity
 	// Instance is the fleet instance the problem concerns, if any.
 	Instance string
-	// File is a local path the problem concerns, if any (for annotations).
+	// Input is an option or action input (age-key, expected-recipient).
+	Input string
+	// File is a local path, as the user gave it.
 	File string
-	// Object is an S3 key the problem concerns, if any.
+	// Object is a key in the bucket (or in an assemble --out directory).
 	Object string
+	// Entry is a path inside an archive: inside Object when that is set.
+	Entry string
 	// Message is a lowercase sentence without final punctuation.
 	Message string
 }
 
-// String renders the problem as one line: subject first, then the message.
+// Subject returns the most specific thing the problem is about.
+func (p Problem) Subject() (Kind, string) {
+	switch {
+	case p.Entry != "":
+		return EntryKind, p.Entry
+	case p.Object != "":
+		return ObjectKind, p.Object
+	case p.File != "":
+		return FileKind, p.File
+	case p.Input != "":
+		return InputKind, p.Input
+	case p.Instance != "":
+		return InstanceKind, p.Instance
+	}
+	return None, ""
+}
+
+// String renders the problem as one line: subjects first, from the
+// instance down to the entry, then the message.
 func (p Problem) String() string {
 	var parts []string
 	if p.Instance != "" {
 		parts = append(parts, "instance "+p.Instance)
 	}
-	if p.Object != "" {
-		parts = append(parts, p.Object)
-	} else if p.File != "" {
-		parts = append(parts, p.File)
+	for _, s := range []string{p.Input, p.File, p.Object, p.Entry} {
+		if s != "" {
+			parts = append(parts, s)
+		}
 	}
-	if len(parts) == 0 {
-		return p.Message
-	}
-	return strings.Join(parts, ": ") + ": " + p.Message
+	return strings.Join(append(parts, p.Message), ": ")
 }
 
 // List is an ordered collection of problems.
@@ -64,9 +111,30 @@ func (l *List) Add(p Problem) { p.Severity = Error; *l = append(*l, p) }
 // Warn appends a warning.
 func (l *List) Warn(p Problem) { p.Severity = Warning; *l = append(*l, p) }
 
-// Errorf appends an error-severity problem about file with a formatted message.
+// Errorf appends an error-severity problem about a local file (of an
+// instance, when instance is not empty) with a formatted message.
 func (l *List) Errorf(instance, file, format string, args ...any) {
 	l.Add(Problem{Instance: instance, File: file, Message: fmt.Sprintf(format, args...)})
+}
+
+// Entryf appends an error-severity problem about an archive entry ("" for
+// the archive as a whole) with a formatted message.
+func (l *List) Entryf(entry, format string, args ...any) {
+	l.Add(Problem{Entry: entry, Message: fmt.Sprintf(format, args...)})
+}
+
+// In sets instance and object on every problem that names neither: checks
+// of one archive report entries, and the caller knows whose archive it is.
+func (l List) In(instance, object string) List {
+	for i := range l {
+		if l[i].Instance == "" {
+			l[i].Instance = instance
+		}
+		if l[i].Object == "" && l[i].File == "" && l[i].Input == "" {
+			l[i].Object = object
+		}
+	}
+	return l
 }
 
 // Errors returns only the error-severity problems.
@@ -80,6 +148,9 @@ func (l List) Errors() List {
 	return out
 }
 
+// HasErrors reports whether any problem blocks the run.
+func (l List) HasErrors() bool { return len(l.Errors()) > 0 }
+
 // Warnings returns only the warnings.
 func (l List) Warnings() List {
 	var out List
@@ -92,7 +163,7 @@ func (l List) Warnings() List {
 }
 
 // Err returns nil when the list holds no error-severity problem, and an
-// *Error that wraps them otherwise.
+// *ListError that wraps them otherwise.
 func (l List) Err() error {
 	if errs := l.Errors(); len(errs) > 0 {
 		return &ListError{Problems: errs}

@@ -18,20 +18,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/store"
 )
 
-func tag(l problem.List, instance, object string) {
-	for i := range l {
-		if l[i].Instance == "" {
-			l[i].Instance = instance
-		}
-		if l[i].File != "" && l[i].Object == "" {
-			l[i].Message = l[i].File + ": " + l[i].Message
-			l[i].File = ""
-		}
-		if l[i].Object == "" {
-			l[i].Object = object
-		}
-	}
-}
+func tag(l problem.List, instance, object string) { l.In(instance, object) }
 
 // forbidden returns the rule for names an instance's bundle must not hold.
 func forbidden(all []plan.Instance, self plan.Instance, exclude []string) func(string) string {

@@ -114,7 +114,7 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 
 	key, err := agekey.Parse(in.AgeKey)
 	if err != nil {
-		probs.Add(problem.Problem{File: "age-key", Message: err.Error()})
+		probs.Add(problem.Problem{Input: "age-key", Message: err.Error()})
 	}
 	instances, iprobs := plan.LoadInstances(in.InstancesFile)
 	probs = append(probs, iprobs...)

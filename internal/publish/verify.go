@@ -192,7 +192,7 @@ func checkRequired(c *bundle.SecretsContents, inst plan.Instance, pol plan.Polic
 	for _, r := range append(append([]string(nil), pol.Required...), inst.TokenFile()) {
 		name := plan.AgeName(strings.TrimSpace(r))
 		if name != ".age" && !have[name] {
-			probs.Add(problem.Problem{File: bundle.SecretsDir + "/" + name, Message: "required secret is missing from the bundle"})
+			probs.Add(problem.Problem{Entry: bundle.SecretsDir + "/" + name, Message: "required secret is missing from the bundle"})
 		}
 	}
 	return probs
@@ -206,12 +206,12 @@ func compareDir(c *bundle.SecretsContents, dir string) problem.List {
 		p := filepath.Join(dir, s.Name)
 		data, err := os.ReadFile(p)
 		if err != nil {
-			probs.Add(problem.Problem{File: bundle.SecretsDir + "/" + s.Name, Message: fmt.Sprintf("drift: %s cannot be read (%v)", p, errors.Unwrap(err))})
+			probs.Add(problem.Problem{Entry: bundle.SecretsDir + "/" + s.Name, Message: fmt.Sprintf("drift: %s cannot be read (%v)", p, errors.Unwrap(err))})
 			continue
 		}
 		sum := sha256.Sum256(data)
 		if hex.EncodeToString(sum[:]) != s.SHA256 {
-			probs.Add(problem.Problem{File: bundle.SecretsDir + "/" + s.Name, Message: fmt.Sprintf("drift: differs from %s (publish again to ship the new version)", p)})
+			probs.Add(problem.Problem{Entry: bundle.SecretsDir + "/" + s.Name, Message: fmt.Sprintf("drift: differs from %s (publish again to ship the new version)", p)})
 		}
 	}
 	return probs

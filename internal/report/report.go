@@ -60,8 +60,10 @@ type JSONResult struct {
 type JSONProblem struct {
 	Severity string `json:"severity"`
 	Instance string `json:"instance,omitempty"`
+	Input    string `json:"input,omitempty"`
 	File     string `json:"file,omitempty"`
 	Object   string `json:"object,omitempty"`
+	Entry    string `json:"entry,omitempty"`
 	Message  string `json:"message"`
 }
 
@@ -81,7 +83,7 @@ func JSON(w io.Writer, r *publish.Result, runErr error) error {
 		if p.Severity == problem.Warning {
 			sev = "warning"
 		}
-		doc.Problems = append(doc.Problems, JSONProblem{sev, p.Instance, p.File, p.Object, p.Message})
+		doc.Problems = append(doc.Problems, JSONProblem{sev, p.Instance, p.Input, p.File, p.Object, p.Entry, p.Message})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
