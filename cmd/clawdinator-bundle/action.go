@@ -9,8 +9,8 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
-	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/report"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
 // runAction runs as a GitHub Docker action: options from INPUT_*, workflow
@@ -28,41 +28,50 @@ func runAction(ctx context.Context, s stdio, getenv func(string) string) int {
 		}
 	}
 
+	p := &actionPresenter{a: a, s: s, getenv: getenv}
 	cfg, err := config.FromInputs(getenv)
 	if err != nil {
-		a.Errorf("%s", err)
-		summary(a, getenv, fmt.Sprintf("### ❌ clawdinator-bundle\n\n**Bad configuration:** %s\n", err))
+		p.usage(err)
 		return exitUsage
 	}
-	prog := newProgress(s.err, getenv)
-	res, err := execute(ctx, cfg, getenv, prog)
-	prog.done()
-	if res == nil {
-		res = &publish.Result{Mode: cfg.Mode}
-	}
-	report.Text(s.err, &publish.Result{Mode: res.Mode, Instances: res.Instances})
-	for _, p := range res.Problems {
-		fields := map[string]string{"title": title(p)}
-		// file= points GitHub at a file in the repository; an input (the
-		// age key) is named in the message, not as a file.
-		if p.File != "" {
-			fields["file"] = p.File
+	return runMode(ctx, cfg, s, getenv, p)
+}
+
+// actionPresenter reports in a GitHub Actions log: object lines on stderr,
+// each problem as an annotation (file= only for a file in the repository),
+// the outputs and the step summary.
+type actionPresenter struct {
+	a      *githubactions.Action
+	s      stdio
+	getenv func(string) string
+}
+
+func (p *actionPresenter) usage(err error) {
+	p.a.Errorf("%s", err)
+	summary(p.a, p.getenv, fmt.Sprintf("### ❌ clawdinator-bundle\n\n**Bad configuration:** %s\n", err))
+}
+
+func (p *actionPresenter) present(res *result.Result) {
+	report.Text(p.s.err, &result.Result{Mode: res.Mode, Instances: res.Instances})
+	for _, pr := range res.Problems {
+		fields := map[string]string{"title": title(pr)}
+		if pr.File != "" {
+			fields["file"] = pr.File
 		}
-		if p.Severity == problem.Warning {
-			a.WithFieldsMap(fields).Warningf("%s", p.String())
+		if pr.Severity == problem.Warning {
+			p.a.WithFieldsMap(fields).Warningf("%s", pr.String())
 		} else {
-			a.WithFieldsMap(fields).Errorf("%s", p.String())
+			p.a.WithFieldsMap(fields).Errorf("%s", pr.String())
 		}
 	}
-	if err != nil {
-		a.Errorf("could not complete: %s", err)
+	if err := res.Err(); err != nil {
+		p.a.Errorf("could not complete: %s", err)
 	}
-	if getenv("GITHUB_OUTPUT") != "" {
-		a.SetOutput("manifest", report.ManifestOutput(res))
-		a.SetOutput("recipient", res.Recipient)
+	if p.getenv("GITHUB_OUTPUT") != "" {
+		p.a.SetOutput("manifest", report.ManifestOutput(res))
+		p.a.SetOutput("recipient", res.Recipient)
 	}
-	summary(a, getenv, report.Summary(res, err))
-	return exitCode(res, err)
+	summary(p.a, p.getenv, report.Summary(res))
 }
 
 func summary(a *githubactions.Action, getenv func(string) string, md string) {

@@ -14,7 +14,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
@@ -220,7 +220,7 @@ func TestAction(t *testing.T) {
 		if outs["recipient"] != fx.Recipient {
 			t.Errorf("recipient output = %q, want %q", outs["recipient"], fx.Recipient)
 		}
-		var ms []publish.Manifest
+		var ms []manifest.Manifest
 		if err := json.Unmarshal([]byte(outs["manifest"]), &ms); err != nil {
 			t.Fatalf("manifest output is not a JSON array of manifests: %v\n%s", err, outs["manifest"])
 		}
@@ -231,7 +231,7 @@ func TestAction(t *testing.T) {
 			if m.Instance != sample.Instances[i] || m.BootstrapPrefix != "bootstrap/"+m.Instance {
 				t.Errorf("manifest %d is for %q at %q", i, m.Instance, m.BootstrapPrefix)
 			}
-			want := publish.Source{Repository: "openclaw/clawdinators", SHA: "0123456789abcdef0123456789abcdef01234567", RunID: "987654321"}
+			want := manifest.Source{Repository: "openclaw/clawdinators", SHA: "0123456789abcdef0123456789abcdef01234567", RunID: "987654321"}
 			if m.Source != want {
 				t.Errorf("%s: source %+v, want %+v", m.Instance, m.Source, want)
 			}
@@ -300,7 +300,7 @@ func TestAction(t *testing.T) {
 		if outs["recipient"] != fx.Recipient {
 			t.Errorf("recipient output = %q, want %q", outs["recipient"], fx.Recipient)
 		}
-		var ms []publish.Manifest
+		var ms []manifest.Manifest
 		if err := json.Unmarshal([]byte(outs["manifest"]), &ms); err != nil || len(ms) != 3 {
 			t.Errorf("manifest output: %d manifests, %v", len(ms), err)
 		}

@@ -42,7 +42,7 @@ func assembleSample(t *testing.T) (*sample.Fixture, string) {
 	}
 	defer prep.Close()
 	out := t.TempDir()
-	res := publish.Publish(ctx, prep, publish.Options{Bucket: publish.Dir(out)})
+	res := publish.Publish(ctx, prep, publish.Options{Bucket: bucket.Dir(out)})
 	if errs := res.Problems.Errors(); len(errs) > 0 || res.Err() != nil {
 		t.Fatalf("publish: %v\n%s", res.Err(), render(errs))
 	}

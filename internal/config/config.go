@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 	"github.com/sethvargo/go-githubactions"
@@ -101,6 +102,11 @@ type Config struct {
 	Dir string
 	// JSON asks the CLI for a JSON result on stdout.
 	JSON bool
+	// Mtime stamps every archive entry (SOURCE_DATE_EPOCH).
+	Mtime time.Time
+	// SourceRepository, SourceSHA and SourceRunID are recorded in manifests
+	// (GITHUB_REPOSITORY, GITHUB_SHA, GITHUB_RUN_ID).
+	SourceRepository, SourceSHA, SourceRunID string
 }
 
 // UsageError is a bad option or configuration: exit status 2.
@@ -153,6 +159,9 @@ func FromInputs(getenv func(string) string) (*Config, error) {
 	}
 	c, err := build(vals, set)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.readEnv(getenv); err != nil {
 		return nil, err
 	}
 	return c, c.validate(set)
@@ -215,6 +224,9 @@ func FromArgs(mode string, args []string, getenv func(string) string, usage io.W
 		return nil, err
 	}
 	c.Dir, c.JSON = dir, *jsonOut
+	if err := c.readEnv(getenv); err != nil {
+		return nil, err
+	}
 	if keyFile != "" {
 		data, err := os.ReadFile(keyFile)
 		if err != nil {
@@ -340,3 +352,21 @@ func (c *Config) Secrets() []string {
 // flagUsage adapts an input's Markdown description for --help: the flag
 // package would take a `quoted` word for the argument's name.
 func flagUsage(desc string) string { return strings.ReplaceAll(desc, "`", "'") }
+
+// readEnv reads SOURCE_DATE_EPOCH, the reproducible-builds convention for
+// the mtime stamped on archive entries, and the commit and run a manifest
+// records.
+func (c *Config) readEnv(getenv func(string) string) error {
+	c.SourceRepository, c.SourceSHA, c.SourceRunID = getenv("GITHUB_REPOSITORY"), getenv("GITHUB_SHA"), getenv("GITHUB_RUN_ID")
+	c.Mtime = time.Unix(0, 0).UTC()
+	v := getenv("SOURCE_DATE_EPOCH")
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return usagef("SOURCE_DATE_EPOCH must be a non-negative integer, got %q", v)
+	}
+	c.Mtime = time.Unix(n, 0).UTC()
+	return nil
+}

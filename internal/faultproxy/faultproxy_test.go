@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
-	"github.com/openclaw/clawdinator-bundle/internal/store"
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 )
 
 // upstream is a plain HTTP server that reads request bodies to the end and
@@ -284,20 +284,20 @@ func TestSigV4(t *testing.T) {
 	target, _ := url.Parse(srv.Endpoint)
 	rewriting := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target) }})
 	defer rewriting.Close()
-	bad := newStore(t, srv, rewriting.URL, func(c *store.Config) { c.MaxAttempts = 1 })
+	bad := newStore(t, srv, rewriting.URL, func(c *bucket.Config) { c.MaxAttempts = 1 })
 	_, err = bad.Put(ctx, "k", bytes.NewReader(data), int64(len(data)), sum)
-	if store.Classify(err) != store.AccessDenied || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
-		t.Fatalf("put through a Host-rewriting proxy: %v (kind %v), want SignatureDoesNotMatch", err, store.Classify(err))
+	if bucket.Classify(err) != bucket.AccessDenied || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
+		t.Fatalf("put through a Host-rewriting proxy: %v (kind %v), want SignatureDoesNotMatch", err, bucket.Classify(err))
 	}
 }
 
-func newStore(t *testing.T, srv *s3test.Server, endpoint string, mods ...func(*store.Config)) *store.Store {
+func newStore(t *testing.T, srv *s3test.Server, endpoint string, mods ...func(*bucket.Config)) *bucket.S3 {
 	t.Helper()
-	c := store.Config{Bucket: "sigv4", Region: srv.Region, Endpoint: endpoint, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey}
+	c := bucket.Config{Bucket: "sigv4", Region: srv.Region, Endpoint: endpoint, AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey}
 	for _, m := range mods {
 		m(&c)
 	}
-	st, err := store.New(context.Background(), c)
+	st, err := bucket.New(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,13 +12,14 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/faultproxy"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
-	"github.com/openclaw/clawdinator-bundle/internal/store"
 )
 
 // faultEnv is a sample workload, a versioned bucket on a real versitygw,
@@ -28,8 +29,8 @@ type faultEnv struct {
 	fx        *sample.Fixture
 	srv       *s3test.Server
 	proxy     *faultproxy.Proxy
-	via       *store.Store
-	direct    *store.Store
+	via       *bucket.S3
+	direct    *bucket.S3
 	instances []plan.Instance
 	policy    plan.Policy
 	revision  int
@@ -61,9 +62,9 @@ func newFaultEnv(t *testing.T, srv *s3test.Server, bucket string) *faultEnv {
 
 // openStore uses the store's defaults (6 attempts, backoff up to 4 s,
 // 2 minute operation timeout): the retries under test are the real ones.
-func faultOpenStore(t *testing.T, srv *s3test.Server, bucket, endpoint string) *store.Store {
+func faultOpenStore(t *testing.T, srv *s3test.Server, bucket, endpoint string) *bucket.S3 {
 	t.Helper()
-	st, err := store.New(context.Background(), store.Config{
+	st, err := bucket.New(context.Background(), bucket.Config{
 		Bucket: bucket, Region: srv.Region, Endpoint: endpoint,
 		AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey,
 	})
@@ -73,7 +74,7 @@ func faultOpenStore(t *testing.T, srv *s3test.Server, bucket, endpoint string) *
 	return st
 }
 
-func (e *faultEnv) prepare(t *testing.T) *publish.Prepared {
+func (e *faultEnv) prepare(t *testing.T) *publish.gate.Prepared {
 	t.Helper()
 	prep, probs, err := publish.Prepare(context.Background(), publish.Inputs{
 		AgeKey: e.fx.Key, SecretsDir: e.fx.SecretsDir, RepoSeedsDir: e.fx.SeedsDir,
@@ -105,7 +106,7 @@ func (e *faultEnv) change(t *testing.T) {
 	}
 }
 
-func (e *faultEnv) publish(ctx context.Context, prep *publish.Prepared) *publish.Result {
+func (e *faultEnv) publish(ctx context.Context, prep *publish.gate.Prepared) *publish.Result {
 	return publish.Publish(ctx, prep, publish.Options{Bucket: e.via})
 }
 
@@ -144,7 +145,7 @@ func (e *faultEnv) manifestVersions(t *testing.T) map[string]string {
 
 // mustVerify runs verify mode without the proxy: what a host would download
 // now must be exactly what the manifests name, and boot.
-func (e *faultEnv) mustVerify(t *testing.T, want map[string]*publish.Manifest) {
+func (e *faultEnv) mustVerify(t *testing.T, want map[string]*manifest.Manifest) {
 	t.Helper()
 	res := publish.Verify(context.Background(), publish.VerifyInputs{Instances: e.instances, Policy: e.policy}, publish.Options{Bucket: e.direct})
 	if err := res.Err(); err != nil {
@@ -167,8 +168,8 @@ func (e *faultEnv) mustVerify(t *testing.T, want map[string]*publish.Manifest) {
 	}
 }
 
-func faultManifests(res *publish.Result) map[string]*publish.Manifest {
-	out := map[string]*publish.Manifest{}
+func faultManifests(res *publish.Result) map[string]*manifest.Manifest {
+	out := map[string]*manifest.Manifest{}
 	for _, m := range res.Manifests() {
 		out[m.Instance] = m
 	}
@@ -276,7 +277,7 @@ func TestFaultPersistent(t *testing.T) {
 			if err == nil {
 				t.Fatal("publish succeeded under persistent faults")
 			}
-			if k := store.Classify(err); k != store.Unreachable {
+			if k := bucket.Classify(err); k != bucket.Unreachable {
 				t.Fatalf("error kind %v, want unreachable (exit 3): %v", k, err)
 			}
 			t.Logf("error: %v", err)
@@ -364,7 +365,7 @@ func TestFaultPullBack(t *testing.T) {
 	stats := e.proxy.Stats().Sub(stats0)
 	t.Logf("publish with failing pull-back returned after %v; proxy: %v", time.Since(start).Round(time.Millisecond), stats)
 	err := res.Err()
-	if k := store.Classify(err); err == nil || k != store.Unreachable {
+	if k := bucket.Classify(err); err == nil || k != bucket.Unreachable {
 		t.Fatalf("publish: %v (kind %v), want an unreachable error", err, k)
 	}
 	if want := int64(3 * len(e.instances)); stats.ResetResponse != want {

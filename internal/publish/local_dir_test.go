@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 )
 
 // The secrets archive holds the age identity in the clear: assemble --out
 // must not leave it readable by other users.
 func TestDirModes(t *testing.T) {
-	d := publish.Dir(t.TempDir())
+	d := bucket.Dir(t.TempDir())
 	ctx := context.Background()
 	for _, name := range []string{"secrets.tar.zst", "repo-seeds.tar.zst"} {
 		data := []byte(name)

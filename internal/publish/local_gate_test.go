@@ -14,7 +14,7 @@ const localCommon = "clawdinator-control-token.age"
 
 // TestGate runs Prepare on the sample workload with one thing broken at a
 // time. Every case must be refused with a problem that names the offending
-// file or instance, with no Prepared and nothing left in Inputs.TempDir.
+// file or instance, with no gate.Prepared and nothing left in Inputs.TempDir.
 func TestGate(t *testing.T) {
 	secret := func(f *localFixture, name string) string { return filepath.Join(f.SecretsDir, name) }
 	writeInstances := func(t *testing.T, f *localFixture, text string) {

@@ -37,8 +37,8 @@ func newLocalFixture(t testing.TB) *localFixture {
 }
 
 // localPrepare runs Prepare and fails on an operational error; the returned
-// Prepared is closed at the end of the test.
-func localPrepare(t testing.TB, in publish.Inputs) (*publish.Prepared, problem.List) {
+// gate.Prepared is closed at the end of the test.
+func localPrepare(t testing.TB, in publish.Inputs) (*publish.gate.Prepared, problem.List) {
 	t.Helper()
 	prep, probs, err := publish.Prepare(context.Background(), in)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
@@ -21,7 +22,7 @@ func localAssemble(t *testing.T, f *localFixture) string {
 		t.Fatalf("prepare:\n%s", localRender(probs))
 	}
 	out := t.TempDir()
-	res := publish.Publish(context.Background(), prep, publish.Options{Bucket: publish.Dir(out)})
+	res := publish.Publish(context.Background(), prep, publish.Options{Bucket: bucket.Dir(out)})
 	if res.Err() != nil || len(res.Problems.Errors()) > 0 {
 		t.Fatalf("assemble: %v\n%s", res.Err(), localRender(res.Problems))
 	}
@@ -41,7 +42,7 @@ func localVerify(t *testing.T, f *localFixture, out string, mod ...func(*publish
 		t.Fatal(localRender(probs))
 	}
 	vi := publish.VerifyInputs{Instances: instances, Policy: f.in.Policy}
-	opt := publish.Options{Bucket: publish.Dir(out)}
+	opt := publish.Options{Bucket: bucket.Dir(out)}
 	for _, m := range mod {
 		m(&vi, &opt)
 	}

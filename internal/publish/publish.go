@@ -1,3 +1,7 @@
+// Package publish uploads prepared bundles (internal/gate) to a bucket,
+// pulls back exactly the versions it wrote and proves them (internal/check),
+// and writes each instance's manifest last. A run that fails before an
+// instance's manifest removes what it uploaded for that instance.
 package publish
 
 import (
@@ -8,29 +12,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"sync"
 	"time"
 
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/gate"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
-	"github.com/openclaw/clawdinator-bundle/internal/store"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
-
-func key(prefix, name string) string { return path.Join(prefix, name) }
 
 // Publish uploads every prepared instance's bundle, pulls back what it wrote
 // by version id, verifies it, and only then writes the instance's manifest.
 // An object whose bytes the previous manifest already names, still current
-// at its key, is not uploaded again but is verified.
-func Publish(ctx context.Context, prep *Prepared, opt Options) *Result {
-	res := &Result{Mode: "publish", Recipient: prep.Key.Recipient(), Problems: append(problem.List(nil), prep.Warnings...)}
-	res.Instances = make([]InstanceResult, len(prep.Plan.Instances))
+// at its check.Key, is not uploaded again but is verified.
+func Publish(ctx context.Context, prep *gate.Prepared, opt Options) *result.Result {
+	res := &result.Result{Mode: result.Publish, Recipient: prep.Key.Recipient(), Problems: append(problem.List(nil), prep.Warnings...)}
+	res.Instances = make([]result.Instance, len(prep.Plan.Instances))
 	seeds := &sharedUpload{}
 	// Problems in instance order, not completion order: reports are stable.
 	probs := make([]problem.List, len(prep.Plan.Instances))
-	forEach(ctx, len(prep.Plan.Instances), opt.Concurrency, func(i int) {
+	check.ForEach(ctx, len(prep.Plan.Instances), opt.Concurrency, func(i int) {
 		res.Instances[i], probs[i] = publishOne(ctx, prep, prep.Plan.Instances[i], opt, seeds)
 	})
 	for _, p := range probs {
@@ -40,16 +45,16 @@ func Publish(ctx context.Context, prep *Prepared, opt Options) *Result {
 }
 
 // sharedUpload uploads the repo-seeds archive once per run: the first
-// instance that needs it uploads it to its own key, the others copy that
+// instance that needs it uploads it to its own check.Key, the others copy that
 // version on the server side.
 type sharedUpload struct {
 	mu   sync.Mutex
 	done bool
-	obj  store.Object
+	obj  bucket.Object
 	err  error
 }
 
-func (s *sharedUpload) put(ctx context.Context, b Bucket, k string, prep *Prepared, body io.ReadSeeker) (store.Object, error) {
+func (s *sharedUpload) put(ctx context.Context, b bucket.Bucket, k string, prep *gate.Prepared, body io.ReadSeeker) (bucket.Object, error) {
 	if src := prep.Seeds.Source; src != nil {
 		return b.Copy(ctx, src.Key, src.VersionID, k)
 	}
@@ -65,22 +70,22 @@ func (s *sharedUpload) put(ctx context.Context, b Bucket, k string, prep *Prepar
 	src, err := s.obj, s.err
 	s.mu.Unlock()
 	if err != nil {
-		return store.Object{}, err
+		return bucket.Object{}, err
 	}
 	return b.Copy(ctx, src.Key, src.VersionID, k)
 }
 
-func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt Options, seeds *sharedUpload) (ir InstanceResult, probs problem.List) {
-	ir = InstanceResult{Instance: ip.Name, Prefix: ip.BootstrapPrefix, Secrets: prep.SecretInfo[ip.Name]}
+func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, opt Options, seeds *sharedUpload) (ir result.Instance, probs problem.List) {
+	ir = result.Instance{Instance: ip.Name, Prefix: ip.BootstrapPrefix, Secrets: prep.SecretInfo[ip.Name]}
 	emit := func(step, obj string, done, total int64) {
 		if opt.Events != nil {
-			opt.Events(Event{Instance: ip.Name, Step: step, Object: obj, Done: done, Total: total})
+			opt.Events(check.Event{Instance: ip.Name, Step: step, Object: obj, Done: done, Total: total})
 		}
 	}
 
-	prev, err := readManifest(ctx, opt.Bucket, key(ip.BootstrapPrefix, bundle.ManifestName))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		if isOperational(err) {
+	prev, err := check.ReadManifest(ctx, opt.Bucket, check.Key(ip.BootstrapPrefix, bundle.ManifestName))
+	if err != nil && !errors.Is(err, bucket.ErrNotFound) {
+		if check.IsOperational(err) {
 			ir.Err = err
 			return ir, probs
 		}
@@ -101,37 +106,37 @@ func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt O
 	sec := prep.Secrets[ip.Name]
 	objs := []struct {
 		name string
-		arch *Archive
+		arch *gate.Archive
 		body func() io.ReadSeeker
 	}{
 		{bundle.SecretsObject, sec, func() io.ReadSeeker { return bytes.NewReader(sec.Data) }},
 		{bundle.SeedsObject, prep.Seeds, func() io.ReadSeeker { return prep.OpenSeeds() }},
 	}
 	for _, o := range objs {
-		k := key(ip.BootstrapPrefix, o.name)
-		or := ObjectResult{Name: o.name, Key: k, Size: o.arch.Size, SHA256: o.arch.Hex(), TarSHA256: o.arch.TarSHA256}
+		k := check.Key(ip.BootstrapPrefix, o.name)
+		or := result.Object{Name: o.name, Key: k, Size: o.arch.Size, SHA256: o.arch.Hex(), TarSHA256: o.arch.TarSHA256}
 		if v, ok := unchanged(ctx, opt.Bucket, prev.Object(o.name), o.arch); ok {
-			or.VersionID, or.Status = v, "unchanged"
+			or.VersionID, or.Status = v, result.Unchanged
 		} else {
 			emit("upload", o.name, 0, o.arch.Size)
-			var obj store.Object
+			var obj bucket.Object
 			var err error
 			if o.name == bundle.SeedsObject {
 				var body io.ReadSeeker
 				if r := o.body(); r != nil {
-					body = &progressReader{ReadSeeker: r, report: func(n int64) { emit("upload", o.name, n, o.arch.Size) }}
+					body = &check.ProgressReader{ReadSeeker: r, Report: func(n int64) { emit("upload", o.name, n, o.arch.Size) }}
 				}
 				obj, err = seeds.put(ctx, opt.Bucket, k, prep, body)
 			} else {
 				obj, err = opt.Bucket.Put(ctx, k, o.body(), o.arch.Size, o.arch.SHA256)
 			}
 			if err != nil {
-				or.Status = "failed"
+				or.Status = result.Failed
 				ir.Objects = append(ir.Objects, or)
 				ir.Err = err
 				return ir, probs
 			}
-			or.VersionID, or.Status = obj.VersionID, "uploaded"
+			or.VersionID, or.Status = obj.VersionID, opt.wrote()
 		}
 		ir.Objects = append(ir.Objects, or)
 	}
@@ -149,19 +154,19 @@ func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt O
 		var err error
 		switch or.Name {
 		case bundle.SecretsObject:
-			_, p, err = checkSecrets(ctx, opt.Bucket, or, bundle.VerifyOptions{
+			_, p, err = check.Secrets(ctx, opt.Bucket, or, bundle.VerifyOptions{
 				Expected: names, ExpectedRecipient: opt.ExpectedRecipient,
-				Forbidden: forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
+				Forbidden: check.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
 			})
 		case bundle.SeedsObject:
-			p, err = checkSeeds(ctx, opt.Bucket, or, opt.DeepVerify)
+			p, err = check.Seeds(ctx, opt.Bucket, or, opt.DeepVerify)
 		}
 		if err == nil {
 			var cp problem.List
-			cp, err = checkCurrent(ctx, opt.Bucket, or)
+			cp, err = check.Current(ctx, opt.Bucket, or)
 			p = append(p, cp...)
 		}
-		tag(p, ip.Name, or.Key)
+		p.In(ip.Name, or.Key)
 		probs = append(probs, p...)
 		if err != nil {
 			ir.Err = err
@@ -173,12 +178,12 @@ func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt O
 		return ir, probs
 	}
 
-	m := &Manifest{
-		FormatVersion: ManifestFormat, Instance: ip.Name, BootstrapPrefix: ip.BootstrapPrefix,
+	m := &manifest.Manifest{
+		FormatVersion: manifest.Format, Instance: ip.Name, BootstrapPrefix: ip.BootstrapPrefix,
 		Tool: opt.Tool, Source: opt.Source, Recipient: prep.Key.Recipient(), Secrets: ir.Secrets,
 	}
 	for _, or := range ir.Objects {
-		m.Objects = append(m.Objects, ManifestObject{Name: or.Name, Key: or.Key, Size: or.Size, SHA256: or.SHA256, VersionID: or.VersionID, TarSHA256: or.TarSHA256, Unchanged: or.Status == "unchanged"})
+		m.Objects = append(m.Objects, manifest.Object{Name: or.Name, Key: or.Key, Size: or.Size, SHA256: or.SHA256, VersionID: or.VersionID, TarSHA256: or.TarSHA256, Unchanged: or.Status == result.Unchanged})
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	data = append(data, '\n')
@@ -187,7 +192,7 @@ func publishOne(ctx context.Context, prep *Prepared, ip plan.InstancePlan, opt O
 	// (verify reports the mismatch) rather than remove versions that a
 	// manifest write which did land despite the error would name.
 	committing = true
-	if _, err := opt.Bucket.Put(ctx, key(ip.BootstrapPrefix, bundle.ManifestName), bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
+	if _, err := opt.Bucket.Put(ctx, check.Key(ip.BootstrapPrefix, bundle.ManifestName), bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
 		ir.Err = err
 		return ir, probs
 	}
@@ -204,21 +209,16 @@ const rollbackTimeout = time.Minute
 // its manifest: every version on top of each key whose SHA-256 is the one
 // uploaded (sums, by object name), down to the previous manifest's
 // version. That includes versions the run never learned the id of (a write
-// that landed although its response was lost, then retried). A Bucket
-// without versions (Dir) cannot go back and is left as it is.
-func rollback(ctx context.Context, b Bucket, ir *InstanceResult, prev *Manifest, sums map[string]string) problem.List {
-	d, ok := b.(interface {
-		Delete(ctx context.Context, key, versionID string) error
-	})
-	if !ok {
-		return nil
-	}
+// that landed although its response was lost, then retried). A bucket
+// without versions (Dir) cannot go back: the file this run wrote is
+// removed, so that nothing unproven is left in place.
+func rollback(ctx context.Context, b bucket.Bucket, ir *result.Instance, prev *manifest.Manifest, sums map[string]string) problem.List {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
 	var probs problem.List
 	for i := range ir.Objects {
 		or := &ir.Objects[i]
-		if or.Status != "uploaded" && or.Status != "failed" {
+		if !or.Status.Wrote() {
 			continue
 		}
 		var keep string
@@ -229,34 +229,37 @@ func rollback(ctx context.Context, b Bucket, ir *InstanceResult, prev *Manifest,
 		removed := false
 		// Each attempt of a retried write may have left a version.
 		for range 16 {
-			var cur store.Object
+			var cur bucket.Object
 			cur, err = b.Head(ctx, or.Key, "")
-			if errors.Is(err, store.ErrNotFound) {
+			if errors.Is(err, bucket.ErrNotFound) {
 				err = nil
 				break
 			}
-			if err != nil || cur.VersionID == "" || cur.VersionID == keep || cur.SHA256 != sums[or.Name] {
+			if err != nil || cur.VersionID != "" && (cur.VersionID == keep || cur.SHA256 != sums[or.Name]) {
 				break
 			}
-			if err = d.Delete(ctx, or.Key, cur.VersionID); err != nil {
+			if err = b.Delete(ctx, or.Key, cur.VersionID); err != nil {
 				break
 			}
 			removed = true
+			if cur.VersionID == "" {
+				break
+			}
 		}
 		if err != nil {
 			probs.Add(problem.Problem{Instance: ir.Instance, Object: or.Key, Message: fmt.Sprintf("could not remove this run's unverified upload, which a host booting now may download: %v", err)})
 			continue
 		}
-		if removed && or.Status == "uploaded" {
-			or.Status, or.Verified = "rolled back", false
+		if removed && or.Status != result.Failed {
+			or.Status, or.Verified = result.RolledBack, false
 		}
 	}
 	return probs
 }
 
 // unchanged reports whether the previous manifest's object has the same
-// bytes as arch and is still the current version at its key.
-func unchanged(ctx context.Context, b Bucket, prev *ManifestObject, arch *Archive) (string, bool) {
+// bytes as arch and is still the current version at its check.Key.
+func unchanged(ctx context.Context, b bucket.Bucket, prev *manifest.Object, arch *gate.Archive) (string, bool) {
 	if prev == nil || prev.SHA256 != arch.Hex() || prev.Size != arch.Size || prev.VersionID == "" {
 		return "", false
 	}
@@ -270,42 +273,20 @@ func unchanged(ctx context.Context, b Bucket, prev *ManifestObject, arch *Archiv
 	return prev.VersionID, true
 }
 
-// checkCurrent confirms the version just verified is still what a host would
-// download now: no other writer raced us. S3 failing to answer is an
-// operational error, not a finding.
-func checkCurrent(ctx context.Context, b Bucket, or *ObjectResult) (problem.List, error) {
-	var probs problem.List
-	if or.VersionID == "" {
-		return nil, nil
-	}
-	cur, err := b.Head(ctx, or.Key, "")
-	if isOperational(err) {
-		return nil, err
-	}
-	if err != nil {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("cannot confirm it is the current version: %v", err)})
-		return probs, nil
-	}
-	if cur.VersionID != or.VersionID {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("another writer replaced it: current version is %s, this run wrote %s", cur.VersionID, or.VersionID)})
-	}
-	return probs, nil
-}
-
 // FindPublishedSeeds reads the manifests of instances and returns the
 // repo-seeds archives they name that are still the current version at their
-// key, by the digest of their uncompressed tar stream. Anything unreadable is
+// check.Key, by the digest of their uncompressed tar stream. Anything unreadable is
 // skipped: this only saves work, it never decides what is correct.
-func FindPublishedSeeds(ctx context.Context, b Bucket, instances []plan.Instance) map[string]ManifestObject {
-	out := map[string]ManifestObject{}
+func FindPublishedSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Instance) map[string]manifest.Object {
+	out := map[string]manifest.Object{}
 	var mu sync.Mutex
-	forEach(ctx, len(instances), 8, func(i int) {
-		m, err := readManifest(ctx, b, key(instances[i].BootstrapPrefix, bundle.ManifestName))
+	check.ForEach(ctx, len(instances), 8, func(i int) {
+		m, err := check.ReadManifest(ctx, b, check.Key(instances[i].BootstrapPrefix, bundle.ManifestName))
 		if err != nil {
 			return
 		}
 		mo := m.Object(bundle.SeedsObject)
-		if mo == nil || mo.TarSHA256 == "" || mo.VersionID == "" || mo.Key != key(instances[i].BootstrapPrefix, bundle.SeedsObject) {
+		if mo == nil || mo.TarSHA256 == "" || mo.VersionID == "" || mo.Key != check.Key(instances[i].BootstrapPrefix, bundle.SeedsObject) {
 			return
 		}
 		cur, err := b.Head(ctx, mo.Key, "")
@@ -317,4 +298,11 @@ func FindPublishedSeeds(ctx context.Context, b Bucket, instances []plan.Instance
 		mu.Unlock()
 	})
 	return out
+}
+
+func (o Options) wrote() result.Status {
+	if o.Wrote == "" {
+		return result.Uploaded
+	}
+	return o.Wrote
 }

@@ -2,101 +2,40 @@ package publish
 
 import (
 	"bytes"
-	"fmt"
 
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/gate"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
-// Event reports progress of a long step. Only cmd/ decides how to draw it.
-type Event struct {
-	Instance string
-	// Step is "upload", "verify", "manifest", ...
-	Step   string
-	Object string
-	// Done and Total are byte counts for transfers (Total 0 if unknown).
-	Done, Total int64
-}
-
-// Options tune Publish and Verify.
+// Options tune Publish.
 type Options struct {
-	Bucket Bucket
+	Bucket bucket.Bucket
 	// DeepVerify downloads and unpacks every repo-seeds archive instead of
 	// checking it by SHA-256.
 	DeepVerify bool
 	// Concurrency bounds how many instances are processed at once.
 	Concurrency int
-	// ExpectedRecipient, when set, must match every bundled key.
+	// ExpectedRecipient, when set, must match every bundled check.Key.
 	ExpectedRecipient string
-	Source            Source
-	Tool              Tool
+	Source            manifest.Source
+	Tool              manifest.Tool
 	// Events, when set, receives progress. It must be safe for concurrent use.
-	Events func(Event)
-}
-
-// ObjectResult is one object of one instance after a run.
-type ObjectResult struct {
-	Name      string `json:"name"`
-	Key       string `json:"key"`
-	Size      int64  `json:"size"`
-	SHA256    string `json:"sha256"`
-	VersionID string `json:"versionId,omitempty"`
-	TarSHA256 string `json:"tarSha256,omitempty"`
-	// Status is "uploaded", "unchanged" (already in place, not uploaded
-	// again), "checked" (verify mode), "written" (assemble --out), "missing", "failed" or "rolled back"
-	// (uploaded, then removed because the run failed before its manifest).
-	Status   string `json:"status"`
-	Verified bool   `json:"verified"`
-}
-
-// InstanceResult is what happened to one instance.
-type InstanceResult struct {
-	Instance string              `json:"instance"`
-	Prefix   string              `json:"prefix"`
-	Objects  []ObjectResult      `json:"objects"`
-	Secrets  []bundle.SecretInfo `json:"secrets"`
-	// Manifest is the manifest written (publish) or read (verify), if any.
-	Manifest *Manifest `json:"manifest,omitempty"`
-	Verified bool      `json:"verified"`
-	// Err is an operational failure (S3 unreachable, denied): exit status 3.
-	Err error `json:"-"`
-}
-
-// Result is the outcome of a run, for every instance processed.
-type Result struct {
-	Mode      string           `json:"mode"`
-	Recipient string           `json:"recipient,omitempty"`
-	Instances []InstanceResult `json:"instances"`
-	// Problems holds every finding, warnings included.
-	Problems problem.List `json:"-"`
-}
-
-// Err returns the first operational failure, if any.
-func (r *Result) Err() error {
-	for _, in := range r.Instances {
-		if in.Err != nil {
-			return fmt.Errorf("instance %s: %w", in.Instance, in.Err)
-		}
-	}
-	return nil
-}
-
-// Manifests returns the manifests written or read, in instance order.
-func (r *Result) Manifests() []*Manifest {
-	var out []*Manifest
-	for _, in := range r.Instances {
-		if in.Manifest != nil {
-			out = append(out, in.Manifest)
-		}
-	}
-	return out
+	Events func(check.Event)
+	// Wrote is the status of an object this run wrote: result.Uploaded
+	// (the default) or result.Written (a local directory).
+	Wrote result.Status
 }
 
 // Assembled reports prepared bundles that are not written anywhere (assemble
 // without an output directory): each secrets archive is still read back
 // from memory and verified as a host would.
-func Assembled(prep *Prepared) *Result {
-	res := &Result{Mode: "assemble", Recipient: prep.Key.Recipient(), Problems: append(problem.List(nil), prep.Warnings...)}
+func Assembled(prep *gate.Prepared) *result.Result {
+	res := &result.Result{Mode: result.Assemble, Recipient: prep.Key.Recipient(), Problems: append(problem.List(nil), prep.Warnings...)}
 	for _, ip := range prep.Plan.Instances {
 		sec := prep.Secrets[ip.Name]
 		names := make([]string, len(ip.Secrets))
@@ -104,16 +43,16 @@ func Assembled(prep *Prepared) *Result {
 			names[i] = s.Name
 		}
 		_, p := bundle.VerifySecrets(bytes.NewReader(sec.Data), bundle.VerifyOptions{
-			Expected: names, Forbidden: forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
+			Expected: names, Forbidden: check.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
 		})
-		tag(p, ip.Name, key(ip.BootstrapPrefix, bundle.SecretsObject))
+		p.In(ip.Name, check.Key(ip.BootstrapPrefix, bundle.SecretsObject))
 		res.Problems = append(res.Problems, p...)
 		ok := len(p.Errors()) == 0
-		res.Instances = append(res.Instances, InstanceResult{
+		res.Instances = append(res.Instances, result.Instance{
 			Instance: ip.Name, Prefix: ip.BootstrapPrefix, Secrets: prep.SecretInfo[ip.Name], Verified: ok,
-			Objects: []ObjectResult{
-				{Name: bundle.SecretsObject, Key: key(ip.BootstrapPrefix, bundle.SecretsObject), Size: sec.Size, SHA256: sec.Hex(), Status: "built", Verified: ok},
-				{Name: bundle.SeedsObject, Key: key(ip.BootstrapPrefix, bundle.SeedsObject), Size: prep.Seeds.Size, SHA256: prep.Seeds.Hex(), Status: "built", Verified: true},
+			Objects: []result.Object{
+				{Name: bundle.SecretsObject, Key: check.Key(ip.BootstrapPrefix, bundle.SecretsObject), Size: sec.Size, SHA256: sec.Hex(), Status: result.Built, Verified: ok},
+				{Name: bundle.SeedsObject, Key: check.Key(ip.BootstrapPrefix, bundle.SeedsObject), Size: prep.Seeds.Size, SHA256: prep.Seeds.Hex(), Status: result.Built, Verified: true},
 			},
 		})
 	}

@@ -19,12 +19,13 @@ import (
 	"filippo.io/age"
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
-	"github.com/openclaw/clawdinator-bundle/internal/store"
 )
 
 // The S3 tests run the engine against a real versitygw and check what it
@@ -42,16 +43,16 @@ func s3Bucket(t *testing.T, srv *s3test.Server) string {
 }
 
 // s3Open returns a store for bucket on srv, as the CLI would build it.
-func s3Open(t *testing.T, srv *s3test.Server, bucket string, mod ...func(*store.Config)) *store.Store {
+func s3Open(t *testing.T, srv *s3test.Server, bucket string, mod ...func(*bucket.Config)) *bucket.S3 {
 	t.Helper()
-	c := store.Config{
+	c := bucket.Config{
 		Bucket: bucket, Region: srv.Region, Endpoint: srv.Endpoint,
 		AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey,
 	}
 	for _, m := range mod {
 		m(&c)
 	}
-	st, err := store.New(context.Background(), c)
+	st, err := bucket.New(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func (f *s3Fixture) reencrypt(t *testing.T, name, plaintext string) {
 	}
 }
 
-func s3Prepare(t *testing.T, in publish.Inputs) *publish.Prepared {
+func s3Prepare(t *testing.T, in publish.Inputs) *publish.gate.Prepared {
 	t.Helper()
 	prep, probs, err := publish.Prepare(context.Background(), in)
 	if err != nil || prep == nil || len(probs.Errors()) > 0 {
@@ -96,16 +97,16 @@ func s3Prepare(t *testing.T, in publish.Inputs) *publish.Prepared {
 	return prep
 }
 
-func s3Options(b publish.Bucket) publish.Options {
+func s3Options(b bucket.Bucket) publish.Options {
 	return publish.Options{
 		Bucket: b,
-		Tool:   publish.Tool{Name: "clawdinator-bundle", Version: "test"},
-		Source: publish.Source{Repository: "openclaw/clawdinators", SHA: "abc123", RunID: "7"},
+		Tool:   manifest.Tool{Name: "clawdinator-bundle", Version: "test"},
+		Source: manifest.Source{Repository: "openclaw/clawdinators", SHA: "abc123", RunID: "7"},
 	}
 }
 
 // s3Publish prepares and publishes f to b and requires a clean result.
-func s3Publish(t *testing.T, b publish.Bucket, f *s3Fixture) *publish.Result {
+func s3Publish(t *testing.T, b bucket.Bucket, f *s3Fixture) *publish.Result {
 	t.Helper()
 	res := publish.Publish(context.Background(), s3Prepare(t, f.in), s3Options(b))
 	s3RequireClean(t, "publish", res)
@@ -113,7 +114,7 @@ func s3Publish(t *testing.T, b publish.Bucket, f *s3Fixture) *publish.Result {
 }
 
 // s3Verify runs verify mode over every instance of f.
-func s3Verify(t *testing.T, b publish.Bucket, f *s3Fixture, expectedRecipient string) *publish.Result {
+func s3Verify(t *testing.T, b bucket.Bucket, f *s3Fixture, expectedRecipient string) *publish.Result {
 	t.Helper()
 	instances, probs := plan.LoadInstances(f.InstancesFile)
 	if len(probs) > 0 {
@@ -249,7 +250,7 @@ func s3Upload(t *testing.T, srv *s3test.Server, bucket, key string, data []byte)
 
 // s3Fetch reads key at version ("" = current) through the store and
 // returns its SHA-256.
-func s3Fetch(t *testing.T, st *store.Store, key, version string) string {
+func s3Fetch(t *testing.T, st *bucket.S3, key, version string) string {
 	t.Helper()
 	rc, _, err := st.Get(context.Background(), key, version)
 	if err != nil {
@@ -264,7 +265,7 @@ func s3Fetch(t *testing.T, st *store.Store, key, version string) string {
 }
 
 // s3ReadManifest reads an instance's current manifest through the store.
-func s3ReadManifest(t *testing.T, st *store.Store, instance string) (*publish.Manifest, []byte) {
+func s3ReadManifest(t *testing.T, st *bucket.S3, instance string) (*manifest.Manifest, []byte) {
 	t.Helper()
 	rc, _, err := st.Get(context.Background(), "bootstrap/"+instance+"/manifest.json", "")
 	if err != nil {
@@ -275,7 +276,7 @@ func s3ReadManifest(t *testing.T, st *store.Store, instance string) (*publish.Ma
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := publish.ParseManifest(data)
+	m, err := manifest.Parse(data)
 	if err != nil {
 		t.Fatalf("manifest of %s: %v", instance, err)
 	}
@@ -284,7 +285,7 @@ func s3ReadManifest(t *testing.T, st *store.Store, instance string) (*publish.Ma
 
 // s3RequireGoodVersions checks that every object m names can still be
 // downloaded at the version it names, with the digest it names.
-func s3RequireGoodVersions(t *testing.T, st *store.Store, m *publish.Manifest) {
+func s3RequireGoodVersions(t *testing.T, st *bucket.S3, m *manifest.Manifest) {
 	t.Helper()
 	for _, o := range m.Objects {
 		if got := s3Fetch(t, st, o.Key, o.VersionID); got != o.SHA256 {

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/faultproxy"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
-	"github.com/openclaw/clawdinator-bundle/internal/store"
 )
 
 // When S3 cannot be reached, or keeps failing, the run could not complete:
@@ -29,7 +29,7 @@ func s3RequireOperational(t *testing.T, what string, res *publish.Result) {
 	if err == nil {
 		t.Fatalf("%s: no operational error", what)
 	}
-	if k := store.Classify(err); k != store.Unreachable {
+	if k := bucket.Classify(err); k != bucket.Unreachable {
 		t.Errorf("%s: error kind %v, want unreachable: %v", what, k, err)
 	}
 	// Publish may add what it could not undo; nothing may read as a
@@ -51,7 +51,7 @@ func s3RequireOperational(t *testing.T, what string, res *publish.Result) {
 
 // s3Fast gives up after two attempts: these tests wait for retries to run
 // out, and the default six would only make them slower.
-func s3Fast(c *store.Config) { c.MaxAttempts = 2 }
+func s3Fast(c *bucket.Config) { c.MaxAttempts = 2 }
 
 func TestS3Operational(t *testing.T) {
 	srv := s3test.Start(t)
@@ -65,7 +65,7 @@ func TestS3Operational(t *testing.T) {
 		dead := "http://" + l.Addr().String()
 		l.Close()
 		f := s3NewFixture(t)
-		st := s3Open(t, srv, "no-server", s3Fast, func(c *store.Config) { c.Endpoint = dead })
+		st := s3Open(t, srv, "no-server", s3Fast, func(c *bucket.Config) { c.Endpoint = dead })
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		res := publish.Publish(ctx, s3Prepare(t, f.in), s3Options(st))
@@ -99,7 +99,7 @@ func TestS3Operational(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { p.Close() })
-			via := s3Open(t, srv, bucket, s3Fast, func(c *store.Config) { c.Endpoint = p.URL })
+			via := s3Open(t, srv, bucket, s3Fast, func(c *bucket.Config) { c.Endpoint = p.URL })
 			s3RequireOperational(t, "verify", s3Verify(t, via, f, f.Recipient))
 			if p.Stats().InternalError == 0 {
 				t.Fatal("no fault was injected")
@@ -122,7 +122,7 @@ func TestS3Operational(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { p.Close() })
-		via := s3Open(t, srv, bucket, s3Fast, func(c *store.Config) { c.Endpoint = p.URL })
+		via := s3Open(t, srv, bucket, s3Fast, func(c *bucket.Config) { c.Endpoint = p.URL })
 		res := publish.Publish(context.Background(), s3Prepare(t, f.in), s3Options(via))
 		s3RequireOperational(t, "publish", res)
 		if p.Stats().InternalError == 0 {

@@ -17,12 +17,13 @@ import (
 	"filippo.io/age"
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
-	"github.com/openclaw/clawdinator-bundle/internal/store"
 )
 
 // TestS3 publishes the sample workload to versitygw, proves it with
@@ -111,7 +112,7 @@ func s3TestIndependent(t *testing.T, srv *s3test.Server) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := publish.ParseManifest(data)
+		m, err := manifest.Parse(data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,13 +227,13 @@ func s3TestTamper(t *testing.T, srv *s3test.Server) {
 		t      *testing.T
 		f      *s3Fixture
 		bucket string
-		st     *store.Store
+		st     *bucket.S3
 		first  *publish.Result
 	}
 	const target = "clawdinator-2"
 	secretsKey := "bootstrap/" + target + "/" + bundle.SecretsObject
 	seedsKey := "bootstrap/" + target + "/" + bundle.SeedsObject
-	manifestOf := func(e env) *publish.Manifest { return e.first.Instances[1].Manifest }
+	manifestOf := func(e env) *manifest.Manifest { return e.first.Instances[1].Manifest }
 
 	cases := []struct {
 		name     string
@@ -378,14 +379,14 @@ func s3TestTamper(t *testing.T, srv *s3test.Server) {
 // s3Hook is a Bucket that runs before() ahead of every manifest write; an
 // error from it fails that write.
 type s3Hook struct {
-	publish.Bucket
+	bucket.Bucket
 	before func(key string) error
 }
 
-func (h s3Hook) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte) (store.Object, error) {
+func (h s3Hook) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte) (bucket.Object, error) {
 	if path.Base(key) == bundle.ManifestName {
 		if err := h.before(key); err != nil {
-			return store.Object{}, err
+			return bucket.Object{}, err
 		}
 	}
 	return h.Bucket.Put(ctx, key, body, size, sum)
@@ -402,7 +403,7 @@ func s3TestChangedSecret(t *testing.T, srv *s3test.Server) {
 	first := s3Publish(t, st, f)
 
 	f.reencrypt(t, "clawdinator-control-token.age", sample.Canary+"rotated")
-	prev := map[string]*publish.Manifest{}
+	prev := map[string]*manifest.Manifest{}
 	for _, in := range sample.Instances {
 		prev[in], _ = s3ReadManifest(t, st, in)
 	}
@@ -466,13 +467,13 @@ func s3TestManifestWriteFails(t *testing.T, srv *s3test.Server) {
 	f.reencrypt(t, "clawdinator-telegram-allow-from.age", sample.Canary+"12345")
 	hook := s3Hook{Bucket: st, before: func(key string) error {
 		if strings.Contains(key, target) {
-			return &store.Error{Op: "put", Bucket: bucket, Key: key, Kind: store.Unreachable, Err: context.DeadlineExceeded}
+			return &bucket.Error{Op: "put", Bucket: bucket, Key: key, Kind: bucket.Unreachable, Err: context.DeadlineExceeded}
 		}
 		return nil
 	}}
 	res := publish.Publish(context.Background(), s3Prepare(t, f.in), s3Options(hook))
 	err := res.Err()
-	if err == nil || !strings.Contains(err.Error(), target) || store.Classify(err) != store.Unreachable {
+	if err == nil || !strings.Contains(err.Error(), target) || bucket.Classify(err) != bucket.Unreachable {
 		t.Fatalf("Err() = %v; want the failed manifest write of %s", err, target)
 	}
 	if errs := res.Problems.Errors(); len(errs) > 0 {

@@ -10,14 +10,14 @@ import (
 	"strings"
 
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
-	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
 // Prefix starts every line the tool prints on stderr.
 const Prefix = "clawdinator-bundle: "
 
 // Text writes one line per object and one per problem.
-func Text(w io.Writer, r *publish.Result) {
+func Text(w io.Writer, r *result.Result) {
 	for _, in := range r.Instances {
 		for _, o := range in.Objects {
 			state := "FAILED"
@@ -26,7 +26,7 @@ func Text(w io.Writer, r *publish.Result) {
 			}
 			ver := ""
 			if o.VersionID != "" {
-				ver = " version " + o.VersionID
+				ver = " version " + ShortVersion(o.VersionID)
 			}
 			fmt.Fprintf(w, "%s%s: %s %s %s sha256 %s%s %s\n", Prefix, in.Instance, o.Key, o.Status, Size(o.Size), Short(o.SHA256), ver, state)
 		}
@@ -50,7 +50,7 @@ func Problems(w io.Writer, l problem.List) {
 
 // JSONResult is the --json document.
 type JSONResult struct {
-	*publish.Result
+	*result.Result
 	OK       bool          `json:"ok"`
 	Problems []JSONProblem `json:"problems"`
 	Error    string        `json:"error,omitempty"`
@@ -68,13 +68,14 @@ type JSONProblem struct {
 }
 
 // JSON writes the result as one indented JSON document.
-func JSON(w io.Writer, r *publish.Result, runErr error) error {
+func JSON(w io.Writer, r *result.Result) error {
+	runErr := r.Err()
 	if r.Instances == nil {
 		cp := *r
-		cp.Instances = []publish.InstanceResult{}
+		cp.Instances = []result.Instance{}
 		r = &cp
 	}
-	doc := JSONResult{Result: r, OK: runErr == nil && len(r.Problems.Errors()) == 0, Problems: []JSONProblem{}}
+	doc := JSONResult{Result: r, OK: r.OK(), Problems: []JSONProblem{}}
 	if runErr != nil {
 		doc.Error = runErr.Error()
 	}
@@ -92,21 +93,17 @@ func JSON(w io.Writer, r *publish.Result, runErr error) error {
 
 // ManifestOutput is the action's `manifest` output: every manifest written
 // or read, as a JSON array.
-func ManifestOutput(r *publish.Result) string {
-	ms := r.Manifests()
-	if ms == nil {
-		ms = []*publish.Manifest{}
-	}
-	data, _ := json.Marshal(ms)
+func ManifestOutput(r *result.Result) string {
+	data, _ := json.Marshal(r.Manifests())
 	return string(data)
 }
 
 // Summary renders the Markdown step summary: a table of every object.
-func Summary(r *publish.Result, runErr error) string {
+func Summary(r *result.Result) string {
 	var b strings.Builder
-	ok := runErr == nil && len(r.Problems.Errors()) == 0
+	runErr := r.Err()
 	mark := "✅"
-	if !ok {
+	if !r.OK() {
 		mark = "❌"
 	}
 	fmt.Fprintf(&b, "### %s clawdinator-bundle %s\n\n", mark, r.Mode)
@@ -126,7 +123,7 @@ func Summary(r *publish.Result, runErr error) string {
 				if o.Verified {
 					v = "✅"
 				}
-				fmt.Fprintf(&b, "| %s | `%s` | %s | `%s` | %s | %s | %s | %s |\n", in.Instance, o.Key, Size(o.Size), Short(o.SHA256), cell(o.VersionID), o.Status, secrets, v)
+				fmt.Fprintf(&b, "| %s | `%s` | %s | `%s` | %s | %s | %s | %s |\n", in.Instance, o.Key, Size(o.Size), Short(o.SHA256), cell(ShortVersion(o.VersionID)), o.Status, secrets, v)
 			}
 		}
 		b.WriteString("\n")
@@ -179,4 +176,13 @@ func Size(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// ShortVersion abbreviates a long S3 version id for people (JSON keeps it
+// whole): 32 characters of opaque id make a table unreadable.
+func ShortVersion(v string) string {
+	if len(v) > 20 {
+		return v[:8] + "…" + v[len(v)-8:]
+	}
+	return v
 }

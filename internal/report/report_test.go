@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 )
@@ -26,7 +27,7 @@ func result() *publish.Result {
 				{Name: "secrets.tar.zst", Key: "bootstrap/clawdinator-1/secrets.tar.zst", Size: 3100, SHA256: "0123456789abcdef0123", VersionID: "v1", Status: "uploaded", Verified: true},
 				{Name: "repo-seeds.tar.zst", Key: "bootstrap/clawdinator-1/repo-seeds.tar.zst", Size: 96 << 20, SHA256: "fedcba9876543210fedc", VersionID: "v2", Status: "unchanged", Verified: true},
 			},
-			Manifest: &publish.Manifest{FormatVersion: 1, Instance: "clawdinator-1"},
+			Manifest: &manifest.Manifest{FormatVersion: 1, Instance: "clawdinator-1"},
 		},
 		{
 			Instance: "clawdinator-2", Prefix: "bootstrap/clawdinator-2",

@@ -15,6 +15,7 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/report"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
 
@@ -22,7 +23,17 @@ import (
 // throwaway key and sample secrets in a temp dir, an in-process
 // S3-compatible server on 127.0.0.1, publish, verify, then one tampered
 // object that verify must catch.
+var demoCommand = command{
+	name:    "demo",
+	summary: "run publish and verify end to end on generated data, in-process",
+	run:     runDemo,
+}
+
 func runDemo(ctx context.Context, args []string, s stdio, getenv func(string) string) int {
+	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {
+		fmt.Fprint(s.out, "usage: clawdinator-bundle demo\n\nRuns publish, publish again, verify and a tampered verify on generated data\nagainst an in-process S3-compatible server. Takes no flags.\nexit status: 0 the demo passed, 2 bad usage, 3 a step failed\n")
+		return exitOK
+	}
 	if len(args) > 0 {
 		fmt.Fprintf(s.err, "%serror: demo takes no arguments\n", report.Prefix)
 		return exitUsage
@@ -84,16 +95,7 @@ func runDemo(ctx context.Context, args []string, s stdio, getenv func(string) st
 			return 0, err
 		}
 		cfg.AccessKeyID, cfg.SecretAccessKey = "DEMOACCESSKEYID", "demo-secret-access-key-not-real"
-		prog := newProgress(s.err, demoEnv)
-		res, err := execute(ctx, cfg, demoEnv, prog)
-		prog.done()
-		if res != nil {
-			report.Text(s.err, res)
-		}
-		if err != nil {
-			fmt.Fprintf(s.err, "%serror: %v\n", report.Prefix, err)
-		}
-		return exitCode(res, err), nil
+		return runMode(ctx, cfg, s, demoEnv, &textPresenter{s: s, mode: result.Mode(mode)}), nil
 	}
 
 	say("publish: gate every secret, build, upload, pull back by version id, decrypt every secret with the bundled key")

@@ -13,7 +13,7 @@
 // caller's SHA-256 as x-amz-checksum-sha256 in a header with a seekable body
 // and an explicit Content-Length (so no trailer is needed), and asks for
 // checksums explicitly (checksum mode ENABLED) on Get and Head.
-package store
+package bucket
 
 import (
 	"context"
@@ -120,7 +120,7 @@ type Object struct {
 }
 
 // Store is an S3 bucket client. It is safe for concurrent use.
-type Store struct {
+type S3 struct {
 	client *s3.Client
 	cfg    Config
 	redact []string
@@ -128,7 +128,7 @@ type Store struct {
 
 // New checks c, applies defaults and builds the S3 client. It does not
 // contact S3.
-func New(ctx context.Context, c Config) (*Store, error) {
+func New(ctx context.Context, c Config) (*S3, error) {
 	if c.Bucket == "" {
 		return nil, errors.New("store: no bucket configured")
 	}
@@ -217,7 +217,7 @@ func New(ctx context.Context, c Config) (*Store, error) {
 			o.HTTPClient = observingClient{inner: o.HTTPClient, observe: c.observe}
 		}
 	})
-	return &Store{
+	return &S3{
 		client: client,
 		cfg:    c,
 		redact: []string{c.SecretAccessKey, c.SessionToken, c.AccessKeyID},
@@ -225,16 +225,16 @@ func New(ctx context.Context, c Config) (*Store, error) {
 }
 
 // Bucket returns the configured bucket.
-func (s *Store) Bucket() string { return s.cfg.Bucket }
+func (s *S3) Bucket() string { return s.cfg.Bucket }
 
 // URI returns "s3://bucket/key".
-func (s *Store) URI(key string) string { return "s3://" + s.cfg.Bucket + "/" + key }
+func (s *S3) URI(key string) string { return "s3://" + s.cfg.Bucket + "/" + key }
 
 // Put uploads body (size bytes, read from its start) under key with its
 // SHA-256 sum as the S3 checksum, which the server verifies, and as
 // x-amz-meta-sha256. Encryption follows Config.SSE. It returns the object
 // written, with the version id the server assigned.
-func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte) (Object, error) {
+func (s *S3) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte) (Object, error) {
 	fail := func(err error) (Object, error) { return Object{}, s.fail("put", key, "", err) }
 	if size < 0 {
 		return fail(fmt.Errorf("negative size %d", size))
@@ -285,7 +285,7 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 // SHA-256 checksum the SDK also checks the body against it, and a mismatch
 // surfaces as a read error of kind ChecksumMismatch at the end of the body.
 // The body must be read within Config.Timeout plus its size at 1 MiB/s.
-func (s *Store) Get(ctx context.Context, key, versionID string) (io.ReadCloser, Object, error) {
+func (s *S3) Get(ctx context.Context, key, versionID string) (io.ReadCloser, Object, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	timeout := s.cfg.Timeout
 	timer := time.AfterFunc(timeout, func() { cancel(timeoutErr(timeout)) })
@@ -325,7 +325,7 @@ func (s *Store) Get(ctx context.Context, key, versionID string) (io.ReadCloser, 
 
 // Head returns the object at versionID ("" = current) without its body.
 // A missing key in a missing bucket is reported as NoSuchBucket.
-func (s *Store) Head(ctx context.Context, key, versionID string) (Object, error) {
+func (s *S3) Head(ctx context.Context, key, versionID string) (Object, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	in := &s3.HeadObjectInput{
@@ -363,7 +363,7 @@ func (s *Store) Head(ctx context.Context, key, versionID string) (Object, error)
 // bucket on the server side. Metadata (including x-amz-meta-sha256) is
 // copied, the server computes a SHA-256 checksum for the copy, and
 // encryption follows Config.SSE. It returns the new object as Head reports it.
-func (s *Store) Copy(ctx context.Context, srcKey, srcVersion, dstKey string) (Object, error) {
+func (s *S3) Copy(ctx context.Context, srcKey, srcVersion, dstKey string) (Object, error) {
 	fail := func(err error) (Object, error) {
 		e := s.fail("copy", dstKey, "", err)
 		e.SrcKey, e.SrcVersionID = srcKey, srcVersion
@@ -401,7 +401,7 @@ func (s *Store) Copy(ctx context.Context, srcKey, srcVersion, dstKey string) (Ob
 
 // Delete removes key at versionID; with "" it adds a delete marker in a
 // versioned bucket. For tests and tools.
-func (s *Store) Delete(ctx context.Context, key, versionID string) error {
+func (s *S3) Delete(ctx context.Context, key, versionID string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	in := &s3.DeleteObjectInput{
@@ -418,7 +418,7 @@ func (s *Store) Delete(ctx context.Context, key, versionID string) error {
 	return nil
 }
 
-func (s *Store) sse() (types.ServerSideEncryption, *string) {
+func (s *S3) sse() (types.ServerSideEncryption, *string) {
 	switch s.cfg.SSE {
 	case SSEAES256:
 		return types.ServerSideEncryptionAes256, nil
@@ -431,7 +431,7 @@ func (s *Store) sse() (types.ServerSideEncryption, *string) {
 	return "", nil
 }
 
-func (s *Store) owner() *string {
+func (s *S3) owner() *string {
 	if s.cfg.ExpectedBucketOwner == "" {
 		return nil
 	}
@@ -441,7 +441,7 @@ func (s *Store) owner() *string {
 // probe lists key's prefix to explain a bare 404 from HEAD: it returns
 // NoSuchBucket or AccessDenied when the listing fails for that reason, else
 // None. A listing refused for lack of s3:ListBucket explains nothing.
-func (s *Store) probe(ctx context.Context, key string) Kind {
+func (s *S3) probe(ctx context.Context, key string) Kind {
 	_, err := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
 		Bucket:              aws.String(s.cfg.Bucket),
 		Prefix:              aws.String(key),
@@ -459,7 +459,7 @@ func (s *Store) probe(ctx context.Context, key string) Kind {
 }
 
 // fail wraps err as a *Error for op on key.
-func (s *Store) fail(op, key, versionID string, err error) *Error {
+func (s *S3) fail(op, key, versionID string, err error) *Error {
 	var se *Error
 	if errors.As(err, &se) && se.Op == op && se.Key == key {
 		return se

@@ -1,4 +1,4 @@
-package store_test
+package bucket_test
 
 import (
 	"bytes"
@@ -24,22 +24,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
-	"github.com/openclaw/clawdinator-bundle/internal/store"
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 )
 
 const bucket = "bundles"
 
 // setup starts a server with a versioned bucket and returns a store on it.
-func setup(t *testing.T, mods ...func(*store.Config)) (*s3test.Server, *store.Store) {
+func setup(t *testing.T, mods ...func(*bucket.Config)) (*s3test.Server, *bucket.S3) {
 	t.Helper()
 	srv := s3test.Start(t)
 	srv.CreateBucket(t, bucket)
 	return srv, newStore(t, srv, mods...)
 }
 
-func newStore(t *testing.T, srv *s3test.Server, mods ...func(*store.Config)) *store.Store {
+func newStore(t *testing.T, srv *s3test.Server, mods ...func(*bucket.Config)) *bucket.S3 {
 	t.Helper()
-	c := store.Config{
+	c := bucket.Config{
 		Bucket:          bucket,
 		Region:          srv.Region,
 		Endpoint:        srv.Endpoint,
@@ -49,7 +49,7 @@ func newStore(t *testing.T, srv *s3test.Server, mods ...func(*store.Config)) *st
 	for _, m := range mods {
 		m(&c)
 	}
-	st, err := store.New(context.Background(), c)
+	st, err := bucket.New(context.Background(), c)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -65,7 +65,7 @@ func randomBytes(t *testing.T, n int) []byte {
 	return b
 }
 
-func put(t *testing.T, st *store.Store, key string, data []byte) store.Object {
+func put(t *testing.T, st *bucket.S3, key string, data []byte) bucket.Object {
 	t.Helper()
 	obj, err := st.Put(context.Background(), key, bytes.NewReader(data), int64(len(data)), sha256.Sum256(data))
 	if err != nil {
@@ -74,7 +74,7 @@ func put(t *testing.T, st *store.Store, key string, data []byte) store.Object {
 	return obj
 }
 
-func get(t *testing.T, st *store.Store, key, version string) ([]byte, store.Object) {
+func get(t *testing.T, st *bucket.S3, key, version string) ([]byte, bucket.Object) {
 	t.Helper()
 	rc, obj, err := st.Get(context.Background(), key, version)
 	if err != nil {
@@ -177,16 +177,16 @@ func TestCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Metadata[store.MetadataSHA256] != hexSum(old) {
+	if h.Metadata[bucket.MetadataSHA256] != hexSum(old) {
 		t.Fatalf("copy metadata %v, want sha256 %s", h.Metadata, hexSum(old))
 	}
 
 	_, err = st.Copy(context.Background(), "src", "not-a-version-id", "dst3")
-	if !errors.Is(err, store.ErrNotFound) {
+	if !errors.Is(err, bucket.ErrNotFound) {
 		t.Fatalf("copy of a malformed version: %v", err)
 	}
 	_, err = st.Copy(context.Background(), "nope", "", "dst2")
-	if !errors.Is(err, store.ErrNotFound) {
+	if !errors.Is(err, bucket.ErrNotFound) {
 		t.Fatalf("copy of a missing key: %v", err)
 	}
 	if msg := err.Error(); !strings.Contains(msg, "s3://bundles/nope") || !strings.Contains(msg, "s3://bundles/dst2") {
@@ -224,8 +224,8 @@ func TestNotFound(t *testing.T) {
 
 func checkNotFound(t *testing.T, op, key, version string, err error) {
 	t.Helper()
-	if !errors.Is(err, store.ErrNotFound) || store.Classify(err) != store.NotFound {
-		t.Errorf("%s %s@%s: %v (kind %v), want not found", op, key, version, err, store.Classify(err))
+	if !errors.Is(err, bucket.ErrNotFound) || bucket.Classify(err) != bucket.NotFound {
+		t.Errorf("%s %s@%s: %v (kind %v), want not found", op, key, version, err, bucket.Classify(err))
 		return
 	}
 	if !strings.Contains(err.Error(), "s3://bundles/"+key) || !strings.HasPrefix(err.Error(), op+" ") {
@@ -237,15 +237,15 @@ func TestWrongSecretIsAccessDenied(t *testing.T) {
 	t.Parallel()
 	srv, _ := setup(t)
 	wrong := "wrongwrongwrong" + srv.SecretKey[15:]
-	st := newStore(t, srv, func(c *store.Config) { c.SecretAccessKey = wrong })
+	st := newStore(t, srv, func(c *bucket.Config) { c.SecretAccessKey = wrong })
 	ctx := context.Background()
 	data := []byte("x")
 	_, putErr := st.Put(ctx, "k", bytes.NewReader(data), 1, sha256.Sum256(data))
 	_, _, getErr := st.Get(ctx, "k", "")
 	_, headErr := st.Head(ctx, "k", "")
 	for _, err := range []error{putErr, getErr, headErr} {
-		if store.Classify(err) != store.AccessDenied {
-			t.Errorf("%v: kind %v, want access denied", err, store.Classify(err))
+		if bucket.Classify(err) != bucket.AccessDenied {
+			t.Errorf("%v: kind %v, want access denied", err, bucket.Classify(err))
 			continue
 		}
 		msg := err.Error()
@@ -259,19 +259,19 @@ func TestWrongSecretIsAccessDenied(t *testing.T) {
 		}
 	}
 	// Same for an access key the server does not know.
-	st = newStore(t, srv, func(c *store.Config) { c.AccessKeyID = "AKIAUNKNOWNUNKNOWN00" })
-	if _, err := st.Head(ctx, "k", ""); store.Classify(err) != store.AccessDenied {
-		t.Errorf("unknown access key: %v (kind %v)", err, store.Classify(err))
+	st = newStore(t, srv, func(c *bucket.Config) { c.AccessKeyID = "AKIAUNKNOWNUNKNOWN00" })
+	if _, err := st.Head(ctx, "k", ""); bucket.Classify(err) != bucket.AccessDenied {
+		t.Errorf("unknown access key: %v (kind %v)", err, bucket.Classify(err))
 	}
 }
 
 func TestExpectedBucketOwnerMismatchIsAccessDenied(t *testing.T) {
 	t.Parallel()
-	_, st := setup(t, func(c *store.Config) { c.ExpectedBucketOwner = "123456789012" })
+	_, st := setup(t, func(c *bucket.Config) { c.ExpectedBucketOwner = "123456789012" })
 	data := []byte("x")
 	_, err := st.Put(context.Background(), "k", bytes.NewReader(data), 1, sha256.Sum256(data))
-	if store.Classify(err) != store.AccessDenied {
-		t.Fatalf("put with a wrong expected owner: %v (kind %v)", err, store.Classify(err))
+	if bucket.Classify(err) != bucket.AccessDenied {
+		t.Fatalf("put with a wrong expected owner: %v (kind %v)", err, bucket.Classify(err))
 	}
 }
 
@@ -284,7 +284,7 @@ func TestUnreachable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	st, err := store.New(context.Background(), store.Config{
+	st, err := bucket.New(context.Background(), bucket.Config{
 		Bucket: bucket, Region: "us-east-1", Endpoint: "http://" + addr,
 		AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "secret",
 	})
@@ -294,8 +294,8 @@ func TestUnreachable(t *testing.T) {
 	start := time.Now()
 	_, err = st.Head(context.Background(), "k", "")
 	t.Logf("refused connection, default retries: failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
-	if store.Classify(err) != store.Unreachable {
-		t.Fatalf("kind %v, want unreachable: %v", store.Classify(err), err)
+	if bucket.Classify(err) != bucket.Unreachable {
+		t.Fatalf("kind %v, want unreachable: %v", bucket.Classify(err), err)
 	}
 	if !strings.Contains(err.Error(), "s3://bundles/k") {
 		t.Fatalf("message %q does not name the object", err)
@@ -330,7 +330,7 @@ func TestTimeoutIsUnreachable(t *testing.T) {
 			c.Close()
 		}
 	})
-	st, err := store.New(context.Background(), store.Config{
+	st, err := bucket.New(context.Background(), bucket.Config{
 		Bucket: bucket, Region: "us-east-1", Endpoint: "http://" + l.Addr().String(),
 		AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "secret",
 		Timeout: 500 * time.Millisecond, MaxAttempts: 2,
@@ -340,27 +340,27 @@ func TestTimeoutIsUnreachable(t *testing.T) {
 	}
 	data := []byte("x")
 	_, err = st.Put(context.Background(), "k", bytes.NewReader(data), 1, sha256.Sum256(data))
-	if store.Classify(err) != store.Unreachable || !strings.Contains(err.Error(), "timed out") {
-		t.Fatalf("put to a silent server: %v (kind %v)", err, store.Classify(err))
+	if bucket.Classify(err) != bucket.Unreachable || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("put to a silent server: %v (kind %v)", err, bucket.Classify(err))
 	}
 	_, _, err = st.Get(context.Background(), "k", "")
-	if store.Classify(err) != store.Unreachable || !strings.Contains(err.Error(), "timed out") {
-		t.Fatalf("get from a silent server: %v (kind %v)", err, store.Classify(err))
+	if bucket.Classify(err) != bucket.Unreachable || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("get from a silent server: %v (kind %v)", err, bucket.Classify(err))
 	}
 }
 
 func TestNoSuchBucket(t *testing.T) {
 	t.Parallel()
 	srv, _ := setup(t)
-	st := newStore(t, srv, func(c *store.Config) { c.Bucket = "no-such-bucket" })
+	st := newStore(t, srv, func(c *bucket.Config) { c.Bucket = "no-such-bucket" })
 	ctx := context.Background()
 	data := []byte("x")
 	_, putErr := st.Put(ctx, "k", bytes.NewReader(data), 1, sha256.Sum256(data))
 	_, _, getErr := st.Get(ctx, "k", "")
 	_, headErr := st.Head(ctx, "k", "")
 	for _, err := range []error{putErr, getErr, headErr} {
-		if store.Classify(err) != store.NoSuchBucket || errors.Is(err, store.ErrNotFound) {
-			t.Errorf("%v: kind %v, want no such bucket", err, store.Classify(err))
+		if bucket.Classify(err) != bucket.NoSuchBucket || errors.Is(err, bucket.ErrNotFound) {
+			t.Errorf("%v: kind %v, want no such bucket", err, bucket.Classify(err))
 		}
 		if err != nil && !strings.Contains(err.Error(), "s3://no-such-bucket/k") {
 			t.Errorf("message %q does not name the bucket", err)
@@ -373,13 +373,13 @@ func TestWrongSumRejectedByServer(t *testing.T) {
 	_, st := setup(t)
 	data := []byte("the real bytes")
 	_, err := st.Put(context.Background(), "k", bytes.NewReader(data), int64(len(data)), sha256.Sum256([]byte("other bytes")))
-	if store.Classify(err) != store.ChecksumMismatch {
-		t.Fatalf("put with a wrong sum: %v (kind %v), want checksum mismatch", err, store.Classify(err))
+	if bucket.Classify(err) != bucket.ChecksumMismatch {
+		t.Fatalf("put with a wrong sum: %v (kind %v), want checksum mismatch", err, bucket.Classify(err))
 	}
 	if !strings.Contains(err.Error(), "BadDigest") {
 		t.Fatalf("not the server's rejection: %v", err)
 	}
-	if _, err := st.Head(context.Background(), "k", ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.Head(context.Background(), "k", ""); !errors.Is(err, bucket.ErrNotFound) {
 		t.Fatalf("object stored despite a wrong sum: %v", err)
 	}
 }
@@ -414,8 +414,8 @@ func TestGetDetectsTamperedBody(t *testing.T) {
 		t.Fatalf("reported sha %s, want the uploaded one", gobj.SHA256)
 	}
 	b, err := io.ReadAll(rc)
-	if store.Classify(err) != store.ChecksumMismatch {
-		t.Fatalf("read tampered body %q: %v (kind %v), want checksum mismatch", b, err, store.Classify(err))
+	if bucket.Classify(err) != bucket.ChecksumMismatch {
+		t.Fatalf("read tampered body %q: %v (kind %v), want checksum mismatch", b, err, bucket.Classify(err))
 	}
 }
 
@@ -429,7 +429,7 @@ func TestGetWithoutServerSHA256(t *testing.T) {
 	// The server computes a CRC64NVME of its own for this one.
 	_, err := srv.Client().PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(bucket), Key: aws.String("meta-only"), Body: bytes.NewReader(data),
-		Metadata: map[string]string{store.MetadataSHA256: hexSum(data)},
+		Metadata: map[string]string{bucket.MetadataSHA256: hexSum(data)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -571,11 +571,11 @@ func TestRequestHeaders(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rec := &recorder{}
-			st := newStore(t, srv, func(cfg *store.Config) {
+			st := newStore(t, srv, func(cfg *bucket.Config) {
 				cfg.SSE, cfg.SSEKMSKeyID = c.sse, c.kmsKey
 				// versitygw checks the owner: its root account is the access key.
 				cfg.ExpectedBucketOwner = srv.AccessKey
-				store.SetObserver(cfg, rec.observe)
+				bucket.SetObserver(cfg, rec.observe)
 			})
 			data := randomBytes(t, 5000)
 			obj := put(t, st, c.name, data)
@@ -637,7 +637,7 @@ func TestDefaultCredentialChain(t *testing.T) {
 	}
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	st, err := store.New(context.Background(), store.Config{Bucket: bucket, Endpoint: srv.Endpoint})
+	st, err := bucket.New(context.Background(), bucket.Config{Bucket: bucket, Endpoint: srv.Endpoint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -653,42 +653,42 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	ok := store.Config{Bucket: "b", Region: "us-east-1"}
-	cases := map[string]func(*store.Config){
-		"no bucket":         func(c *store.Config) { c.Bucket = "" },
-		"bad sse":           func(c *store.Config) { c.SSE = "aes" },
-		"kms key no kms":    func(c *store.Config) { c.SSEKMSKeyID = "k" },
-		"bad endpoint":      func(c *store.Config) { c.Endpoint = "127.0.0.1:9000" },
-		"half credentials":  func(c *store.Config) { c.AccessKeyID = "AKIA" },
-		"token only":        func(c *store.Config) { c.SessionToken = "t" },
-		"negative attempts": func(c *store.Config) { c.MaxAttempts = -1 },
-		"negative timeout":  func(c *store.Config) { c.Timeout = -time.Second },
-		"no region":         func(c *store.Config) { c.Region = "" },
+	ok := bucket.Config{Bucket: "b", Region: "us-east-1"}
+	cases := map[string]func(*bucket.Config){
+		"no bucket":         func(c *bucket.Config) { c.Bucket = "" },
+		"bad sse":           func(c *bucket.Config) { c.SSE = "aes" },
+		"kms key no kms":    func(c *bucket.Config) { c.SSEKMSKeyID = "k" },
+		"bad endpoint":      func(c *bucket.Config) { c.Endpoint = "127.0.0.1:9000" },
+		"half credentials":  func(c *bucket.Config) { c.AccessKeyID = "AKIA" },
+		"token only":        func(c *bucket.Config) { c.SessionToken = "t" },
+		"negative attempts": func(c *bucket.Config) { c.MaxAttempts = -1 },
+		"negative timeout":  func(c *bucket.Config) { c.Timeout = -time.Second },
+		"no region":         func(c *bucket.Config) { c.Region = "" },
 	}
 	for name, mod := range cases {
 		c := ok
 		mod(&c)
-		if _, err := store.New(context.Background(), c); err == nil {
+		if _, err := bucket.New(context.Background(), c); err == nil {
 			t.Errorf("%s: New accepted %+v", name, c)
 		}
 	}
-	if _, err := store.New(context.Background(), ok); err != nil {
+	if _, err := bucket.New(context.Background(), ok); err != nil {
 		t.Errorf("New rejected a good config: %v", err)
 	}
 }
 
 func TestClassify(t *testing.T) {
 	t.Parallel()
-	if store.Classify(nil) != store.None {
+	if bucket.Classify(nil) != bucket.None {
 		t.Error("nil is not None")
 	}
-	if store.Classify(errors.New("x")) != store.Other {
+	if bucket.Classify(errors.New("x")) != bucket.Other {
 		t.Error("plain error is not Other")
 	}
-	if store.Classify(context.DeadlineExceeded) != store.Unreachable {
+	if bucket.Classify(context.DeadlineExceeded) != bucket.Unreachable {
 		t.Error("deadline is not Unreachable")
 	}
-	for k := store.None; k <= store.ChecksumMismatch; k++ {
+	for k := bucket.None; k <= bucket.ChecksumMismatch; k++ {
 		if strings.HasPrefix(k.String(), "kind(") {
 			t.Errorf("kind %d has no name", k)
 		}

@@ -1,4 +1,8 @@
-package publish
+// Package manifest is the format of manifest.json, the index publish writes
+// last under each instance's bootstrap prefix: which versions of the
+// instance's objects were proven together, by which tool, from which
+// commit. Its contract is docs/manifest.md.
+package manifest
 
 import (
 	"encoding/json"
@@ -7,8 +11,8 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 )
 
-// ManifestFormat is the manifest's format version.
-const ManifestFormat = 1
+// Format is the manifest's format version.
+const Format = 1
 
 // Manifest records one instance's published bundle. It is written last, after
 // both objects verified, so it always names versions that were proven good.
@@ -19,7 +23,7 @@ type Manifest struct {
 	Tool            Tool                `json:"tool"`
 	Source          Source              `json:"source"`
 	Recipient       string              `json:"recipient"`
-	Objects         []ManifestObject    `json:"objects"`
+	Objects         []Object    `json:"objects"`
 	Secrets         []bundle.SecretInfo `json:"secrets"`
 }
 
@@ -36,8 +40,8 @@ type Source struct {
 	RunID      string `json:"runId,omitempty"`
 }
 
-// ManifestObject is one uploaded object as it was verified.
-type ManifestObject struct {
+// Object is one uploaded object as it was verified.
+type Object struct {
 	Name      string `json:"name"`
 	Key       string `json:"key"`
 	Size      int64  `json:"size"`
@@ -52,7 +56,7 @@ type ManifestObject struct {
 }
 
 // Object returns the entry named name, or nil.
-func (m *Manifest) Object(name string) *ManifestObject {
+func (m *Manifest) Object(name string) *Object {
 	if m == nil {
 		return nil
 	}
@@ -73,14 +77,14 @@ func (m *Manifest) SecretNames() []string {
 	return names
 }
 
-// ParseManifest decodes a manifest and checks its format version.
-func ParseManifest(data []byte) (*Manifest, error) {
+// Parse decodes a manifest and checks its format version.
+func Parse(data []byte) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("invalid manifest JSON: %w", err)
 	}
-	if m.FormatVersion != ManifestFormat {
-		return nil, fmt.Errorf("unsupported manifest formatVersion %d (this tool reads %d)", m.FormatVersion, ManifestFormat)
+	if m.FormatVersion != Format {
+		return nil, fmt.Errorf("unsupported manifest formatVersion %d (this tool reads %d)", m.FormatVersion, Format)
 	}
 	return &m, nil
 }

@@ -1,4 +1,8 @@
-package publish
+// Package verify proves what a bucket holds now, for every selected
+// instance, as a host booting now would download it: the image-pipeline
+// gate and the scheduled integrity check. It needs no private check.Key: each
+// bundle is decrypted with the check.Key inside it, pinned by expected-recipient.
+package verify
 
 import (
 	"context"
@@ -10,14 +14,30 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
-	"github.com/openclaw/clawdinator-bundle/internal/store"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
-// VerifyInputs says what Verify checks.
-type VerifyInputs struct {
+// Options tune Verify.
+type Options struct {
+	Bucket bucket.Bucket
+	// DeepVerify downloads and unpacks every repo-seeds archive instead of
+	// checking it by the store's SHA-256 checksum.
+	DeepVerify bool
+	// Concurrency bounds how many instances are checked at once.
+	Concurrency int
+	// ExpectedRecipient, when set, must match every bundled key.
+	ExpectedRecipient string
+	// Events, when set, receives progress. It must be safe for concurrent use.
+	Events func(check.Event)
+}
+
+// Inputs says what Verify checks.
+type Inputs struct {
 	// Instances is every instance of the instances file; Policy.Only
 	// restricts which are checked.
 	Instances []plan.Instance
@@ -28,11 +48,11 @@ type VerifyInputs struct {
 }
 
 // Verify checks what a host would download now, for every selected
-// instance: the current object at each key, against the manifest's version
+// instance: the current object at each check.Key, against the manifest's version
 // and digest when there is a manifest, and on its own terms always (layout,
-// key, every secret decrypted to EOF).
-func Verify(ctx context.Context, in VerifyInputs, opt Options) *Result {
-	res := &Result{Mode: "verify"}
+// check.Key, every secret decrypted to EOF).
+func Verify(ctx context.Context, in Inputs, opt Options) *result.Result {
+	res := &result.Result{Mode: result.Verify}
 	selected := in.Instances
 	if len(in.Policy.Only) > 0 {
 		want := map[string]bool{}
@@ -46,17 +66,17 @@ func Verify(ctx context.Context, in VerifyInputs, opt Options) *Result {
 				delete(want, i.Name)
 			}
 		}
-		for _, n := range sortedNames(want) {
+		for _, n := range check.SortedNames(want) {
 			if n != "" {
 				res.Problems.Add(problem.Problem{Instance: n, Message: "not in the instances file"})
 			}
 		}
 	}
-	res.Instances = make([]InstanceResult, len(selected))
+	res.Instances = make([]result.Instance, len(selected))
 	// Problems in instance order, not completion order: reports are stable.
 	probs := make([]problem.List, len(selected))
 	rcps := make([]string, len(selected))
-	forEach(ctx, len(selected), opt.Concurrency, func(i int) {
+	check.ForEach(ctx, len(selected), opt.Concurrency, func(i int) {
 		res.Instances[i], probs[i], rcps[i] = verifyOne(ctx, in, selected[i], opt)
 	})
 	recipients := map[string]bool{}
@@ -66,29 +86,29 @@ func Verify(ctx context.Context, in VerifyInputs, opt Options) *Result {
 			recipients[rcps[i]] = true
 		}
 	}
-	if names := sortedNames(recipients); len(names) > 0 {
+	if names := check.SortedNames(recipients); len(names) > 0 {
 		res.Recipient = strings.Join(names, ",")
 	}
 	return res
 }
 
-func verifyOne(ctx context.Context, in VerifyInputs, inst plan.Instance, opt Options) (InstanceResult, problem.List, string) {
-	ir := InstanceResult{Instance: inst.Name, Prefix: inst.BootstrapPrefix}
+func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) (result.Instance, problem.List, string) {
+	ir := result.Instance{Instance: inst.Name, Prefix: inst.BootstrapPrefix}
 	var probs problem.List
 	if opt.Events != nil {
-		opt.Events(Event{Instance: inst.Name, Step: "verify"})
+		opt.Events(check.Event{Instance: inst.Name, Step: "verify"})
 	}
-	mkey := key(inst.BootstrapPrefix, bundle.ManifestName)
-	m, err := readManifest(ctx, opt.Bucket, mkey)
+	mkey := check.Key(inst.BootstrapPrefix, bundle.ManifestName)
+	m, err := check.ReadManifest(ctx, opt.Bucket, mkey)
 	switch {
 	case err == nil:
 		if m.Instance != inst.Name {
 			probs.Add(problem.Problem{Instance: inst.Name, Object: mkey, Message: fmt.Sprintf("manifest is for instance %q", m.Instance)})
 		}
 		ir.Manifest = m
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, bucket.ErrNotFound):
 		probs.Warn(problem.Problem{Instance: inst.Name, Object: mkey, Message: "no manifest: checking the bundle against the required secrets only"})
-	case isOperational(err):
+	case check.IsOperational(err):
 		ir.Err = err
 		return ir, probs, ""
 	default:
@@ -97,16 +117,16 @@ func verifyOne(ctx context.Context, in VerifyInputs, inst plan.Instance, opt Opt
 
 	var recipient string
 	for _, name := range []string{bundle.SecretsObject, bundle.SeedsObject} {
-		k := key(inst.BootstrapPrefix, name)
-		or := ObjectResult{Name: name, Key: k, Status: "checked"}
+		k := check.Key(inst.BootstrapPrefix, name)
+		or := result.Object{Name: name, Key: k, Status: result.Checked}
 		var p problem.List
 		// What a host downloads now is the current version: fetch that,
 		// then compare it with what the manifest promised.
 		cur, err := opt.Bucket.Head(ctx, k, "")
-		if errors.Is(err, store.ErrNotFound) {
-			or.Status = "missing"
+		if errors.Is(err, bucket.ErrNotFound) {
+			or.Status = result.Missing
 			p.Add(problem.Problem{Message: "missing: a host booting now would fail to download it"})
-			tag(p, inst.Name, k)
+			p.In(inst.Name, k)
 			probs = append(probs, p...)
 			ir.Objects = append(ir.Objects, or)
 			continue
@@ -117,24 +137,26 @@ func verifyOne(ctx context.Context, in VerifyInputs, inst plan.Instance, opt Opt
 			return ir, probs, recipient
 		}
 		or.VersionID, or.Size = cur.VersionID, cur.Size
+		replaced := ""
 		if mo := m.Object(name); mo != nil {
 			if mo.VersionID != "" && cur.VersionID != mo.VersionID {
-				p.Add(problem.Problem{Message: fmt.Sprintf("current version %s is not the version %s the manifest names: changed outside a publish (drift or tampering)", orNone(cur.VersionID), mo.VersionID)})
+				replaced = fmt.Sprintf("changed outside a publish (drift or tampering): current version %s is not the version %s the manifest names", orNone(check.ShortVersion(cur.VersionID)), check.ShortVersion(mo.VersionID))
+			} else {
+				// Hash against the manifest's digest; a mismatch is reported
+				// by the checks below.
+				or.SHA256, or.Size = mo.SHA256, mo.Size
 			}
-			// Hash against the manifest's digest; a mismatch is reported by
-			// the checks below.
-			or.SHA256, or.Size = mo.SHA256, mo.Size
 		}
 		switch name {
 		case bundle.SecretsObject:
 			vo := bundle.VerifyOptions{
 				ExpectedRecipient: opt.ExpectedRecipient,
-				Forbidden:         forbidden(in.Instances, inst, in.Policy.Exclude),
+				Forbidden:         check.Forbidden(in.Instances, inst, in.Policy.Exclude),
 			}
 			if m != nil {
 				vo.Expected = m.SecretNames()
 			}
-			contents, vp, err := checkSecrets(ctx, opt.Bucket, &or, vo)
+			contents, vp, err := check.Secrets(ctx, opt.Bucket, &or, vo)
 			if err != nil {
 				ir.Err = err
 				ir.Objects = append(ir.Objects, or)
@@ -146,7 +168,7 @@ func verifyOne(ctx context.Context, in VerifyInputs, inst plan.Instance, opt Opt
 				ir.Secrets = contents.Secrets
 				p = append(p, checkRequired(contents, inst, in.Policy, m == nil)...)
 				if m != nil && m.Recipient != "" && contents.Recipient != "" && contents.Recipient != m.Recipient {
-					p.Add(problem.Problem{Message: fmt.Sprintf("bundled key is %s, the manifest says %s", contents.Recipient, m.Recipient)})
+					p.Add(problem.Problem{Message: fmt.Sprintf("bundled check.Key is %s, the manifest says %s", contents.Recipient, m.Recipient)})
 				}
 				if in.SecretsDir != "" {
 					p = append(p, compareDir(contents, in.SecretsDir)...)
@@ -154,7 +176,7 @@ func verifyOne(ctx context.Context, in VerifyInputs, inst plan.Instance, opt Opt
 			}
 		case bundle.SeedsObject:
 			or.VersionID = cur.VersionID
-			sp, err := checkSeeds(ctx, opt.Bucket, &or, opt.DeepVerify)
+			sp, err := check.Seeds(ctx, opt.Bucket, &or, opt.DeepVerify)
 			if err != nil {
 				ir.Err = err
 				ir.Objects = append(ir.Objects, or)
@@ -162,7 +184,10 @@ func verifyOne(ctx context.Context, in VerifyInputs, inst plan.Instance, opt Opt
 			}
 			p = append(p, sp...)
 		}
-		tag(p, inst.Name, k)
+		if replaced != "" {
+			p = foldInto(replaced, p)
+		}
+		p.In(inst.Name, k)
 		probs = append(probs, p...)
 		or.Verified = len(p.Errors()) == 0
 		ir.Objects = append(ir.Objects, or)
@@ -215,4 +240,22 @@ func compareDir(c *bundle.SecretsContents, dir string) problem.List {
 		}
 	}
 	return probs
+}
+
+// foldInto reports a replaced object as one problem: the replacement, then
+// what its own checks found about the archive as a whole. Findings about
+// entries inside it stay separate, each naming its entry.
+func foldInto(replaced string, p problem.List) problem.List {
+	msg := replaced
+	var rest problem.List
+	for _, q := range p {
+		if q.Severity == problem.Error && q.Entry == "" && q.File == "" {
+			msg += "; " + q.Message
+			continue
+		}
+		rest = append(rest, q)
+	}
+	out := problem.List{}
+	out.Add(problem.Problem{Message: msg})
+	return append(out, rest...)
 }

@@ -1,14 +1,12 @@
-// Package publish runs the flow of clawdinator-bundle:
+// Package gate is the first step of every run that builds bundles:
 //
 //	plan ─▶ gate ─▶ assemble ─▶ upload ─▶ pull back ─▶ verify ─▶ manifest
 //
-// Prepare does the first three with no network and writes nothing the user
-// did not ask for: it returns every problem found, or bundles ready to ship.
-// Publish uploads prepared bundles to a Bucket (S3, or a local directory for
-// assemble), pulls back exactly what it wrote and verifies it, and writes
-// each instance's manifest last. Verify starts at the pull-back step and
-// checks what a Bucket holds now.
-package publish
+// Prepare plans, gates and assembles with no network and writes nothing the
+// user did not ask for: it returns every problem found, or bundles ready to
+// ship. Nothing is uploaded until Prepare returned no error-severity
+// problem.
+package gate
 
 import (
 	"bytes"
@@ -23,6 +21,8 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 )
@@ -37,7 +37,10 @@ type Inputs struct {
 	AgeKey        []byte
 	SecretsDir    string
 	RepoSeedsDir  string
-	InstancesFile string
+	// Instances and InstancesProblems are what plan.LoadInstances returned
+	// for the instances file: the caller loads it once for the whole run.
+	Instances         []plan.Instance
+	InstancesProblems problem.List
 	Policy        plan.Policy
 	// SeedsAllowKeys lists repo-seeds paths that may hold private keys.
 	SeedsAllowKeys []string
@@ -51,7 +54,7 @@ type Inputs struct {
 	// stream to an archive of it already current in the bucket (see
 	// FindPublishedSeeds). When the tree hashes to one of them, it is not
 	// compressed again: the bucket's copy is reused.
-	PublishedSeeds map[string]ManifestObject
+	PublishedSeeds map[string]manifest.Object
 }
 
 // Archive is one built archive.
@@ -64,7 +67,7 @@ type Archive struct {
 	TarSHA256 string
 	// Source, when set, is an object already in the bucket holding this
 	// archive: instances copy it instead of uploading.
-	Source *ManifestObject
+	Source *manifest.Object
 }
 
 // Hex returns the archive's SHA-256 as lowercase hex.
@@ -116,7 +119,7 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 	if err != nil {
 		probs.Add(problem.Problem{Input: "age-key", Message: err.Error()})
 	}
-	instances, iprobs := plan.LoadInstances(in.InstancesFile)
+	instances, iprobs := in.Instances, in.InstancesProblems
 	probs = append(probs, iprobs...)
 	var p *plan.Plan
 	if len(iprobs) == 0 {
@@ -255,7 +258,7 @@ func buildSeeds(in Inputs) (*os.File, *Archive, problem.List, error) {
 		return nil, nil, nil, fmt.Errorf("create temporary file for %s: %w", bundle.SeedsObject, err)
 	}
 	h := sha256.New()
-	cw := &countWriter{}
+	cw := &check.CountWriter{}
 	bw := newBufferedWriter(io.MultiWriter(f, h, cw))
 	th := sha256.New()
 	probs, err := bundle.WriteSeeds(bw, in.RepoSeedsDir, bundle.SeedsOptions{
@@ -267,14 +270,10 @@ func buildSeeds(in Inputs) (*os.File, *Archive, problem.List, error) {
 	if err != nil {
 		return f, nil, probs, fmt.Errorf("build %s: %w", bundle.SeedsObject, err)
 	}
-	arch := &Archive{Size: cw.n, TarSHA256: hex.EncodeToString(th.Sum(nil))}
+	arch := &Archive{Size: cw.N, TarSHA256: hex.EncodeToString(th.Sum(nil))}
 	copy(arch.SHA256[:], h.Sum(nil))
 	return f, arch, probs, nil
 }
-
-type countWriter struct{ n int64 }
-
-func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 // bufferedWriter batches the encoder's many small writes into large ones.
 type bufferedWriter struct {

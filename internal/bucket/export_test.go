@@ -1,4 +1,4 @@
-package store
+package bucket
 
 import "net/http"
 

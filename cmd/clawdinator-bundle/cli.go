@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/openclaw/clawdinator-bundle/internal/config"
+	"github.com/openclaw/clawdinator-bundle/internal/report"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
+)
+
+// runCLI runs publish, verify or assemble from command-line flags.
+func runCLI(ctx context.Context, mode string, args []string, s stdio, getenv func(string) string) int {
+	cfg, err := config.FromArgs(mode, args, getenv, s.err)
+	if errors.Is(err, config.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(s.err, "%serror: %v\n", report.Prefix, err)
+		return exitUsage
+	}
+	return runMode(ctx, cfg, s, getenv, &textPresenter{s: s, json: cfg.JSON, mode: result.Mode(mode)})
+}
+
+// textPresenter writes lines for people on stderr and, with --json, one
+// JSON document on stdout.
+type textPresenter struct {
+	s    stdio
+	json bool
+	mode result.Mode
+}
+
+func (p *textPresenter) usage(err error) {
+	fmt.Fprintf(p.s.err, "%serror: %v\n", report.Prefix, err)
+	if p.json {
+		report.JSON(p.s.out, &result.Result{Mode: p.mode, Failure: err})
+	}
+}
+
+func (p *textPresenter) present(res *result.Result) {
+	report.Text(p.s.err, res)
+	if err := res.Err(); err != nil {
+		fmt.Fprintf(p.s.err, "%serror: %v\n", report.Prefix, err)
+	}
+	if p.json {
+		report.JSON(p.s.out, res)
+	}
+}

@@ -1,0 +1,323 @@
+// Package check proves what is in a bucket: the pull-back step that publish
+// runs on what it just wrote and verify runs on what is there now. It
+// downloads with bounded reads, checks each archive on its own terms
+// (internal/bundle), and compares what it found with what was expected.
+package check
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
+	"github.com/openclaw/clawdinator-bundle/internal/plan"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
+)
+
+// Key is the bucket key of an instance's object.
+func Key(prefix, name string) string { return path.Join(prefix, name) }
+
+// Event reports progress of a long step. Only cmd/ decides how to draw it.
+type Event struct {
+	Instance string
+	// Step is "upload", "verify", "manifest", ...
+	Step   string
+	Object string
+	// Done and Total are byte counts for transfers (Total 0 if unknown).
+	Done, Total int64
+}
+
+// CountWriter counts the bytes written to it.
+type CountWriter struct{ N int64 }
+
+func (c *CountWriter) Write(p []byte) (int, error) { c.N += int64(len(p)); return len(p), nil }
+
+// Forbidden returns the rule for names an instance's bundle must not hold.
+func Forbidden(all []plan.Instance, self plan.Instance, exclude []string) func(string) string {
+	return func(name string) string {
+		for _, in := range all {
+			if in.Name != self.Name && in.TokenFile() == name {
+				return "it is the discord token of instance " + in.Name
+			}
+		}
+		if name != self.TokenFile() {
+			if ok, _ := path.Match(plan.TokenPattern, name); ok {
+				return "it is another instance's discord token"
+			}
+			for _, g := range exclude {
+				if ok, _ := path.Match(g, name); ok {
+					return "it matches exclude-secrets " + g
+				}
+			}
+		}
+		return ""
+	}
+}
+
+// Secrets downloads a secrets archive at or.VersionID and verifies it,
+// filling in what was found. The SHA-256 and size must match or's.
+func Secrets(ctx context.Context, b bucket.Bucket, or *result.Object, vo bundle.VerifyOptions) (c *bundle.SecretsContents, probs problem.List, err error) {
+	// A download cut mid-body cannot be retried by the SDK, which has
+	// handed the body over already: read the whole object again.
+	for attempt := 1; ; attempt++ {
+		c, probs, err = checkSecretsOnce(ctx, b, or, vo)
+		if !retryRead(ctx, err, attempt) {
+			return c, probs, err
+		}
+	}
+}
+
+// retryRead says whether a pull-back that failed with err should be tried
+// again, after waiting a moment.
+func retryRead(ctx context.Context, err error, attempt int) bool {
+	const attempts = 3
+	if err == nil || !IsOperational(err) || attempt >= attempts || ctx.Err() != nil {
+		return false
+	}
+	if k := bucket.Classify(err); k == bucket.AccessDenied || k == bucket.NoSuchBucket {
+		return false
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(time.Duration(attempt) * 300 * time.Millisecond):
+		return true
+	}
+}
+
+func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, vo bundle.VerifyOptions) (*bundle.SecretsContents, problem.List, error) {
+	var probs problem.List
+	rc, obj, err := b.Get(ctx, or.Key, or.VersionID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	cr := &CountWriter{}
+	// Cap what is read: a secrets archive is small, a planted one may not be.
+	limit := bundle.SecretsLimits.MaxUnpacked
+	tee := io.TeeReader(io.LimitReader(rc, limit+1), io.MultiWriter(h, cr))
+	contents, vp := bundle.VerifySecrets(tee, vo)
+	probs = append(probs, vp...)
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		if IsOperational(err) {
+			return nil, probs, err
+		}
+		// An archive already refused needs no second reason.
+		if !probs.HasErrors() {
+			probs.Add(problem.Problem{Message: downloadFailed(err)})
+		}
+	}
+	if cr.N > limit {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("larger than %d bytes: not a secrets archive", limit)})
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if or.SHA256 != "" && got != or.SHA256 {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("downloaded bytes have sha256 %s, expected %s", Short(got), Short(or.SHA256))})
+	}
+	// Report what was found, not what was hoped for.
+	or.SHA256, or.Size = got, cr.N
+	if or.VersionID == "" {
+		or.VersionID = obj.VersionID
+	}
+	return contents, probs, nil
+}
+
+// Seeds verifies a repo-seeds archive by the SHA-256 the store reports
+// for it, or by downloading it (deep, or when the store reports none).
+func Seeds(ctx context.Context, b bucket.Bucket, or *result.Object, deep bool) (probs problem.List, err error) {
+	for attempt := 1; ; attempt++ {
+		probs, err = checkSeedsOnce(ctx, b, or, deep)
+		if !retryRead(ctx, err, attempt) {
+			return probs, err
+		}
+	}
+}
+
+func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, deep bool) (problem.List, error) {
+	var probs problem.List
+	if !deep {
+		obj, err := b.Head(ctx, or.Key, or.VersionID)
+		if err != nil {
+			return nil, err
+		}
+		if or.VersionID == "" {
+			or.VersionID = obj.VersionID
+		}
+		if obj.SHA256 != "" {
+			if or.SHA256 == "" {
+				or.SHA256, or.Size = obj.SHA256, obj.Size
+			}
+			if obj.Size != or.Size || obj.SHA256 != or.SHA256 {
+				probs.Add(problem.Problem{Message: fmt.Sprintf("stored object has sha256 %s (%d bytes), expected %s (%d bytes)", Short(obj.SHA256), obj.Size, Short(or.SHA256), or.Size)})
+			}
+			return probs, nil
+		}
+	}
+	rc, obj, err := b.Get(ctx, or.Key, or.VersionID)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	cr := &CountWriter{}
+	tee := io.TeeReader(rc, io.MultiWriter(h, cr))
+	if deep {
+		_, vp := bundle.VerifySeeds(tee, bundle.SeedsLimits)
+		probs = append(probs, vp...)
+	}
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		if IsOperational(err) {
+			return probs, err
+		}
+		probs.Add(problem.Problem{Message: downloadFailed(err)})
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if or.SHA256 != "" && (got != or.SHA256 || cr.N != or.Size) {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("downloaded bytes have sha256 %s (%d bytes), expected %s (%d bytes)", Short(got), cr.N, Short(or.SHA256), or.Size)})
+	}
+	or.SHA256, or.Size = got, cr.N
+	if or.VersionID == "" {
+		or.VersionID = obj.VersionID
+	}
+	return probs, nil
+}
+
+func Short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func ReadManifest(ctx context.Context, b bucket.Bucket, k string) (*manifest.Manifest, error) {
+	rc, _, err := b.Get(ctx, k, "")
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	return manifest.Parse(data)
+}
+
+// IsOperational says whether err means the run could not complete (as
+// opposed to a finding about the content).
+func IsOperational(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	switch bucket.Classify(err) {
+	case bucket.Unreachable, bucket.AccessDenied, bucket.NoSuchBucket:
+		return true
+	}
+	return false
+}
+
+// ForEach runs fn(0..n-1) with at most limit running at once.
+func ForEach(ctx context.Context, n, limit int, fn func(i int)) {
+	if limit <= 0 {
+		limit = 4
+	}
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}(i)
+	}
+	wg.Wait()
+}
+
+// ProgressReader reports bytes read so far; seeking back (a retry) restarts
+// the count.
+type ProgressReader struct {
+	io.ReadSeeker
+	n      int64
+	Report func(int64)
+}
+
+func (p *ProgressReader) Read(b []byte) (int, error) {
+	n, err := p.ReadSeeker.Read(b)
+	p.n += int64(n)
+	if p.Report != nil && n > 0 {
+		p.Report(p.n)
+	}
+	return n, err
+}
+
+func (p *ProgressReader) Seek(off int64, whence int) (int64, error) {
+	pos, err := p.ReadSeeker.Seek(off, whence)
+	if err == nil {
+		p.n = pos
+	}
+	return pos, err
+}
+
+func SortedNames(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Current confirms the version just verified is still what a host would
+// download now: no other writer raced us. S3 failing to answer is an
+// operational error, not a finding.
+func Current(ctx context.Context, b bucket.Bucket, or *result.Object) (problem.List, error) {
+	var probs problem.List
+	if or.VersionID == "" {
+		return nil, nil
+	}
+	cur, err := b.Head(ctx, or.Key, "")
+	if IsOperational(err) {
+		return nil, err
+	}
+	if err != nil {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("cannot confirm it is the current version: %v", err)})
+		return probs, nil
+	}
+	if cur.VersionID != or.VersionID {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("another writer replaced it: current version is %s, this run wrote %s", cur.VersionID, or.VersionID)})
+	}
+	return probs, nil
+}
+
+// downloadFailed says why a download that completed is not to be trusted.
+// The SDK checks the body against the checksum the store keeps; its own
+// message quotes both in base64, which helps nobody.
+func downloadFailed(err error) string {
+	if strings.Contains(err.Error(), "checksum did not match") {
+		return "the downloaded bytes do not match the SHA-256 checksum the store keeps for them (corrupt or replaced while being read)"
+	}
+	return "download failed: " + err.Error()
+}
+
+// ShortVersion abbreviates a long S3 version id in a message.
+func ShortVersion(v string) string {
+	if len(v) > 20 {
+		return v[:8] + "…" + v[len(v)-8:]
+	}
+	return v
+}

@@ -1,0 +1,137 @@
+// Package engine decides what one run of clawdinator-bundle does, from a
+// validated configuration, and runs it to a result:
+//
+//	publish   plan ─▶ gate ─▶ assemble ─▶ upload ─▶ pull back ─▶ verify ─▶ manifest
+//	assemble  plan ─▶ gate ─▶ assemble ─▶ (write to a directory ─▶ pull back ─▶ verify)
+//	verify    read what the bucket holds now ─▶ verify
+//
+// Every decision about what to run lives here, where a test reaches it:
+// which bucket, whether an unchanged repo-seeds tree may be reused, whether
+// secrets are compared with the secrets dir. cmd/ only reads flags and the
+// environment into a config.Config, calls Run and presents the result.
+package engine
+
+import (
+	"context"
+	"os"
+
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
+	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/config"
+	"github.com/openclaw/clawdinator-bundle/internal/gate"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
+	"github.com/openclaw/clawdinator-bundle/internal/plan"
+	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
+	"github.com/openclaw/clawdinator-bundle/internal/verify"
+)
+
+// Options are what a run needs besides the configuration.
+type Options struct {
+	// Version is the tool's version, recorded in manifests.
+	Version string
+	// Events, when set, receives progress of uploads and checks; it must be
+	// safe for concurrent use.
+	Events func(check.Event)
+	// SeedsProgress, when set, receives repo-seeds bytes read so far.
+	SeedsProgress func(n int64)
+	// Bucket, when set, is used instead of opening the configured S3
+	// bucket (tests, the demo's in-process store).
+	Bucket bucket.Bucket
+}
+
+// Run runs cfg.Mode to its result. The error is a configuration problem
+// found only now (an S3 client that cannot be built): exit status 2.
+// Everything else, findings and operational failures, is in the result.
+func Run(ctx context.Context, cfg *config.Config, opt Options) (*result.Result, error) {
+	mode := result.Mode(cfg.Mode)
+	pol := plan.Policy{Required: cfg.Required, Exclude: cfg.Exclude, Only: cfg.Instances}
+	instances, iprobs := plan.LoadInstances(cfg.InstancesFile)
+
+	if mode == result.Verify {
+		if len(iprobs) > 0 {
+			return &result.Result{Mode: mode, Problems: iprobs}, nil
+		}
+		b, err := openBucket(ctx, cfg, opt)
+		if err != nil {
+			return nil, err
+		}
+		vi := verify.Inputs{Instances: instances, Policy: pol}
+		if compareSecretsDir(cfg) {
+			vi.SecretsDir = cfg.SecretsDir
+		}
+		return verify.Verify(ctx, vi, verify.Options{
+			Bucket: b, DeepVerify: cfg.DeepVerify, ExpectedRecipient: cfg.ExpectedRecipient, Events: opt.Events,
+		}), nil
+	}
+
+	in := gate.Inputs{
+		AgeKey: cfg.AgeKey, SecretsDir: cfg.SecretsDir, RepoSeedsDir: cfg.RepoSeedsDir,
+		Instances: instances, InstancesProblems: iprobs, Policy: pol, SeedsAllowKeys: cfg.SeedsAllowKeys,
+		Mtime: cfg.Mtime, Progress: opt.SeedsProgress,
+	}
+	var b bucket.Bucket
+	switch {
+	case mode == result.Publish:
+		// Fail on configuration before spending minutes compressing.
+		var err error
+		if b, err = openBucket(ctx, cfg, opt); err != nil {
+			return nil, err
+		}
+		// An unchanged repo-seeds tree need not be compressed again.
+		if len(iprobs) == 0 {
+			in.PublishedSeeds = publish.FindPublishedSeeds(ctx, b, instances)
+		}
+	case cfg.OutputDir != "":
+		b = bucket.Dir(cfg.OutputDir)
+	}
+	prep, probs, err := gate.Prepare(ctx, in)
+	if err != nil || prep == nil {
+		return &result.Result{Mode: mode, Problems: probs, Failure: err}, nil
+	}
+	defer prep.Close()
+	if b == nil {
+		return publish.Assembled(prep), nil
+	}
+	popt := publish.Options{
+		Bucket: b, DeepVerify: cfg.DeepVerify, ExpectedRecipient: cfg.ExpectedRecipient, Events: opt.Events,
+		Source: manifest.Source{Repository: cfg.SourceRepository, SHA: cfg.SourceSHA, RunID: cfg.SourceRunID},
+		Tool:   manifest.Tool{Name: "clawdinator-bundle", Version: opt.Version},
+	}
+	if mode == result.Assemble {
+		popt.Wrote = result.Written
+	}
+	res := publish.Publish(ctx, prep, popt)
+	res.Mode = mode
+	return res, nil
+}
+
+func openBucket(ctx context.Context, cfg *config.Config, opt Options) (bucket.Bucket, error) {
+	if opt.Bucket != nil {
+		return opt.Bucket, nil
+	}
+	if cfg.Dir != "" {
+		return bucket.Dir(cfg.Dir), nil
+	}
+	st, err := bucket.New(ctx, bucket.Config{
+		Bucket: cfg.Bucket, Region: cfg.Region, Endpoint: cfg.Endpoint,
+		AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, SessionToken: cfg.SessionToken,
+		SSE: cfg.SSE, SSEKMSKeyID: cfg.SSEKMSKeyID, ExpectedBucketOwner: cfg.ExpectedOwner,
+	})
+	if err != nil {
+		return nil, &config.UsageError{Msg: err.Error()}
+	}
+	return st, nil
+}
+
+// compareSecretsDir decides whether verify compares bundled secrets with
+// the secrets dir: when it was given, or when the default one is checked
+// out. The runner passes every input's default, so a scheduled check
+// without a checkout still runs, without the comparison.
+func compareSecretsDir(cfg *config.Config) bool {
+	if cfg.SecretsDirSet {
+		return true
+	}
+	st, err := os.Stat(cfg.SecretsDir)
+	return err == nil && st.IsDir()
+}

@@ -1,0 +1,128 @@
+// Package result is what a run of clawdinator-bundle returns: for every
+// instance, each object with its status and whether it was proven, the
+// findings, and an operational failure if the run could not complete.
+// Every presenter (text, JSON, the Action's summary) and the exit status
+// read success from one place: Result.OK.
+package result
+
+import (
+	"fmt"
+
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
+)
+
+// Mode is what a run did.
+type Mode string
+
+// The modes.
+const (
+	Publish  Mode = "publish"
+	Verify   Mode = "verify"
+	Assemble Mode = "assemble"
+)
+
+// Status is what happened to one object.
+type Status string
+
+// The statuses of an object.
+const (
+	// Built: assembled in memory, written nowhere (assemble without --out).
+	Built Status = "built"
+	// Written: written to an assemble --out directory.
+	Written Status = "written"
+	// Uploaded: uploaded (or copied server-side) by this run.
+	Uploaded Status = "uploaded"
+	// Unchanged: already in place with the same bytes; not uploaded again.
+	Unchanged Status = "unchanged"
+	// Checked: read from the bucket as it is now (verify).
+	Checked Status = "checked"
+	// Missing: not in the bucket.
+	Missing Status = "missing"
+	// Failed: the upload failed.
+	Failed Status = "failed"
+	// RolledBack: uploaded, then removed because the run failed before the
+	// instance's manifest.
+	RolledBack Status = "rolled back"
+)
+
+// Wrote reports whether this run put bytes at the object's key (that a
+// rollback may have to remove).
+func (s Status) Wrote() bool { return s == Uploaded || s == Written || s == Failed }
+
+// Object is one object of one instance after a run.
+type Object struct {
+	Name      string `json:"name"`
+	Key       string `json:"key"`
+	Size      int64  `json:"size"`
+	SHA256    string `json:"sha256"`
+	VersionID string `json:"versionId,omitempty"`
+	TarSHA256 string `json:"tarSha256,omitempty"`
+	Status    Status `json:"status"`
+	Verified  bool   `json:"verified"`
+}
+
+// Instance is what happened to one instance.
+type Instance struct {
+	Instance string              `json:"instance"`
+	Prefix   string              `json:"prefix"`
+	Objects  []Object            `json:"objects"`
+	Secrets  []bundle.SecretInfo `json:"secrets"`
+	// Manifest is the manifest written (publish) or read (verify), if any.
+	Manifest *manifest.Manifest `json:"manifest,omitempty"`
+	Verified bool               `json:"verified"`
+	// Err is an operational failure (S3 unreachable, denied): exit status 3.
+	Err error `json:"-"`
+}
+
+// Result is the outcome of a run, for every instance processed.
+type Result struct {
+	Mode      Mode       `json:"mode"`
+	Recipient string     `json:"recipient,omitempty"`
+	Instances []Instance `json:"instances"`
+	// Problems holds every finding, warnings included.
+	Problems problem.List `json:"-"`
+	// Failure is why the run could not complete, when it could not (S3
+	// unreachable, access denied, disk full): exit status 3.
+	Failure error `json:"-"`
+}
+
+// Err returns the run's operational failure: Failure, or else the first
+// instance's.
+func (r *Result) Err() error {
+	if r.Failure != nil {
+		return r.Failure
+	}
+	for _, in := range r.Instances {
+		if in.Err != nil {
+			return fmt.Errorf("instance %s: %w", in.Instance, in.Err)
+		}
+	}
+	return nil
+}
+
+// OK reports whether the run did all it set out to do: it completed, found
+// no error-severity problem, and proved every instance it processed.
+func (r *Result) OK() bool {
+	if r.Err() != nil || r.Problems.HasErrors() {
+		return false
+	}
+	for _, in := range r.Instances {
+		if !in.Verified {
+			return false
+		}
+	}
+	return true
+}
+
+// Manifests returns the manifests written or read, in instance order.
+func (r *Result) Manifests() []*manifest.Manifest {
+	out := []*manifest.Manifest{}
+	for _, in := range r.Instances {
+		if in.Manifest != nil {
+			out = append(out, in.Manifest)
+		}
+	}
+	return out
+}
