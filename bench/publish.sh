@@ -6,12 +6,16 @@
 #   bench/publish.sh            # full run (3 and 50 instances, 1x and 4x seeds)
 #   RUNS=3 QUICK=1 bench/publish.sh   # fewer runs, skip the 4x seeds pass
 #
+# The workload comes from bench/make-fixture.sh and the baseline is
+# bench/baseline-publish.sh (override with FIXTURE_SCRIPT, BASELINE_SCRIPT).
+#
 # Needs: versitygw, /usr/bin/aws, GNU tar, zstd, age, age-keygen, jq, rsync,
 # /usr/bin/time (scripts/ci/test.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-export PATH="$(go env GOPATH)/bin:$PATH"
+gopath=$(go env GOPATH)
+export PATH="$gopath/bin:$PATH"
 RUNS=${RUNS:-5}
 SEEDS_MB=${SEEDS_MB:-64}
 work=$(mktemp -d /tmp/cb-bench.XXXXXX)
@@ -28,9 +32,9 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f\n", b-a}'; }
 log "== building clawdinator-bundle"
 go build -trimpath -o "$work/cb" ./cmd/clawdinator-bundle
 
-log "== workload: ../shared/bench/make-fixture.sh (SEEDS_MB=$SEEDS_MB)"
-fixture_script=${FIXTURE_SCRIPT:-$repo/../shared/bench/make-fixture.sh}
-baseline_script=${BASELINE_SCRIPT:-$repo/../shared/bench/baseline-publish.sh}
+fixture_script=${FIXTURE_SCRIPT:-$repo/bench/make-fixture.sh}
+baseline_script=${BASELINE_SCRIPT:-$repo/bench/baseline-publish.sh}
+log "== workload: $fixture_script (SEEDS_MB=$SEEDS_MB)"
 SEEDS_MB=$SEEDS_MB bash "$fixture_script" "$work/fx" >/dev/null 2>"$work/fixture.log"
 du -sh "$work/fx/repo-seeds" >&2
 
@@ -57,7 +61,7 @@ ours() { # ours MODE [extra flags...]; prints seconds, leaves peak RSS in $work/
 		|| { cat "$work/ours.log" >&2; exit 1; }
 	elapsed "$t0"
 }
-publish() { ours publish --age-key-file nix/keys/clawdinator.agekey --repo-seeds-allow-keys "$allow" "$@"; }
+publish() { ours publish --age-key-file nix/keys/clawdinator.agekey --repo-seeds-allow-keys "$allow"; }
 baseline() {
 	local t0; t0=$(now)
 	(bash "$baseline_script" "$work/fx" >/dev/null 2>"$work/base.log") || { cat "$work/base.log" >&2; exit 1; }

@@ -105,7 +105,7 @@ func checkListing(t *testing.T, archive string, sorted bool) {
 
 // TestHostTools extracts every assembled bundle with the tools the hosts
 // run at boot (GNU tar --zstd, zstd, the age CLI) and checks the contract
-// of PIPELINE.md on what they produce.
+// of docs/bundle.md on what they produce.
 func TestHostTools(t *testing.T) {
 	needTool(t, "tar")
 	needTool(t, "zstd")

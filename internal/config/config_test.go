@@ -16,7 +16,7 @@ func TestActionYAMLMatchesTable(t *testing.T) {
 	if got, want := string(data), ActionYAML(); got != want {
 		t.Fatalf("action.yml is out of date with internal/config: run `go run ./internal/config/gen`\n--- action.yml\n%s\n--- table\n%s", got, want)
 	}
-	// The names DESIGN.md fixes as public API.
+	// The names docs/action.md fixes as public API.
 	for _, name := range []string{"mode", "age-key", "secrets-dir", "repo-seeds-dir", "instances-file", "instances",
 		"required-secrets", "exclude-secrets", "s3-bucket", "aws-region", "aws-access-key-id", "aws-secret-access-key",
 		"aws-session-token", "s3-endpoint", "expected-recipient", "sse", "sse-kms-key-id", "expected-bucket-owner",

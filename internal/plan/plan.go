@@ -25,7 +25,7 @@ import (
 // receives only the one its entry names.
 const TokenPattern = "clawdinator-discord-token-*.age"
 
-// DefaultRequired lists the secrets every instance must receive (PIPELINE.md).
+// DefaultRequired lists the secrets every instance must receive (docs/bundle.md).
 var DefaultRequired = []string{
 	"clawdinator-github-app.pem.age",
 	"clawdinator-anthropic-api-key.age",

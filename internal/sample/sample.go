@@ -17,7 +17,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 )
 
-// Instances are the fleet's instance names (context/instances.json).
+// Instances are the fleet's instance names (docs/host.md).
 var Instances = []string{"clawdinator-1", "clawdinator-2", "clawdinator-babelfish"}
 
 // CIOnly are secrets stored beside the host secrets that must never ship.
