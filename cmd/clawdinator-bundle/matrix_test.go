@@ -37,7 +37,7 @@ import (
 // the Action contract (GITHUB_ACTIONS=true, INPUT_* with dashes), on the
 // built binary. For each run it requires:
 //
-//  1. the exit status of DESIGN.md (0 ok, 1 problems, 2 usage, 3 could
+//  1. the exit status of docs/exit-status.md (0 ok, 1 problems, 2 usage, 3 could
 //     not complete);
 //  2. one clear error naming the file, instance, object or input: a line
 //     "clawdinator-bundle: error: …" on the CLI's stderr, an ::error

@@ -23,24 +23,24 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
+	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 )
 
-const bucket = "bundles"
+const bucketName = "bundles"
 
-// setup starts a server with a versioned bucket and returns a store on it.
+// setup starts a server with a versioned bucketName and returns a store on it.
 func setup(t *testing.T, mods ...func(*bucket.Config)) (*s3test.Server, *bucket.S3) {
 	t.Helper()
 	srv := s3test.Start(t)
-	srv.CreateBucket(t, bucket)
+	srv.CreateBucket(t, bucketName)
 	return srv, newStore(t, srv, mods...)
 }
 
 func newStore(t *testing.T, srv *s3test.Server, mods ...func(*bucket.Config)) *bucket.S3 {
 	t.Helper()
 	c := bucket.Config{
-		Bucket:          bucket,
+		Bucket:          bucketName,
 		Region:          srv.Region,
 		Endpoint:        srv.Endpoint,
 		AccessKeyID:     srv.AccessKey,
@@ -172,7 +172,7 @@ func TestCopy(t *testing.T) {
 
 	// The x-amz-meta-sha256 metadata came along.
 	h, err := srv.Client().HeadObject(context.Background(), &s3.HeadObjectInput{
-		Bucket: aws.String(bucket), Key: aws.String("dir/dst"), VersionId: aws.String(obj.VersionID),
+		Bucket: aws.String(bucketName), Key: aws.String("dir/dst"), VersionId: aws.String(obj.VersionID),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +285,7 @@ func TestUnreachable(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	st, err := bucket.New(context.Background(), bucket.Config{
-		Bucket: bucket, Region: "us-east-1", Endpoint: "http://" + addr,
+		Bucket: bucketName, Region: "us-east-1", Endpoint: "http://" + addr,
 		AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "secret",
 	})
 	if err != nil {
@@ -331,7 +331,7 @@ func TestTimeoutIsUnreachable(t *testing.T) {
 		}
 	})
 	st, err := bucket.New(context.Background(), bucket.Config{
-		Bucket: bucket, Region: "us-east-1", Endpoint: "http://" + l.Addr().String(),
+		Bucket: bucketName, Region: "us-east-1", Endpoint: "http://" + l.Addr().String(),
 		AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "secret",
 		Timeout: 500 * time.Millisecond, MaxAttempts: 2,
 	})
@@ -352,7 +352,7 @@ func TestTimeoutIsUnreachable(t *testing.T) {
 func TestNoSuchBucket(t *testing.T) {
 	t.Parallel()
 	srv, _ := setup(t)
-	st := newStore(t, srv, func(c *bucket.Config) { c.Bucket = "no-such-bucket" })
+	st := newStore(t, srv, func(c *bucket.Config) { c.Bucket = "no-such-bucketName" })
 	ctx := context.Background()
 	data := []byte("x")
 	_, putErr := st.Put(ctx, "k", bytes.NewReader(data), 1, sha256.Sum256(data))
@@ -360,10 +360,10 @@ func TestNoSuchBucket(t *testing.T) {
 	_, headErr := st.Head(ctx, "k", "")
 	for _, err := range []error{putErr, getErr, headErr} {
 		if bucket.Classify(err) != bucket.NoSuchBucket || errors.Is(err, bucket.ErrNotFound) {
-			t.Errorf("%v: kind %v, want no such bucket", err, bucket.Classify(err))
+			t.Errorf("%v: kind %v, want no such bucketName", err, bucket.Classify(err))
 		}
-		if err != nil && !strings.Contains(err.Error(), "s3://no-such-bucket/k") {
-			t.Errorf("message %q does not name the bucket", err)
+		if err != nil && !strings.Contains(err.Error(), "s3://no-such-bucketName/k") {
+			t.Errorf("message %q does not name the bucketName", err)
 		}
 	}
 }
@@ -400,7 +400,7 @@ func TestGetDetectsTamperedBody(t *testing.T) {
 	srv, st := setup(t)
 	data := []byte("genuine bundle bytes")
 	obj := put(t, st, "k", data)
-	path := filepath.Join(srv.Dir, bucket, "k")
+	path := filepath.Join(srv.Dir, bucketName, "k")
 	tampered := bytes.ToUpper(data)
 	if err := os.WriteFile(path, tampered, 0o644); err != nil {
 		t.Fatalf("tamper: %v", err)
@@ -428,7 +428,7 @@ func TestGetWithoutServerSHA256(t *testing.T) {
 	data := []byte("uploaded by someone else")
 	// The server computes a CRC64NVME of its own for this one.
 	_, err := srv.Client().PutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String(bucket), Key: aws.String("meta-only"), Body: bytes.NewReader(data),
+		Bucket: aws.String(bucketName), Key: aws.String("meta-only"), Body: bytes.NewReader(data),
 		Metadata: map[string]string{bucket.MetadataSHA256: hexSum(data)},
 	})
 	if err != nil {
@@ -444,7 +444,7 @@ func TestGetWithoutServerSHA256(t *testing.T) {
 	}
 
 	// A file put into the backend directly has no checksum at all.
-	if err := os.WriteFile(filepath.Join(srv.Dir, bucket, "raw"), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(srv.Dir, bucketName, "raw"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	got, obj = get(t, st, "raw", "")
@@ -482,7 +482,7 @@ func TestAWSCLIReadsWhatPutWrote(t *testing.T) {
 		return out
 	}
 	dst := filepath.Join(t.TempDir(), "download")
-	out := aws("s3api", "get-object", "--bucket", bucket, "--key", obj.Key,
+	out := aws("s3api", "get-object", "--bucketName", bucketName, "--key", obj.Key,
 		"--version-id", obj.VersionID, "--checksum-mode", "ENABLED", dst)
 	got, err := os.ReadFile(dst)
 	if err != nil {
@@ -508,7 +508,7 @@ func TestAWSCLIReadsWhatPutWrote(t *testing.T) {
 	var versions struct {
 		Versions []struct{ Key, VersionId string }
 	}
-	if err := json.Unmarshal(aws("s3api", "list-object-versions", "--bucket", bucket, "--prefix", "bootstrap/x/"), &versions); err != nil {
+	if err := json.Unmarshal(aws("s3api", "list-object-versions", "--bucketName", bucketName, "--prefix", "bootstrap/x/"), &versions); err != nil {
 		t.Fatal(err)
 	}
 	if len(versions.Versions) != 2 {
@@ -552,12 +552,12 @@ func (r *recorder) all() []recorded {
 	return append([]recorded(nil), r.reqs...)
 }
 
-// SSE and the expected bucket owner are checked on the request side (the
+// SSE and the expected bucketName owner are checked on the request side (the
 // server ignores SSE), while talking to the real server.
 func TestRequestHeaders(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Start(t)
-	srv.CreateBucket(t, bucket)
+	srv.CreateBucket(t, bucketName)
 	cases := []struct {
 		name, sse, kmsKey string
 		wantSSE, wantKey  string
@@ -630,14 +630,14 @@ func TestRequestHeaders(t *testing.T) {
 // variables) is used.
 func TestDefaultCredentialChain(t *testing.T) {
 	srv := s3test.Start(t)
-	srv.CreateBucket(t, bucket)
+	srv.CreateBucket(t, bucketName)
 	for _, kv := range srv.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	st, err := bucket.New(context.Background(), bucket.Config{Bucket: bucket, Endpoint: srv.Endpoint})
+	st, err := bucket.New(context.Background(), bucket.Config{Bucket: bucketName, Endpoint: srv.Endpoint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -655,7 +655,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	ok := bucket.Config{Bucket: "b", Region: "us-east-1"}
 	cases := map[string]func(*bucket.Config){
-		"no bucket":         func(c *bucket.Config) { c.Bucket = "" },
+		"no bucketName":     func(c *bucket.Config) { c.Bucket = "" },
 		"bad sse":           func(c *bucket.Config) { c.SSE = "aes" },
 		"kms key no kms":    func(c *bucket.Config) { c.SSEKMSKeyID = "k" },
 		"bad endpoint":      func(c *bucket.Config) { c.Endpoint = "127.0.0.1:9000" },

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
@@ -32,8 +34,10 @@ func assembleSample(t *testing.T) (*sample.Fixture, string) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	prep, probs, err := publish.Prepare(ctx, publish.Inputs{
-		AgeKey: f.Key, SecretsDir: f.SecretsDir, RepoSeedsDir: f.SeedsDir, InstancesFile: f.InstancesFile,
+	instances, iprobs := plan.LoadInstances(f.InstancesFile)
+	prep, probs, err := gate.Prepare(ctx, gate.Inputs{
+		Instances: instances, InstancesProblems: iprobs,
+		AgeKey: f.Key, SecretsDir: f.SecretsDir, RepoSeedsDir: f.SeedsDir,
 		Policy: plan.Policy{Required: plan.DefaultRequired, Exclude: plan.DefaultExclude},
 		Mtime:  interopMtime, TempDir: t.TempDir(),
 	})

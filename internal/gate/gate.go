@@ -34,14 +34,14 @@ const MaxSecretSize = 1 << 20
 // name them the same way.
 type Inputs struct {
 	// AgeKey is the identity text. It is never printed.
-	AgeKey        []byte
-	SecretsDir    string
-	RepoSeedsDir  string
+	AgeKey       []byte
+	SecretsDir   string
+	RepoSeedsDir string
 	// Instances and InstancesProblems are what plan.LoadInstances returned
 	// for the instances file: the caller loads it once for the whole run.
 	Instances         []plan.Instance
 	InstancesProblems problem.List
-	Policy        plan.Policy
+	Policy            plan.Policy
 	// SeedsAllowKeys lists repo-seeds paths that may hold private keys.
 	SeedsAllowKeys []string
 	// Mtime stamps every archive entry (SOURCE_DATE_EPOCH).

@@ -23,7 +23,7 @@ type Manifest struct {
 	Tool            Tool                `json:"tool"`
 	Source          Source              `json:"source"`
 	Recipient       string              `json:"recipient"`
-	Objects         []Object    `json:"objects"`
+	Objects         []Object            `json:"objects"`
 	Secrets         []bundle.SecretInfo `json:"secrets"`
 }
 

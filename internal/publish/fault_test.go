@@ -15,16 +15,19 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/faultproxy"
+	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
+	"github.com/openclaw/clawdinator-bundle/internal/verify"
 )
 
-// faultEnv is a sample workload, a versioned bucket on a real versitygw,
+// faultEnv is a sample workload, a versioned bkt on a real versitygw,
 // a fault proxy in front of it, a store that goes through the proxy (what
-// is under test) and one that does not (to look at the bucket afterwards).
+// is under test) and one that does not (to look at the bkt afterwards).
 type faultEnv struct {
 	fx        *sample.Fixture
 	srv       *s3test.Server
@@ -36,9 +39,9 @@ type faultEnv struct {
 	revision  int
 }
 
-func newFaultEnv(t *testing.T, srv *s3test.Server, bucket string) *faultEnv {
+func newFaultEnv(t *testing.T, srv *s3test.Server, bkt string) *faultEnv {
 	t.Helper()
-	srv.CreateBucket(t, bucket)
+	srv.CreateBucket(t, bkt)
 	fx, err := sample.Write(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -54,18 +57,18 @@ func newFaultEnv(t *testing.T, srv *s3test.Server, bucket string) *faultEnv {
 	}
 	return &faultEnv{
 		fx: fx, srv: srv, proxy: p, instances: instances,
-		via:    faultOpenStore(t, srv, bucket, p.URL),
-		direct: faultOpenStore(t, srv, bucket, srv.Endpoint),
+		via:    faultOpenStore(t, srv, bkt, p.URL),
+		direct: faultOpenStore(t, srv, bkt, srv.Endpoint),
 		policy: plan.Policy{Required: plan.DefaultRequired, Exclude: plan.DefaultExclude},
 	}
 }
 
 // openStore uses the store's defaults (6 attempts, backoff up to 4 s,
 // 2 minute operation timeout): the retries under test are the real ones.
-func faultOpenStore(t *testing.T, srv *s3test.Server, bucket, endpoint string) *bucket.S3 {
+func faultOpenStore(t *testing.T, srv *s3test.Server, bkt, endpoint string) *bucket.S3 {
 	t.Helper()
 	st, err := bucket.New(context.Background(), bucket.Config{
-		Bucket: bucket, Region: srv.Region, Endpoint: endpoint,
+		Bucket: bkt, Region: srv.Region, Endpoint: endpoint,
 		AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey,
 	})
 	if err != nil {
@@ -74,11 +77,13 @@ func faultOpenStore(t *testing.T, srv *s3test.Server, bucket, endpoint string) *
 	return st
 }
 
-func (e *faultEnv) prepare(t *testing.T) *publish.gate.Prepared {
+func (e *faultEnv) prepare(t *testing.T) *gate.Prepared {
 	t.Helper()
-	prep, probs, err := publish.Prepare(context.Background(), publish.Inputs{
+	instances, iprobs := plan.LoadInstances(e.fx.InstancesFile)
+	prep, probs, err := gate.Prepare(context.Background(), gate.Inputs{
+		Instances: instances, InstancesProblems: iprobs,
 		AgeKey: e.fx.Key, SecretsDir: e.fx.SecretsDir, RepoSeedsDir: e.fx.SeedsDir,
-		InstancesFile: e.fx.InstancesFile, Policy: e.policy, TempDir: t.TempDir(),
+		Policy: e.policy, TempDir: t.TempDir(),
 	})
 	if err != nil || len(probs.Errors()) > 0 {
 		t.Fatalf("Prepare: %v %v", err, probs.Errors())
@@ -106,12 +111,12 @@ func (e *faultEnv) change(t *testing.T) {
 	}
 }
 
-func (e *faultEnv) publish(ctx context.Context, prep *publish.gate.Prepared) *publish.Result {
+func (e *faultEnv) publish(ctx context.Context, prep *gate.Prepared) *result.Result {
 	return publish.Publish(ctx, prep, publish.Options{Bucket: e.via})
 }
 
 // mustPublish publishes with whatever faults are set and requires success.
-func (e *faultEnv) mustPublish(t *testing.T) *publish.Result {
+func (e *faultEnv) mustPublish(t *testing.T) *result.Result {
 	t.Helper()
 	res := e.publish(context.Background(), e.prepare(t))
 	if err := res.Err(); err != nil {
@@ -147,7 +152,7 @@ func (e *faultEnv) manifestVersions(t *testing.T) map[string]string {
 // now must be exactly what the manifests name, and boot.
 func (e *faultEnv) mustVerify(t *testing.T, want map[string]*manifest.Manifest) {
 	t.Helper()
-	res := publish.Verify(context.Background(), publish.VerifyInputs{Instances: e.instances, Policy: e.policy}, publish.Options{Bucket: e.direct})
+	res := verify.Verify(context.Background(), verify.Inputs{Instances: e.instances, Policy: e.policy}, verify.Options{Bucket: e.direct})
 	if err := res.Err(); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
@@ -168,7 +173,7 @@ func (e *faultEnv) mustVerify(t *testing.T, want map[string]*manifest.Manifest) 
 	}
 }
 
-func faultManifests(res *publish.Result) map[string]*manifest.Manifest {
+func faultManifests(res *result.Result) map[string]*manifest.Manifest {
 	out := map[string]*manifest.Manifest{}
 	for _, m := range res.Manifests() {
 		out[m.Instance] = m
@@ -204,7 +209,7 @@ func TestFaultTransient(t *testing.T) {
 	}
 	for _, in := range res.Instances {
 		for _, o := range in.Objects {
-			if o.Status != "uploaded" || !o.Verified {
+			if o.Status != result.Uploaded || !o.Verified {
 				t.Fatalf("%s %s: status %s verified %v", in.Instance, o.Name, o.Status, o.Verified)
 			}
 		}
@@ -376,7 +381,7 @@ func TestFaultPullBack(t *testing.T) {
 			t.Fatalf("%s: manifest written although the pull-back failed", in.Instance)
 		}
 		// Uploaded, then removed again when the pull-back failed.
-		if len(in.Objects) == 0 || in.Objects[0].Status != "rolled back" {
+		if len(in.Objects) == 0 || in.Objects[0].Status != result.RolledBack {
 			t.Fatalf("%s: objects %+v: want the new secrets archive uploaded, then rolled back", in.Instance, in.Objects)
 		}
 	}

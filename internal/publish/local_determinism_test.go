@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
 
@@ -20,7 +20,7 @@ type localBuilt struct {
 	seeds   []byte
 }
 
-func localBuild(t testing.TB, in publish.Inputs) localBuilt {
+func localBuild(t testing.TB, in gate.Inputs) localBuilt {
 	t.Helper()
 	prep, probs := localPrepare(t, in)
 	if prep == nil {
@@ -57,11 +57,11 @@ func localSame(a, b localBuilt) map[string]bool {
 
 func TestDeterministic(t *testing.T) {
 	f := newLocalFixture(t)
-	first := localBuild(t, f.in)
+	first := localBuild(t, f.load())
 	if len(first.secrets) != len(sample.Instances) {
 		t.Fatalf("built %d secrets archives, want %d", len(first.secrets), len(sample.Instances))
 	}
-	second := localBuild(t, f.in)
+	second := localBuild(t, f.load())
 	for name, same := range localSame(first, second) {
 		if !same {
 			t.Errorf("%s: secrets.tar.zst differs between two runs of the same inputs", name)
@@ -75,7 +75,7 @@ func TestDeterministic(t *testing.T) {
 		// Same plaintext, new ciphertext: age encryption is randomized, so
 		// this is a re-encryption as agenix -r does.
 		localEncrypt(t, filepath.Join(f.SecretsDir, localCommon), []byte(sample.Canary+localCommon), f.recipient(t))
-		after := localBuild(t, f.in)
+		after := localBuild(t, f.load())
 		for name, same := range localSame(second, after) {
 			if same {
 				t.Errorf("%s: secrets.tar.zst unchanged after a common secret changed", name)
@@ -90,7 +90,7 @@ func TestDeterministic(t *testing.T) {
 	t.Run("one token changed", func(t *testing.T) {
 		const changed = "clawdinator-2"
 		localEncrypt(t, filepath.Join(f.SecretsDir, sample.TokenName(changed)), []byte("new token"), f.recipient(t))
-		after := localBuild(t, f.in)
+		after := localBuild(t, f.load())
 		for name, same := range localSame(second, after) {
 			if name == changed && same {
 				t.Errorf("%s: secrets.tar.zst unchanged after its token changed", name)
@@ -105,7 +105,7 @@ func TestDeterministic(t *testing.T) {
 	})
 
 	t.Run("mtime is part of the input", func(t *testing.T) {
-		in := f.in
+		in := f.load()
 		in.Mtime = in.Mtime.Add(1e9)
 		after := localBuild(t, in)
 		if bytes.Equal(after.seeds, second.seeds) {
@@ -142,8 +142,8 @@ func TestDeterministicLargeSeeds(t *testing.T) {
 		}
 		total += len(data)
 	}
-	a := localBuild(t, f.in)
-	b := localBuild(t, f.in)
+	a := localBuild(t, f.load())
+	b := localBuild(t, f.load())
 	if len(a.seeds) < 10<<20 {
 		t.Fatalf("seeds archive is only %d bytes: the random data did not make it in", len(a.seeds))
 	}

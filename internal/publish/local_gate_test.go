@@ -125,7 +125,7 @@ func TestGate(t *testing.T) {
 			f := newLocalFixture(t)
 			tc.break_(t, f)
 			want := tc.want
-			prep, probs := localPrepare(t, f.in)
+			prep, probs := localPrepare(t, f.load())
 			if prep != nil {
 				t.Fatalf("Prepare accepted the broken input; problems:\n%s", localRender(probs))
 			}
@@ -146,7 +146,7 @@ func TestGate(t *testing.T) {
 			f := newLocalFixture(t)
 			write(t, seed(f, "openclaw/docs/id_ed25519"), pem)
 			f.in.SeedsAllowKeys = []string{allow}
-			prep, probs := localPrepare(t, f.in)
+			prep, probs := localPrepare(t, f.load())
 			if prep == nil {
 				t.Fatalf("allowed key fixture refused:\n%s", localRender(probs))
 			}
@@ -166,7 +166,7 @@ func TestGateReportsEverything(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(f.SeedsDir, "openclaw", "pipe"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	prep, probs := localPrepare(t, f.in)
+	prep, probs := localPrepare(t, f.load())
 	if prep != nil {
 		t.Fatal("Prepare accepted broken input")
 	}
@@ -193,7 +193,7 @@ func TestGateReportsEverythingAcrossSteps(t *testing.T) {
 	if err := os.Symlink("/etc", filepath.Join(f.SeedsDir, "openclaw", "etc")); err != nil {
 		t.Fatal(err)
 	}
-	prep, probs := localPrepare(t, f.in)
+	prep, probs := localPrepare(t, f.load())
 	if prep != nil {
 		t.Fatal("Prepare accepted broken input")
 	}
@@ -212,7 +212,7 @@ func TestGateReportsEverythingAcrossSteps(t *testing.T) {
 // removes it.
 func TestPrepareTempFiles(t *testing.T) {
 	f := newLocalFixture(t)
-	prep, probs := localPrepare(t, f.in)
+	prep, probs := localPrepare(t, f.load())
 	if prep == nil {
 		t.Fatalf("prepare:\n%s", localRender(probs))
 	}

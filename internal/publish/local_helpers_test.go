@@ -10,9 +10,9 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
-	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
 
@@ -20,7 +20,7 @@ import (
 // build from it, and a private temporary directory for Prepare.
 type localFixture struct {
 	*sample.Fixture
-	in publish.Inputs
+	in gate.Inputs
 }
 
 func newLocalFixture(t testing.TB) *localFixture {
@@ -29,8 +29,8 @@ func newLocalFixture(t testing.TB) *localFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &localFixture{Fixture: f, in: publish.Inputs{
-		AgeKey: f.Key, SecretsDir: f.SecretsDir, RepoSeedsDir: f.SeedsDir, InstancesFile: f.InstancesFile,
+	return &localFixture{Fixture: f, in: gate.Inputs{
+		AgeKey: f.Key, SecretsDir: f.SecretsDir, RepoSeedsDir: f.SeedsDir,
 		Policy: plan.Policy{Required: plan.DefaultRequired, Exclude: plan.DefaultExclude},
 		Mtime:  time.Unix(1700000000, 0).UTC(), TempDir: t.TempDir(),
 	}}
@@ -38,9 +38,9 @@ func newLocalFixture(t testing.TB) *localFixture {
 
 // localPrepare runs Prepare and fails on an operational error; the returned
 // gate.Prepared is closed at the end of the test.
-func localPrepare(t testing.TB, in publish.Inputs) (*publish.gate.Prepared, problem.List) {
+func localPrepare(t testing.TB, in gate.Inputs) (*gate.Prepared, problem.List) {
 	t.Helper()
-	prep, probs, err := publish.Prepare(context.Background(), in)
+	prep, probs, err := gate.Prepare(context.Background(), in)
 	if err != nil {
 		t.Fatalf("prepare: %v", err)
 	}
@@ -111,3 +111,10 @@ func localRead(t testing.TB, path string) []byte {
 }
 
 var _ = bytes.Equal
+
+// load returns the fixture's Inputs with the instances file as it is now.
+func (f *localFixture) load() gate.Inputs {
+	in := f.in
+	in.Instances, in.InstancesProblems = plan.LoadInstances(f.InstancesFile)
+	return in
+}

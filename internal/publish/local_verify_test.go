@@ -10,14 +10,16 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
+	"github.com/openclaw/clawdinator-bundle/internal/verify"
 )
 
 // localAssemble writes the fixture's bundles to a directory, as
 // `assemble --out DIR` does, and returns DIR.
 func localAssemble(t *testing.T, f *localFixture) string {
 	t.Helper()
-	prep, probs := localPrepare(t, f.in)
+	prep, probs := localPrepare(t, f.load())
 	if prep == nil {
 		t.Fatalf("prepare:\n%s", localRender(probs))
 	}
@@ -35,18 +37,18 @@ func localAssemble(t *testing.T, f *localFixture) string {
 }
 
 // localVerify runs `verify --dir out` for every instance of the fixture.
-func localVerify(t *testing.T, f *localFixture, out string, mod ...func(*publish.VerifyInputs, *publish.Options)) *publish.Result {
+func localVerify(t *testing.T, f *localFixture, out string, mod ...func(*verify.Inputs, *verify.Options)) *result.Result {
 	t.Helper()
 	instances, probs := plan.LoadInstances(f.InstancesFile)
 	if len(probs) > 0 {
 		t.Fatal(localRender(probs))
 	}
-	vi := publish.VerifyInputs{Instances: instances, Policy: f.in.Policy}
-	opt := publish.Options{Bucket: bucket.Dir(out)}
+	vi := verify.Inputs{Instances: instances, Policy: f.in.Policy}
+	opt := verify.Options{Bucket: bucket.Dir(out)}
 	for _, m := range mod {
 		m(&vi, &opt)
 	}
-	res := publish.Verify(context.Background(), vi, opt)
+	res := verify.Verify(context.Background(), vi, opt)
 	if res.Err() != nil {
 		t.Fatalf("verify could not complete: %v", res.Err())
 	}
@@ -74,12 +76,12 @@ func TestVerifyDir(t *testing.T) {
 		}
 	}
 
-	deep := localVerify(t, f, out, func(_ *publish.VerifyInputs, o *publish.Options) { o.DeepVerify = true })
+	deep := localVerify(t, f, out, func(_ *verify.Inputs, o *verify.Options) { o.DeepVerify = true })
 	if len(deep.Problems) > 0 {
 		t.Fatalf("deep verify of a clean directory has problems:\n%s", localRender(deep.Problems))
 	}
 
-	expect := func(t *testing.T, res *publish.Result, want ...string) {
+	expect := func(t *testing.T, res *result.Result, want ...string) {
 		t.Helper()
 		if _, ok := localFind(res.Problems, want...); !ok {
 			t.Fatalf("no problem holds %q; got:\n%s", want, localRender(res.Problems))
@@ -139,13 +141,13 @@ func TestVerifyDir(t *testing.T) {
 		}
 		res := localVerify(t, f, out)
 		expect(t, res, "instance clawdinator-2", "bootstrap/clawdinator-2/"+bundle.SeedsObject, "sha256")
-		deep := localVerify(t, f, out, func(_ *publish.VerifyInputs, o *publish.Options) { o.DeepVerify = true })
+		deep := localVerify(t, f, out, func(_ *verify.Inputs, o *verify.Options) { o.DeepVerify = true })
 		expect(t, deep, "instance clawdinator-2", "bootstrap/clawdinator-2/"+bundle.SeedsObject)
 	})
 
 	t.Run("secret changed in the secrets dir", func(t *testing.T) {
 		out := localAssemble(t, f)
-		res := localVerify(t, f, out, func(vi *publish.VerifyInputs, _ *publish.Options) { vi.SecretsDir = f.SecretsDir })
+		res := localVerify(t, f, out, func(vi *verify.Inputs, _ *verify.Options) { vi.SecretsDir = f.SecretsDir })
 		if len(res.Problems.Errors()) > 0 {
 			t.Fatalf("no drift yet:\n%s", localRender(res.Problems))
 		}
@@ -153,7 +155,7 @@ func TestVerifyDir(t *testing.T) {
 		t.Cleanup(func() {
 			localEncrypt(t, filepath.Join(f.SecretsDir, localCommon), []byte(sample.Canary+localCommon), f.recipient(t))
 		})
-		res = localVerify(t, f, out, func(vi *publish.VerifyInputs, _ *publish.Options) { vi.SecretsDir = f.SecretsDir })
+		res = localVerify(t, f, out, func(vi *verify.Inputs, _ *verify.Options) { vi.SecretsDir = f.SecretsDir })
 		for _, inst := range sample.Instances {
 			expect(t, res, "instance "+inst, localCommon, "drift")
 		}
@@ -161,12 +163,12 @@ func TestVerifyDir(t *testing.T) {
 
 	t.Run("expected recipient", func(t *testing.T) {
 		other := newLocalFixture(t)
-		res := localVerify(t, f, out, func(_ *publish.VerifyInputs, o *publish.Options) { o.ExpectedRecipient = other.Recipient })
+		res := localVerify(t, f, out, func(_ *verify.Inputs, o *verify.Options) { o.ExpectedRecipient = other.Recipient })
 		expect(t, res, bundle.KeyEntry, "expected-recipient is "+other.Recipient)
 	})
 
 	t.Run("only", func(t *testing.T) {
-		res := localVerify(t, f, out, func(vi *publish.VerifyInputs, _ *publish.Options) {
+		res := localVerify(t, f, out, func(vi *verify.Inputs, _ *verify.Options) {
 			vi.Policy.Only = []string{"clawdinator-2", "clawdinator-9"}
 		})
 		if len(res.Instances) != 1 || res.Instances[0].Instance != "clawdinator-2" || !res.Instances[0].Verified {

@@ -28,7 +28,7 @@ import (
 // Publish uploads every prepared instance's bundle, pulls back what it wrote
 // by version id, verifies it, and only then writes the instance's manifest.
 // An object whose bytes the previous manifest already names, still current
-// at its check.Key, is not uploaded again but is verified.
+// at its key, is not uploaded again but is verified.
 func Publish(ctx context.Context, prep *gate.Prepared, opt Options) *result.Result {
 	res := &result.Result{Mode: result.Publish, Recipient: prep.Key.Recipient(), Problems: append(problem.List(nil), prep.Warnings...)}
 	res.Instances = make([]result.Instance, len(prep.Plan.Instances))
@@ -45,7 +45,7 @@ func Publish(ctx context.Context, prep *gate.Prepared, opt Options) *result.Resu
 }
 
 // sharedUpload uploads the repo-seeds archive once per run: the first
-// instance that needs it uploads it to its own check.Key, the others copy that
+// instance that needs it uploads it to its own key, the others copy that
 // version on the server side.
 type sharedUpload struct {
 	mu   sync.Mutex
@@ -258,7 +258,7 @@ func rollback(ctx context.Context, b bucket.Bucket, ir *result.Instance, prev *m
 }
 
 // unchanged reports whether the previous manifest's object has the same
-// bytes as arch and is still the current version at its check.Key.
+// bytes as arch and is still the current version at its key.
 func unchanged(ctx context.Context, b bucket.Bucket, prev *manifest.Object, arch *gate.Archive) (string, bool) {
 	if prev == nil || prev.SHA256 != arch.Hex() || prev.Size != arch.Size || prev.VersionID == "" {
 		return "", false
@@ -275,7 +275,7 @@ func unchanged(ctx context.Context, b bucket.Bucket, prev *manifest.Object, arch
 
 // FindPublishedSeeds reads the manifests of instances and returns the
 // repo-seeds archives they name that are still the current version at their
-// check.Key, by the digest of their uncompressed tar stream. Anything unreadable is
+// key, by the digest of their uncompressed tar stream. Anything unreadable is
 // skipped: this only saves work, it never decides what is correct.
 func FindPublishedSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Instance) map[string]manifest.Object {
 	out := map[string]manifest.Object{}

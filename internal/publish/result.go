@@ -20,7 +20,7 @@ type Options struct {
 	DeepVerify bool
 	// Concurrency bounds how many instances are processed at once.
 	Concurrency int
-	// ExpectedRecipient, when set, must match every bundled check.Key.
+	// ExpectedRecipient, when set, must match every bundled key.
 	ExpectedRecipient string
 	Source            manifest.Source
 	Tool              manifest.Tool

@@ -20,19 +20,22 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
+	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
+	"github.com/openclaw/clawdinator-bundle/internal/verify"
 )
 
 // The S3 tests run the engine against a real versitygw and check what it
 // wrote with clients that share none of its code: Debian's aws CLI, GNU tar
 // with --zstd, zstd and the age CLI.
 
-// s3Bucket creates a fresh versioned bucket on srv.
+// s3Bucket creates a fresh versioned bkt on srv.
 func s3Bucket(t *testing.T, srv *s3test.Server) string {
 	t.Helper()
 	var b [5]byte
@@ -42,11 +45,11 @@ func s3Bucket(t *testing.T, srv *s3test.Server) string {
 	return name
 }
 
-// s3Open returns a store for bucket on srv, as the CLI would build it.
-func s3Open(t *testing.T, srv *s3test.Server, bucket string, mod ...func(*bucket.Config)) *bucket.S3 {
+// s3Open returns a store for bkt on srv, as the CLI would build it.
+func s3Open(t *testing.T, srv *s3test.Server, bkt string, mod ...func(*bucket.Config)) *bucket.S3 {
 	t.Helper()
 	c := bucket.Config{
-		Bucket: bucket, Region: srv.Region, Endpoint: srv.Endpoint,
+		Bucket: bkt, Region: srv.Region, Endpoint: srv.Endpoint,
 		AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey,
 	}
 	for _, m := range mod {
@@ -62,7 +65,7 @@ func s3Open(t *testing.T, srv *s3test.Server, bucket string, mod ...func(*bucket
 // s3Fixture is the sample workload and the Inputs the CLI would build.
 type s3Fixture struct {
 	*sample.Fixture
-	in publish.Inputs
+	in gate.Inputs
 }
 
 func s3NewFixture(t *testing.T) *s3Fixture {
@@ -71,8 +74,8 @@ func s3NewFixture(t *testing.T) *s3Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &s3Fixture{Fixture: fx, in: publish.Inputs{
-		AgeKey: fx.Key, SecretsDir: fx.SecretsDir, RepoSeedsDir: fx.SeedsDir, InstancesFile: fx.InstancesFile,
+	return &s3Fixture{Fixture: fx, in: gate.Inputs{
+		AgeKey: fx.Key, SecretsDir: fx.SecretsDir, RepoSeedsDir: fx.SeedsDir,
 		Policy: plan.Policy{Required: plan.DefaultRequired, Exclude: plan.DefaultExclude},
 		Mtime:  time.Unix(0, 0).UTC(), TempDir: t.TempDir(),
 	}}
@@ -87,9 +90,9 @@ func (f *s3Fixture) reencrypt(t *testing.T, name, plaintext string) {
 	}
 }
 
-func s3Prepare(t *testing.T, in publish.Inputs) *publish.gate.Prepared {
+func s3Prepare(t *testing.T, in gate.Inputs) *gate.Prepared {
 	t.Helper()
-	prep, probs, err := publish.Prepare(context.Background(), in)
+	prep, probs, err := gate.Prepare(context.Background(), in)
 	if err != nil || prep == nil || len(probs.Errors()) > 0 {
 		t.Fatalf("prepare: %v\n%s", err, s3Render(probs))
 	}
@@ -106,23 +109,22 @@ func s3Options(b bucket.Bucket) publish.Options {
 }
 
 // s3Publish prepares and publishes f to b and requires a clean result.
-func s3Publish(t *testing.T, b bucket.Bucket, f *s3Fixture) *publish.Result {
+func s3Publish(t *testing.T, b bucket.Bucket, f *s3Fixture) *result.Result {
 	t.Helper()
-	res := publish.Publish(context.Background(), s3Prepare(t, f.in), s3Options(b))
+	res := publish.Publish(context.Background(), s3Prepare(t, f.load()), s3Options(b))
 	s3RequireClean(t, "publish", res)
 	return res
 }
 
 // s3Verify runs verify mode over every instance of f.
-func s3Verify(t *testing.T, b bucket.Bucket, f *s3Fixture, expectedRecipient string) *publish.Result {
+func s3Verify(t *testing.T, b bucket.Bucket, f *s3Fixture, expectedRecipient string) *result.Result {
 	t.Helper()
 	instances, probs := plan.LoadInstances(f.InstancesFile)
 	if len(probs) > 0 {
 		t.Fatal(s3Render(probs))
 	}
-	opt := s3Options(b)
-	opt.ExpectedRecipient = expectedRecipient
-	return publish.Verify(context.Background(), publish.VerifyInputs{Instances: instances, Policy: f.in.Policy}, opt)
+	return verify.Verify(context.Background(), verify.Inputs{Instances: instances, Policy: f.in.Policy},
+		verify.Options{Bucket: b, ExpectedRecipient: expectedRecipient})
 }
 
 func s3Render(l problem.List) string {
@@ -137,7 +139,7 @@ func s3Render(l problem.List) string {
 	return b.String()
 }
 
-func s3RequireClean(t *testing.T, what string, res *publish.Result) {
+func s3RequireClean(t *testing.T, what string, res *result.Result) {
 	t.Helper()
 	if err := res.Err(); err != nil {
 		t.Fatalf("%s: %v\n%s", what, err, s3Render(res.Problems))
@@ -159,7 +161,7 @@ func s3RequireClean(t *testing.T, what string, res *publish.Result) {
 // failure (exit status 1, not 3), that every error names instance and
 // object, that each pattern matches one of them, and that every other
 // instance still verified.
-func s3RequireProblems(t *testing.T, res *publish.Result, instance, object string, patterns ...string) {
+func s3RequireProblems(t *testing.T, res *result.Result, instance, object string, patterns ...string) {
 	t.Helper()
 	if err := res.Err(); err != nil {
 		t.Fatalf("verify failed to complete (%v); want problems", err)
@@ -177,7 +179,7 @@ func s3RequireProblems(t *testing.T, res *publish.Result, instance, object strin
 		re := regexp.MustCompile(pat)
 		found := false
 		for _, p := range errs {
-			found = found || re.MatchString(p.Message)
+			found = found || re.MatchString(p.String())
 		}
 		if !found {
 			t.Errorf("no problem matches %q; got:\n%s", pat, s3Render(errs))
@@ -237,15 +239,15 @@ func s3Run(t *testing.T, cmd *exec.Cmd) []byte {
 	return out
 }
 
-// s3Upload writes data to bucket/key with the aws CLI: a writer that is not
+// s3Upload writes data to bkt/key with the aws CLI: a writer that is not
 // this tool and writes no manifest.
-func s3Upload(t *testing.T, srv *s3test.Server, bucket, key string, data []byte) {
+func s3Upload(t *testing.T, srv *s3test.Server, bkt, key string, data []byte) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "upload")
 	if err := os.WriteFile(p, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s3AWS(t, srv, "s3", "cp", "--only-show-errors", p, "s3://"+bucket+"/"+key)
+	s3AWS(t, srv, "s3", "cp", "--only-show-errors", p, "s3://"+bkt+"/"+key)
 }
 
 // s3Fetch reads key at version ("" = current) through the store and
@@ -306,4 +308,11 @@ func s3Recipient(t *testing.T, key []byte) age.Recipient {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// load returns the fixture's Inputs with the instances file as it is now.
+func (f *s3Fixture) load() gate.Inputs {
+	in := f.in
+	in.Instances, in.InstancesProblems = plan.LoadInstances(f.InstancesFile)
+	return in
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/faultproxy"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 )
 
@@ -23,7 +24,7 @@ import (
 
 // s3RequireOperational checks res for an unreachable failure and no
 // error-severity problem.
-func s3RequireOperational(t *testing.T, what string, res *publish.Result) {
+func s3RequireOperational(t *testing.T, what string, res *result.Result) {
 	t.Helper()
 	err := res.Err()
 	if err == nil {
@@ -68,7 +69,7 @@ func TestS3Operational(t *testing.T) {
 		st := s3Open(t, srv, "no-server", s3Fast, func(c *bucket.Config) { c.Endpoint = dead })
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		res := publish.Publish(ctx, s3Prepare(t, f.in), s3Options(st))
+		res := publish.Publish(ctx, s3Prepare(t, f.load()), s3Options(st))
 		s3RequireOperational(t, "publish", res)
 		if !strings.Contains(res.Err().Error(), "connection refused") {
 			t.Errorf("the error does not say why: %v", res.Err())
@@ -92,14 +93,14 @@ func TestS3Operational(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			f := s3NewFixture(t)
-			bucket := s3Bucket(t, srv)
-			s3Publish(t, s3Open(t, srv, bucket), f)
+			bkt := s3Bucket(t, srv)
+			s3Publish(t, s3Open(t, srv, bkt), f)
 			p, err := faultproxy.Start(srv.Endpoint, faultproxy.Config{Rules: []faultproxy.Rule{faultproxy.Always(faultproxy.InternalError, c.match)}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { p.Close() })
-			via := s3Open(t, srv, bucket, s3Fast, func(c *bucket.Config) { c.Endpoint = p.URL })
+			via := s3Open(t, srv, bkt, s3Fast, func(c *bucket.Config) { c.Endpoint = p.URL })
 			s3RequireOperational(t, "verify", s3Verify(t, via, f, f.Recipient))
 			if p.Stats().InternalError == 0 {
 				t.Fatal("no fault was injected")
@@ -113,7 +114,7 @@ func TestS3Operational(t *testing.T) {
 	t.Run("publish: the still-current check fails", func(t *testing.T) {
 		t.Parallel()
 		f := s3NewFixture(t)
-		bucket := s3Bucket(t, srv)
+		bkt := s3Bucket(t, srv)
 		current := func(r *http.Request) bool {
 			return r.Method == http.MethodHead && r.URL.Query().Get("versionId") == ""
 		}
@@ -122,8 +123,8 @@ func TestS3Operational(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { p.Close() })
-		via := s3Open(t, srv, bucket, s3Fast, func(c *bucket.Config) { c.Endpoint = p.URL })
-		res := publish.Publish(context.Background(), s3Prepare(t, f.in), s3Options(via))
+		via := s3Open(t, srv, bkt, s3Fast, func(c *bucket.Config) { c.Endpoint = p.URL })
+		res := publish.Publish(context.Background(), s3Prepare(t, f.load()), s3Options(via))
 		s3RequireOperational(t, "publish", res)
 		if p.Stats().InternalError == 0 {
 			t.Fatal("no fault was injected")

@@ -22,14 +22,15 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
 
 // TestS3 publishes the sample workload to versitygw, proves it with
-// independent clients, then tampers with the bucket behind the tool's back
+// independent clients, then tampers with the bkt behind the tool's back
 // and requires verify to name what a host would trip over. One server for
-// every case, one bucket per case.
+// every case, one bkt per case.
 func TestS3(t *testing.T) {
 	srv := s3test.Start(t)
 	t.Run("independent clients read what publish wrote", func(t *testing.T) {
@@ -52,13 +53,13 @@ func TestS3(t *testing.T) {
 
 func s3TestIndependent(t *testing.T, srv *s3test.Server) {
 	f := s3NewFixture(t)
-	bucket := s3Bucket(t, srv)
-	st := s3Open(t, srv, bucket)
+	bkt := s3Bucket(t, srv)
+	st := s3Open(t, srv, bkt)
 	res := s3Publish(t, st, f)
 
 	// Exactly the three objects under each instance's prefix.
 	var keys []string
-	for _, line := range strings.Split(strings.TrimSpace(string(s3AWS(t, srv, "s3", "ls", "--recursive", "s3://"+bucket+"/"))), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(string(s3AWS(t, srv, "s3", "ls", "--recursive", "s3://"+bkt+"/"))), "\n") {
 		fields := strings.Fields(line)
 		if len(fields) != 4 {
 			t.Fatalf("aws s3 ls: unexpected line %q", line)
@@ -76,17 +77,17 @@ func s3TestIndependent(t *testing.T, srv *s3test.Server) {
 		t.Fatalf("aws s3 ls --recursive:\n%s\nwant:\n%s", strings.Join(keys, "\n"), strings.Join(want, "\n"))
 	}
 
-	// One download of the whole bucket and one listing of the current
+	// One download of the whole bkt and one listing of the current
 	// versions: every aws CLI run costs a Python start-up.
 	all := t.TempDir()
-	s3AWS(t, srv, "s3", "cp", "--recursive", "--only-show-errors", "s3://"+bucket+"/", all)
+	s3AWS(t, srv, "s3", "cp", "--recursive", "--only-show-errors", "s3://"+bkt+"/", all)
 	var listing struct {
 		Versions []struct {
 			Key, VersionId string
 			IsLatest       bool
 		}
 	}
-	if err := json.Unmarshal(s3AWS(t, srv, "s3api", "list-object-versions", "--bucket", bucket, "--output", "json"), &listing); err != nil {
+	if err := json.Unmarshal(s3AWS(t, srv, "s3api", "list-object-versions", "--bucket", bkt, "--output", "json"), &listing); err != nil {
 		t.Fatal(err)
 	}
 	current := map[string]string{}
@@ -219,7 +220,7 @@ func s3RequireMode(t *testing.T, p string, want os.FileMode) {
 }
 
 // s3TestTamper: each case starts from a fresh, verified publish, changes
-// the bucket with the aws CLI (a writer that is not this tool and writes no
+// the bkt with the aws CLI (a writer that is not this tool and writes no
 // manifest), and requires verify to report problems naming the instance
 // and the object, while the other instances still verify.
 func s3TestTamper(t *testing.T, srv *s3test.Server) {
@@ -228,7 +229,7 @@ func s3TestTamper(t *testing.T, srv *s3test.Server) {
 		f      *s3Fixture
 		bucket string
 		st     *bucket.S3
-		first  *publish.Result
+		first  *result.Result
 	}
 	const target = "clawdinator-2"
 	secretsKey := "bootstrap/" + target + "/" + bundle.SecretsObject
@@ -247,16 +248,14 @@ func s3TestTamper(t *testing.T, srv *s3test.Server) {
 		object: secretsKey,
 		tamper: func(e env) { s3Upload(e.t, srv, e.bucket, secretsKey, []byte("not a bundle")) },
 		patterns: []string{
-			`current version \S+ is not the version \S+ the manifest names: changed outside a publish`,
-			`downloaded bytes have sha256 \S+, expected \S+`,
+			`changed outside a publish \(drift or tampering\): current version \S+ is not the version \S+ the manifest names; unreadable archive`,
 		},
 	}, {
 		name:   "repo-seeds overwritten with other bytes",
 		object: seedsKey,
 		tamper: func(e env) { s3Upload(e.t, srv, e.bucket, seedsKey, bytes.Repeat([]byte("x"), 535)) },
 		patterns: []string{
-			`current version \S+ is not the version \S+ the manifest names`,
-			`sha256 \S+ \(535 bytes\), expected \S+`,
+			`changed outside a publish \(drift or tampering\): current version \S+ is not the version \S+ the manifest names`,
 		},
 	}, {
 		name:   "secrets deleted (a delete marker in a versioned bucket)",
@@ -333,7 +332,7 @@ func s3TestTamper(t *testing.T, srv *s3test.Server) {
 		pin:    true,
 		tamper: func(e env) {
 			other := s3NewFixture(e.t)
-			prep := s3Prepare(e.t, other.in)
+			prep := s3Prepare(e.t, other.load())
 			s3Upload(e.t, srv, e.bucket, secretsKey, prep.Secrets[target].Data)
 		},
 		patterns: []string{
@@ -356,7 +355,6 @@ func s3TestTamper(t *testing.T, srv *s3test.Server) {
 		},
 		patterns: []string{
 			`current version \S+ is not the version \S+ the manifest names`,
-			`downloaded bytes have sha256 \S+, expected \S+`,
 		},
 	}}
 	for _, c := range cases {
@@ -398,8 +396,8 @@ func (h s3Hook) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 // the digests it lists.
 func s3TestChangedSecret(t *testing.T, srv *s3test.Server) {
 	f := s3NewFixture(t)
-	bucket := s3Bucket(t, srv)
-	st := s3Open(t, srv, bucket)
+	bkt := s3Bucket(t, srv)
+	st := s3Open(t, srv, bkt)
 	first := s3Publish(t, st, f)
 
 	f.reencrypt(t, "clawdinator-control-token.age", sample.Canary+"rotated")
@@ -424,7 +422,7 @@ func s3TestChangedSecret(t *testing.T, srv *s3test.Server) {
 		checked <- in
 		return nil
 	}}
-	res := publish.Publish(context.Background(), s3Prepare(t, f.in), s3Options(hook))
+	res := publish.Publish(context.Background(), s3Prepare(t, f.load()), s3Options(hook))
 	s3RequireClean(t, "second publish", res)
 	if len(checked) != len(sample.Instances) {
 		t.Errorf("%d manifest writes seen, want %d", len(checked), len(sample.Instances))
@@ -436,7 +434,7 @@ func s3TestChangedSecret(t *testing.T, srv *s3test.Server) {
 		if sec.VersionID == old.Object(bundle.SecretsObject).VersionID || sec.SHA256 == old.Object(bundle.SecretsObject).SHA256 || sec.Unchanged {
 			t.Errorf("%s: secrets not uploaded as a new version: %+v", ir.Instance, sec)
 		}
-		if ir.Objects[0].Status != "uploaded" || ir.Objects[1].Status != "unchanged" {
+		if ir.Objects[0].Status != result.Uploaded || ir.Objects[1].Status != result.Unchanged {
 			t.Errorf("%s: statuses %s, %s; want uploaded, unchanged", ir.Instance, ir.Objects[0].Status, ir.Objects[1].Status)
 		}
 		if seeds.VersionID != old.Object(bundle.SeedsObject).VersionID || !seeds.Unchanged {
@@ -454,24 +452,24 @@ func s3TestChangedSecret(t *testing.T, srv *s3test.Server) {
 
 // s3TestManifestWriteFails: when the manifest write fails, the run could
 // not complete (an operational error, exit 3) and the previous manifest is
-// what the bucket holds, still naming good versions. Verify then reports
+// what the bkt holds, still naming good versions. Verify then reports
 // the drift, and publishing again repairs it.
 func s3TestManifestWriteFails(t *testing.T, srv *s3test.Server) {
 	const target = "clawdinator-babelfish"
 	f := s3NewFixture(t)
-	bucket := s3Bucket(t, srv)
-	st := s3Open(t, srv, bucket)
+	bkt := s3Bucket(t, srv)
+	st := s3Open(t, srv, bkt)
 	s3Publish(t, st, f)
 	_, before := s3ReadManifest(t, st, target)
 
 	f.reencrypt(t, "clawdinator-telegram-allow-from.age", sample.Canary+"12345")
 	hook := s3Hook{Bucket: st, before: func(key string) error {
 		if strings.Contains(key, target) {
-			return &bucket.Error{Op: "put", Bucket: bucket, Key: key, Kind: bucket.Unreachable, Err: context.DeadlineExceeded}
+			return &bucket.Error{Op: "put", Bucket: bkt, Key: key, Kind: bucket.Unreachable, Err: context.DeadlineExceeded}
 		}
 		return nil
 	}}
-	res := publish.Publish(context.Background(), s3Prepare(t, f.in), s3Options(hook))
+	res := publish.Publish(context.Background(), s3Prepare(t, f.load()), s3Options(hook))
 	err := res.Err()
 	if err == nil || !strings.Contains(err.Error(), target) || bucket.Classify(err) != bucket.Unreachable {
 		t.Fatalf("Err() = %v; want the failed manifest write of %s", err, target)

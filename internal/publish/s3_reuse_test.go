@@ -8,17 +8,18 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 )
 
-// An unchanged repo-seeds tree is hashed, not compressed again: the bucket
+// An unchanged repo-seeds tree is hashed, not compressed again: the bkt
 // already holds an archive of it. An instance whose copy was overwritten
 // behind the tool's back gets a server-side copy of a good one; a changed
 // tree is compressed and uploaded as usual.
 func TestPublishReusesSeedsInBucket(t *testing.T) {
 	srv := s3test.Start(t)
-	bucket := s3Bucket(t, srv)
-	st := s3Open(t, srv, bucket)
+	bkt := s3Bucket(t, srv)
+	st := s3Open(t, srv, bkt)
 	f := s3NewFixture(t)
 	first := s3Publish(t, st, f)
 	good := first.Instances[0].Objects[1]
@@ -26,13 +27,13 @@ func TestPublishReusesSeedsInBucket(t *testing.T) {
 		t.Fatalf("first publish: seeds object %+v has no tar digest", good)
 	}
 
-	s3Upload(t, srv, bucket, "bootstrap/clawdinator-2/repo-seeds.tar.zst", []byte("junk"))
+	s3Upload(t, srv, bkt, "bootstrap/clawdinator-2/repo-seeds.tar.zst", []byte("junk"))
 
 	instances, probs := plan.LoadInstances(f.InstancesFile)
 	if len(probs) > 0 {
 		t.Fatal(s3Render(probs))
 	}
-	in := f.in
+	in := f.load()
 	in.PublishedSeeds = publish.FindPublishedSeeds(context.Background(), st, instances)
 	if _, ok := in.PublishedSeeds[good.TarSHA256]; !ok || len(in.PublishedSeeds) != 1 {
 		t.Fatalf("published seeds found: %+v, want the one tar digest %s", in.PublishedSeeds, good.TarSHA256)
@@ -45,9 +46,9 @@ func TestPublishReusesSeedsInBucket(t *testing.T) {
 	s3RequireClean(t, "publish over a tampered repo-seeds", res)
 	for _, ir := range res.Instances {
 		seeds := ir.Objects[1]
-		want := "unchanged"
+		want := result.Unchanged
 		if ir.Instance == "clawdinator-2" {
-			want = "uploaded" // copied on the server from a good instance
+			want = result.Uploaded // copied on the server from a good instance
 		}
 		if seeds.Status != want || seeds.SHA256 != good.SHA256 || !seeds.Verified {
 			t.Errorf("%s: seeds %+v, want %s with sha256 %s", ir.Instance, seeds, want, good.SHA256)
@@ -67,7 +68,7 @@ func TestPublishReusesSeedsInBucket(t *testing.T) {
 	res = publish.Publish(context.Background(), prep, s3Options(st))
 	s3RequireClean(t, "publish of a changed tree", res)
 	for _, ir := range res.Instances {
-		if s := ir.Objects[1]; s.Status != "uploaded" || s.SHA256 == good.SHA256 {
+		if s := ir.Objects[1]; s.Status != result.Uploaded || s.SHA256 == good.SHA256 {
 			t.Errorf("%s: seeds %+v after a change", ir.Instance, s)
 		}
 	}

@@ -12,18 +12,18 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
-	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-func result() *publish.Result {
-	r := &publish.Result{Mode: "publish", Recipient: "age1examplerecipient"}
-	r.Instances = []publish.InstanceResult{
+func sampleResult() *result.Result {
+	r := &result.Result{Mode: "publish", Recipient: "age1examplerecipient"}
+	r.Instances = []result.Instance{
 		{
 			Instance: "clawdinator-1", Prefix: "bootstrap/clawdinator-1", Verified: true,
 			Secrets: []bundle.SecretInfo{{Name: "a.age", Size: 200, SHA256: "aa"}, {Name: "b.age", Size: 300, SHA256: "bb"}},
-			Objects: []publish.ObjectResult{
+			Objects: []result.Object{
 				{Name: "secrets.tar.zst", Key: "bootstrap/clawdinator-1/secrets.tar.zst", Size: 3100, SHA256: "0123456789abcdef0123", VersionID: "v1", Status: "uploaded", Verified: true},
 				{Name: "repo-seeds.tar.zst", Key: "bootstrap/clawdinator-1/repo-seeds.tar.zst", Size: 96 << 20, SHA256: "fedcba9876543210fedc", VersionID: "v2", Status: "unchanged", Verified: true},
 			},
@@ -31,7 +31,7 @@ func result() *publish.Result {
 		},
 		{
 			Instance: "clawdinator-2", Prefix: "bootstrap/clawdinator-2",
-			Objects: []publish.ObjectResult{
+			Objects: []result.Object{
 				{Name: "secrets.tar.zst", Key: "bootstrap/clawdinator-2/secrets.tar.zst", Size: 3000, SHA256: "99", Status: "uploaded"},
 			},
 		},
@@ -62,39 +62,41 @@ func golden(t *testing.T, name, got string) {
 
 func TestText(t *testing.T) {
 	var b bytes.Buffer
-	Text(&b, result())
+	Text(&b, sampleResult())
 	golden(t, "text.golden", b.String())
 }
 
 func TestSummary(t *testing.T) {
-	golden(t, "summary.golden.md", Summary(result(), nil))
-	s := Summary(result(), errors.New("put s3://b/k: access denied"))
+	golden(t, "summary.golden.md", Summary(sampleResult()))
+	r := sampleResult()
+	r.Failure = errors.New("put s3://b/k: access denied")
+	s := Summary(r)
 	if !strings.Contains(s, "**Could not complete:** put s3://b/k: access denied") || !strings.HasPrefix(s, "### ❌") {
 		t.Errorf("operational failure not shown:\n%s", s)
 	}
 }
 
 func TestSummaryOK(t *testing.T) {
-	r := result()
+	r := sampleResult()
 	r.Instances, r.Problems = r.Instances[:1], nil
-	if s := Summary(r, nil); !strings.HasPrefix(s, "### ✅ clawdinator-bundle publish") {
+	if s := Summary(r); !strings.HasPrefix(s, "### ✅ clawdinator-bundle publish") {
 		t.Errorf("clean run not marked ok:\n%s", s)
 	}
 }
 
 func TestJSON(t *testing.T) {
 	var b bytes.Buffer
-	if err := JSON(&b, result(), nil); err != nil {
+	if err := JSON(&b, sampleResult()); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "result.golden.json", b.String())
 }
 
 func TestManifestOutput(t *testing.T) {
-	if got := ManifestOutput(&publish.Result{}); got != "[]" {
+	if got := ManifestOutput(&result.Result{}); got != "[]" {
 		t.Errorf("empty manifest output = %q, want []", got)
 	}
-	if got := ManifestOutput(result()); !strings.HasPrefix(got, `[{"formatVersion":1,"instance":"clawdinator-1"`) {
+	if got := ManifestOutput(sampleResult()); !strings.HasPrefix(got, `[{"formatVersion":1,"instance":"clawdinator-1"`) {
 		t.Errorf("manifest output = %s", got)
 	}
 }
@@ -102,7 +104,7 @@ func TestManifestOutput(t *testing.T) {
 // A run stopped by the gate has no instances: scripts get [], not null.
 func TestJSONNoInstances(t *testing.T) {
 	var b bytes.Buffer
-	if err := JSON(&b, &publish.Result{Mode: "publish"}, nil); err != nil {
+	if err := JSON(&b, &result.Result{Mode: "publish"}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), `"instances": []`) {

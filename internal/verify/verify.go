@@ -1,7 +1,7 @@
 // Package verify proves what a bucket holds now, for every selected
 // instance, as a host booting now would download it: the image-pipeline
-// gate and the scheduled integrity check. It needs no private check.Key: each
-// bundle is decrypted with the check.Key inside it, pinned by expected-recipient.
+// gate and the scheduled integrity check. It needs no private key: each
+// bundle is decrypted with the key inside it, pinned by expected-recipient.
 package verify
 
 import (
@@ -48,9 +48,9 @@ type Inputs struct {
 }
 
 // Verify checks what a host would download now, for every selected
-// instance: the current object at each check.Key, against the manifest's version
+// instance: the current object at each key, against the manifest's version
 // and digest when there is a manifest, and on its own terms always (layout,
-// check.Key, every secret decrypted to EOF).
+// key, every secret decrypted to EOF).
 func Verify(ctx context.Context, in Inputs, opt Options) *result.Result {
 	res := &result.Result{Mode: result.Verify}
 	selected := in.Instances
@@ -168,7 +168,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 				ir.Secrets = contents.Secrets
 				p = append(p, checkRequired(contents, inst, in.Policy, m == nil)...)
 				if m != nil && m.Recipient != "" && contents.Recipient != "" && contents.Recipient != m.Recipient {
-					p.Add(problem.Problem{Message: fmt.Sprintf("bundled check.Key is %s, the manifest says %s", contents.Recipient, m.Recipient)})
+					p.Add(problem.Problem{Message: fmt.Sprintf("bundled key is %s, the manifest says %s", contents.Recipient, m.Recipient)})
 				}
 				if in.SecretsDir != "" {
 					p = append(p, compareDir(contents, in.SecretsDir)...)
