@@ -342,10 +342,10 @@ func TestLeak(t *testing.T) {
 // plaintext (see the comment at the top of this file).
 func TestLeakDiskWrites(t *testing.T) {
 	allowed := map[string]string{
-		"cmd/clawdinator-bundle/demo.go": "the demo's temp directory for its sample workload",
-		"internal/sample/sample.go":      "the demo's sample workload: ciphertext, a throwaway key, repo seeds",
-		"internal/publish/bucket.go":     "assemble --out: archives (ciphertext) and manifests",
-		"internal/publish/prepare.go":    "the repo-seeds temp archive (no secrets)",
+		"cmd/clawdinator-bundle/cmd_demo.go": "the demo's temp directory for its sample workload",
+		"internal/sample/sample.go":          "the demo's sample workload: ciphertext, a throwaway key, repo seeds",
+		"internal/bucket/dir.go":             "assemble --out: archives (ciphertext) and manifests",
+		"internal/gate/gate.go":              "the repo-seeds temp archive (no secrets)",
 	}
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Module}}|{{.Dir}}|{{join .GoFiles \",\"}}{{end}}", ".").Output()
 	if err != nil {

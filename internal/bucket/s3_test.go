@@ -352,7 +352,7 @@ func TestTimeoutIsUnreachable(t *testing.T) {
 func TestNoSuchBucket(t *testing.T) {
 	t.Parallel()
 	srv, _ := setup(t)
-	st := newStore(t, srv, func(c *bucket.Config) { c.Bucket = "no-such-bucketName" })
+	st := newStore(t, srv, func(c *bucket.Config) { c.Bucket = "no-such-bucket" })
 	ctx := context.Background()
 	data := []byte("x")
 	_, putErr := st.Put(ctx, "k", bytes.NewReader(data), 1, sha256.Sum256(data))
@@ -360,10 +360,10 @@ func TestNoSuchBucket(t *testing.T) {
 	_, headErr := st.Head(ctx, "k", "")
 	for _, err := range []error{putErr, getErr, headErr} {
 		if bucket.Classify(err) != bucket.NoSuchBucket || errors.Is(err, bucket.ErrNotFound) {
-			t.Errorf("%v: kind %v, want no such bucketName", err, bucket.Classify(err))
+			t.Errorf("%v: kind %v, want no such bucket", err, bucket.Classify(err))
 		}
-		if err != nil && !strings.Contains(err.Error(), "s3://no-such-bucketName/k") {
-			t.Errorf("message %q does not name the bucketName", err)
+		if err != nil && !strings.Contains(err.Error(), "s3://no-such-bucket/k") {
+			t.Errorf("message %q does not name the bucket", err)
 		}
 	}
 }
@@ -482,7 +482,7 @@ func TestAWSCLIReadsWhatPutWrote(t *testing.T) {
 		return out
 	}
 	dst := filepath.Join(t.TempDir(), "download")
-	out := aws("s3api", "get-object", "--bucketName", bucketName, "--key", obj.Key,
+	out := aws("s3api", "get-object", "--bucket", bucketName, "--key", obj.Key,
 		"--version-id", obj.VersionID, "--checksum-mode", "ENABLED", dst)
 	got, err := os.ReadFile(dst)
 	if err != nil {
@@ -508,7 +508,7 @@ func TestAWSCLIReadsWhatPutWrote(t *testing.T) {
 	var versions struct {
 		Versions []struct{ Key, VersionId string }
 	}
-	if err := json.Unmarshal(aws("s3api", "list-object-versions", "--bucketName", bucketName, "--prefix", "bootstrap/x/"), &versions); err != nil {
+	if err := json.Unmarshal(aws("s3api", "list-object-versions", "--bucket", bucketName, "--prefix", "bootstrap/x/"), &versions); err != nil {
 		t.Fatal(err)
 	}
 	if len(versions.Versions) != 2 {
@@ -655,7 +655,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	ok := bucket.Config{Bucket: "b", Region: "us-east-1"}
 	cases := map[string]func(*bucket.Config){
-		"no bucketName":     func(c *bucket.Config) { c.Bucket = "" },
+		"no bucket":         func(c *bucket.Config) { c.Bucket = "" },
 		"bad sse":           func(c *bucket.Config) { c.SSE = "aes" },
 		"kms key no kms":    func(c *bucket.Config) { c.SSEKMSKeyID = "k" },
 		"bad endpoint":      func(c *bucket.Config) { c.Endpoint = "127.0.0.1:9000" },

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
+	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 )
 
 // upstream is a plain HTTP server that reads request bodies to the end and
