@@ -299,7 +299,7 @@ func Current(ctx context.Context, b bucket.Bucket, or *result.Object) (problem.L
 		return probs, nil
 	}
 	if cur.VersionID != or.VersionID {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("another writer replaced it: current version is %s, this run wrote %s", cur.VersionID, or.VersionID)})
+		probs.Add(problem.Problem{Message: fmt.Sprintf("another writer replaced it: current version %s is not the version %s this run wrote", ShortVersion(cur.VersionID), ShortVersion(or.VersionID))})
 	}
 	return probs, nil
 }
