@@ -130,38 +130,38 @@ type S3 struct {
 // contact S3.
 func New(ctx context.Context, c Config) (*S3, error) {
 	if c.Bucket == "" {
-		return nil, errors.New("store: no bucket configured")
+		return nil, errors.New("bucket: no bucket configured")
 	}
 	switch c.SSE {
 	case "":
 		c.SSE = SSEAES256
 	case SSEAES256, SSEKMS, SSENone:
 	default:
-		return nil, fmt.Errorf("store: sse %q: want %q, %q or %q", c.SSE, SSEAES256, SSEKMS, SSENone)
+		return nil, fmt.Errorf("bucket: sse %q: want %q, %q or %q", c.SSE, SSEAES256, SSEKMS, SSENone)
 	}
 	if c.SSEKMSKeyID != "" && c.SSE != SSEKMS {
-		return nil, fmt.Errorf("store: an sse kms key id needs sse %q, not %q", SSEKMS, c.SSE)
+		return nil, fmt.Errorf("bucket: an sse kms key id needs sse %q, not %q", SSEKMS, c.SSE)
 	}
 	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
-		return nil, errors.New("store: give both an access key id and a secret access key, or neither")
+		return nil, errors.New("bucket: give both an access key id and a secret access key, or neither")
 	}
 	if c.SessionToken != "" && c.AccessKeyID == "" {
-		return nil, errors.New("store: a session token needs an access key id and secret access key")
+		return nil, errors.New("bucket: a session token needs an access key id and secret access key")
 	}
 	if c.Endpoint != "" {
 		u, err := url.Parse(c.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("store: endpoint %q: want an http:// or https:// URL", c.Endpoint)
+			return nil, fmt.Errorf("bucket: endpoint %q: want an http:// or https:// URL", c.Endpoint)
 		}
 	}
 	if c.MaxAttempts < 0 {
-		return nil, fmt.Errorf("store: max attempts %d: must not be negative", c.MaxAttempts)
+		return nil, fmt.Errorf("bucket: max attempts %d: must not be negative", c.MaxAttempts)
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = DefaultMaxAttempts
 	}
 	if c.Timeout < 0 {
-		return nil, fmt.Errorf("store: timeout %v: must not be negative", c.Timeout)
+		return nil, fmt.Errorf("bucket: timeout %v: must not be negative", c.Timeout)
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
@@ -200,10 +200,10 @@ func New(ctx context.Context, c Config) (*S3, error) {
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("store: load aws configuration: %w", err)
+		return nil, fmt.Errorf("bucket: load aws configuration: %w", err)
 	}
 	if awsCfg.Region == "" {
-		return nil, errors.New("store: no region configured (set the region or AWS_REGION)")
+		return nil, errors.New("bucket: no region configured (set the region or AWS_REGION)")
 	}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if c.Endpoint != "" {
