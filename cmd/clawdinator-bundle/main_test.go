@@ -51,36 +51,60 @@ func (c cleanupM) Run() int {
 	return code
 }
 
-// TestScript runs testdata/script/*.txtar, one behaviour of the CLI each.
-// One versitygw serves every script; each script gets its own bucket.
+// scriptCmds are the commands scripts use besides the built binary.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"sample":     cmdSample,
+	"exitcode":   cmdExitcode,
+	"json":       cmdJSON,
+	"closedport": cmdClosedPort,
+	"emptydir":   cmdEmptyDir,
+}
+
+// scriptEnv is what every script runs with: no instance metadata lookups,
+// no progress lines in stderr.
+func scriptEnv(env *testscript.Env) {
+	env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	env.Setenv("CLAWDINATOR_PROGRESS", "0")
+}
+
+// TestScript runs testdata/script/*.txtar, one behaviour of the CLI each,
+// that needs no S3 server: these run everywhere and never skip.
 func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                "testdata/script",
+		RequireUniqueNames: true,
+		Setup: func(env *testscript.Env) error {
+			scriptEnv(env)
+			// A name only: nothing in these scripts reaches a bucket.
+			env.Setenv("BUCKET", "no-bucket-is-contacted")
+			env.Setenv("AWS_REGION", "us-east-1")
+			return nil
+		},
+		Cmds: scriptCmds,
+	})
+}
+
+// TestScriptS3 runs testdata/s3script/*.txtar against versitygw. One server
+// serves every script; each script gets its own bucket.
+func TestScriptS3(t *testing.T) {
 	srv := s3test.Start(t)
 	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
-		RequireExplicitExec: false,
-		RequireUniqueNames:  true,
+		Dir:                "testdata/s3script",
+		RequireUniqueNames: true,
 		Setup: func(env *testscript.Env) error {
 			bucket, err := newBucket(srv)
 			if err != nil {
 				return err
 			}
+			scriptEnv(env)
 			env.Setenv("ENDPOINT", srv.Endpoint)
 			env.Setenv("BUCKET", bucket)
 			env.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
 			env.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
 			env.Setenv("AWS_REGION", srv.Region)
-			// No instance metadata lookups, no progress lines in stderr.
-			env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-			env.Setenv("CLAWDINATOR_PROGRESS", "0")
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sample":     cmdSample,
-			"exitcode":   cmdExitcode,
-			"json":       cmdJSON,
-			"closedport": cmdClosedPort,
-			"emptydir":   cmdEmptyDir,
-		},
+		Cmds: scriptCmds,
 	})
 }
 
