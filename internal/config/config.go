@@ -1,7 +1,8 @@
 // Package config holds the one table of options shared by the GitHub Action
 // inputs (action.yml, INPUT_* variables) and the CLI flags, and turns either
 // into a validated Config. It reads the environment only through the getenv
-// function it is given.
+// function it is given, and the file system only for --age-key-file and to
+// see whether the default secrets dir exists (CompareSecretsDir).
 package config
 
 import (
@@ -11,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 	"github.com/sethvargo/go-githubactions"
@@ -111,6 +113,25 @@ type Config struct {
 	Dir string
 	// JSON asks the CLI for a JSON result on stdout.
 	JSON bool
+
+	// CompareSecretsDir (verify only) says whether bundled secrets are
+	// compared with SecretsDir: when secrets-dir was set (a CLI flag given,
+	// an Action input other than its default), or, unset, when the default
+	// directory exists (a checked-out repository), so that a scheduled check
+	// without the repository still runs. Config stats the directory itself,
+	// relative to the working directory. Always false in other modes, which
+	// read SecretsDir as their source.
+	CompareSecretsDir bool
+	// Mtime is stamped on archive entries: SOURCE_DATE_EPOCH (seconds, the
+	// reproducible-builds convention), else the Unix epoch, in UTC. Read in
+	// publish and assemble only; zero in verify.
+	Mtime time.Time
+	// SourceRepository, SourceSHA and SourceRunID come from
+	// GITHUB_REPOSITORY, GITHUB_SHA and GITHUB_RUN_ID and are recorded in
+	// each manifest.json.
+	SourceRepository string
+	SourceSHA        string
+	SourceRunID      string
 }
 
 // UsageError is a bad option or configuration: exit status 2.
@@ -137,7 +158,7 @@ func appliesTo(o Option, mode string) bool {
 }
 
 // FromInputs reads the action inputs (INPUT_AGE-KEY and so on, dashes kept)
-// through getenv.
+// through getenv, and the environment variables of the mode (see Help).
 //
 // List inputs split on commas as well as newlines, as on the CLI: one
 // syntax for the one table, and `required-secrets: a.age, b.age` means two
@@ -271,12 +292,36 @@ func flagError(err error, fs *pflag.FlagSet) error {
 	return &UsageError{msg}
 }
 
-// finish validates.
-func finish(c *Config, _ func(string) string) (*Config, error) {
+// finish reads the environment and validates.
+func finish(c *Config, getenv func(string) string) (*Config, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	if c.Mode != Verify {
+		t, err := sourceDate(getenv("SOURCE_DATE_EPOCH"))
+		if err != nil {
+			return nil, err
+		}
+		c.Mtime = t
+	} else if c.SecretsDirSet {
+		c.CompareSecretsDir = true
+	} else if st, err := os.Stat(c.SecretsDir); err == nil && st.IsDir() {
+		c.CompareSecretsDir = true
+	}
+	c.SourceRepository, c.SourceSHA, c.SourceRunID = getenv("GITHUB_REPOSITORY"), getenv("GITHUB_SHA"), getenv("GITHUB_RUN_ID")
 	return c, nil
+}
+
+// sourceDate parses SOURCE_DATE_EPOCH: empty is the Unix epoch.
+func sourceDate(v string) (time.Time, error) {
+	if v == "" {
+		return time.Unix(0, 0).UTC(), nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return time.Time{}, usagef("SOURCE_DATE_EPOCH must be a non-negative integer, got %q", v)
+	}
+	return time.Unix(n, 0).UTC(), nil
 }
 
 func build(v map[string]string, set map[string]bool) (*Config, error) {

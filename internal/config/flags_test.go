@@ -218,7 +218,7 @@ func TestFromInputsLists(t *testing.T) {
 	}
 	want := Config{Mode: Publish, AgeKey: []byte(testKey), SecretsDir: "s", SecretsDirSet: true, RepoSeedsDir: "r", InstancesFile: "i.json",
 		Required: plan.DefaultRequired, Exclude: plan.DefaultExclude, Bucket: "b", Region: "r1", AccessKeyID: "id", SecretAccessKey: "sk",
-		SessionToken: "st", Endpoint: "https://e", SSE: "aws:kms", SSEKMSKeyID: "k", ExpectedOwner: "o", OutputDir: "out"}
+		SessionToken: "st", Endpoint: "https://e", SSE: "aws:kms", SSEKMSKeyID: "k", ExpectedOwner: "o", OutputDir: "out", Mtime: c.Mtime}
 	if !reflect.DeepEqual(*c, want) {
 		t.Fatalf("inputs read wrong:\n got %+v\nwant %+v", *c, want)
 	}
