@@ -200,7 +200,6 @@ func FromArgs(mode string, args []string, getenv func(string) string, usage io.W
 	}
 	fs := pflag.NewFlagSet(mode, pflag.ContinueOnError)
 	fs.SetOutput(usage)
-	fs.SortFlags = false
 	fs.Usage = func() { io.WriteString(usage, Help(mode)) }
 	aliases := map[string]string{}
 	// One variable per flag.

@@ -121,10 +121,32 @@ func TestFromArgsErrors(t *testing.T) {
 			}
 		})
 	}
-	// The hint is for a flag of this mode only.
-	_, err := FromArgs(Verify, []string{"-out"}, env(nil), &strings.Builder{})
-	if err == nil || err.Error() != "flag provided but not defined: -out" {
-		t.Fatalf("-out in verify: %v", err)
+	// Hints only where they apply: a one-dash flag of this mode, a secret.
+	for _, a := range [][]string{{"-out"}, {"--out"}, {"--frobnicate"}, {"--age-key-file"}} {
+		want := "flag provided but not defined: " + a[0]
+		if _, err := FromArgs(Verify, a, env(nil), &strings.Builder{}); err == nil || err.Error() != want {
+			t.Errorf("%s in verify: %v, want %q", a[0], err, want)
+		}
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	c, err := FromInputs(env(map[string]string{
+		"INPUT_MODE": "publish", "INPUT_S3-BUCKET": "b",
+		"INPUT_AGE-KEY":               "# created: now\r\n# public key: age1x\r\nAGE-SECRET-KEY-1A\r\n\r\n  AGE-SECRET-KEY-1B  \n",
+		"INPUT_AWS-ACCESS-KEY-ID":     "AKIA",
+		"INPUT_AWS-SECRET-ACCESS-KEY": "sk",
+		"INPUT_AWS-SESSION-TOKEN":     "tok",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Secrets(); !eq(got, "sk", "tok", "AGE-SECRET-KEY-1A", "AGE-SECRET-KEY-1B") {
+		t.Fatalf("Secrets() = %q", got)
+	}
+	c = args(t, Assemble)
+	if got := c.Secrets(); !eq(got, testKey) {
+		t.Fatalf("Secrets() without AWS secrets = %q", got)
 	}
 }
 
