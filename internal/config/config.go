@@ -1,12 +1,12 @@
 // Package config holds the one table of options shared by the GitHub Action
 // inputs (action.yml, INPUT_* variables) and the CLI flags, and turns either
 // into a validated Config. It reads the environment only through the getenv
-// function it is given.
+// function it is given, and the file system only for --age-key-file and to
+// see whether the default secrets dir exists (CompareSecretsDir).
 package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +16,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/sethvargo/go-githubactions"
+	"github.com/spf13/pflag"
 
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 )
@@ -28,7 +29,7 @@ const (
 )
 
 // Option is one row of the table: an action input and, unless Secret, the
-// CLI flag of the same name.
+// CLI flag of the same name (--name, GNU style).
 type Option struct {
 	Name        string
 	Default     string
@@ -38,8 +39,18 @@ type Option struct {
 	// Secret options are masked and never taken from the command line, where
 	// other users could read them in the process list.
 	Secret bool
-	// Bool options are "true" or "false".
+	// Bool options are "true" or "false"; on the CLI a flag without a value
+	// (--deep-verify, or --deep-verify=false).
 	Bool bool
+	// List options hold several items separated by commas or newlines; on
+	// the CLI the flag may also be repeated, each occurrence adding items.
+	List bool
+	// Arg names the flag's value in --help (DIR, FILE, LIST...). Empty for
+	// Bool options.
+	Arg string
+	// Alias is a second CLI flag name for the option (--out for
+	// --output-dir).
+	Alias string
 }
 
 // Options is the table. action.yml is generated from it (see ActionYAML)
@@ -47,25 +58,25 @@ type Option struct {
 var Options = []Option{
 	{Name: "mode", Default: Publish, Description: "What to do: `publish` (gate, upload, pull back and verify), `verify` (prove what S3 holds now) or `assemble` (build the bundles locally, no network)."},
 	{Name: "age-key", Secret: true, Modes: []string{Publish, Assemble}, Description: "The age identity (`AGE-SECRET-KEY-1...`) every host secret is encrypted to; `#` comment lines and CRLF are tolerated. Required for publish and assemble. Pass it from a secret."},
-	{Name: "secrets-dir", Default: "nix/age-secrets", Description: "Directory of `*.age` files. In verify mode, optional: when set, bundled secrets that differ from these files are reported as drift."},
-	{Name: "repo-seeds-dir", Default: "repo-seeds", Modes: []string{Publish, Assemble}, Description: "Tree shipped to every host as `repo-seeds.tar.zst` (modes and relative symlinks kept)."},
-	{Name: "instances-file", Default: "nix/instances.json", Description: "Instance list: a JSON object keyed by instance name with `bootstrapPrefix` and `discordTokenSecret`."},
-	{Name: "instances", Description: "Comma or newline separated instance names to process (default: all)."},
-	{Name: "required-secrets", Default: strings.Join(plan.DefaultRequired, "\n"), Description: "Newline separated secret names every instance must receive."},
-	{Name: "exclude-secrets", Default: strings.Join(plan.DefaultExclude, "\n"), Description: "Newline separated globs of files never shipped to hosts (warned, not bundled)."},
-	{Name: "repo-seeds-allow-keys", Modes: []string{Publish, Assemble}, Description: "Newline separated paths or globs inside repo-seeds allowed to contain a private key (test fixtures of a cloned project). Any other age identity or PEM private key in repo-seeds stops the run."},
-	{Name: "s3-bucket", Modes: []string{Publish, Verify}, Description: "Bucket holding `<bootstrapPrefix>/secrets.tar.zst`, `repo-seeds.tar.zst` and `manifest.json`. Required for publish and verify."},
-	{Name: "aws-region", Modes: []string{Publish, Verify}, Description: "AWS region (default: AWS_REGION / AWS_DEFAULT_REGION from the environment)."},
+	{Name: "secrets-dir", Default: "nix/age-secrets", Arg: "DIR", Description: "Directory of `*.age` files. In verify mode, optional: when set, bundled secrets that differ from these files are reported as drift."},
+	{Name: "repo-seeds-dir", Default: "repo-seeds", Arg: "DIR", Modes: []string{Publish, Assemble}, Description: "Tree shipped to every host as `repo-seeds.tar.zst` (modes and relative symlinks kept)."},
+	{Name: "instances-file", Default: "nix/instances.json", Arg: "FILE", Description: "Instance list: a JSON object keyed by instance name with `bootstrapPrefix` and `discordTokenSecret`."},
+	{Name: "instances", List: true, Arg: "LIST", Description: "Comma or newline separated instance names to process (default: all)."},
+	{Name: "required-secrets", List: true, Arg: "LIST", Default: strings.Join(plan.DefaultRequired, "\n"), Description: "Comma or newline separated secret names every instance must receive."},
+	{Name: "exclude-secrets", List: true, Arg: "LIST", Default: strings.Join(plan.DefaultExclude, "\n"), Description: "Comma or newline separated globs of files never shipped to hosts (warned, not bundled)."},
+	{Name: "repo-seeds-allow-keys", List: true, Arg: "LIST", Modes: []string{Publish, Assemble}, Description: "Comma or newline separated paths or globs inside repo-seeds allowed to contain a private key (test fixtures of a cloned project). Any other age identity or PEM private key in repo-seeds stops the run."},
+	{Name: "s3-bucket", Arg: "NAME", Modes: []string{Publish, Verify}, Description: "Bucket holding `<bootstrapPrefix>/secrets.tar.zst`, `repo-seeds.tar.zst` and `manifest.json`. Required for publish and verify."},
+	{Name: "aws-region", Arg: "REGION", Modes: []string{Publish, Verify}, Description: "AWS region (default: AWS_REGION / AWS_DEFAULT_REGION from the environment)."},
 	{Name: "aws-access-key-id", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional access key id; otherwise the AWS default credential chain (environment from aws-actions/configure-aws-credentials, web identity, ...)."},
 	{Name: "aws-secret-access-key", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional secret access key, with aws-access-key-id."},
 	{Name: "aws-session-token", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional session token, with aws-access-key-id."},
-	{Name: "s3-endpoint", Modes: []string{Publish, Verify}, Description: "S3-compatible endpoint URL (path-style addressing), e.g. MinIO or versitygw."},
-	{Name: "expected-recipient", Description: "The `age1...` recipient the bundled key must match; lets a scheduled check pin the key without holding it."},
-	{Name: "sse", Default: "AES256", Modes: []string{Publish}, Description: "Server-side encryption for uploads: `AES256`, `aws:kms` or `none`."},
-	{Name: "sse-kms-key-id", Modes: []string{Publish}, Description: "KMS key id or ARN, with `sse: aws:kms`."},
-	{Name: "expected-bucket-owner", Modes: []string{Publish, Verify}, Description: "Account id the bucket must belong to (sent as ExpectedBucketOwner)."},
+	{Name: "s3-endpoint", Arg: "URL", Modes: []string{Publish, Verify}, Description: "S3-compatible endpoint URL (path-style addressing), e.g. MinIO or versitygw."},
+	{Name: "expected-recipient", Arg: "RECIPIENT", Description: "The `age1...` recipient the bundled key must match; lets a scheduled check pin the key without holding it."},
+	{Name: "sse", Default: "AES256", Arg: "TYPE", Modes: []string{Publish}, Description: "Server-side encryption for uploads: `AES256`, `aws:kms` or `none`."},
+	{Name: "sse-kms-key-id", Arg: "KEY", Modes: []string{Publish}, Description: "KMS key id or ARN, with `sse: aws:kms`."},
+	{Name: "expected-bucket-owner", Arg: "ACCOUNT", Modes: []string{Publish, Verify}, Description: "Account id the bucket must belong to (sent as ExpectedBucketOwner)."},
 	{Name: "deep-verify", Default: "false", Bool: true, Description: "Also download and fully unpack every repo-seeds archive (default: verify it by SHA-256 checksum)."},
-	{Name: "output-dir", Modes: []string{Assemble}, Description: "Assemble only: where to write the bundles, laid out as the bucket. Empty: check and build in memory, write nothing (a pull-request gate)."},
+	{Name: "output-dir", Arg: "DIR", Alias: "out", Modes: []string{Assemble}, Description: "Assemble only: where to write the bundles, laid out as the bucket. Empty: check and build in memory, write nothing (a pull-request gate)."},
 }
 
 // Outputs are the action's outputs.
@@ -102,11 +113,25 @@ type Config struct {
 	Dir string
 	// JSON asks the CLI for a JSON result on stdout.
 	JSON bool
-	// Mtime stamps every archive entry (SOURCE_DATE_EPOCH).
+
+	// CompareSecretsDir (verify only) says whether bundled secrets are
+	// compared with SecretsDir: when secrets-dir was set (a CLI flag given,
+	// an Action input other than its default), or, unset, when the default
+	// directory exists (a checked-out repository), so that a scheduled check
+	// without the repository still runs. Config stats the directory itself,
+	// relative to the working directory. Always false in other modes, which
+	// read SecretsDir as their source.
+	CompareSecretsDir bool
+	// Mtime is stamped on archive entries: SOURCE_DATE_EPOCH (seconds, the
+	// reproducible-builds convention), else the Unix epoch, in UTC. Read in
+	// publish and assemble only; zero in verify.
 	Mtime time.Time
-	// SourceRepository, SourceSHA and SourceRunID are recorded in manifests
-	// (GITHUB_REPOSITORY, GITHUB_SHA, GITHUB_RUN_ID).
-	SourceRepository, SourceSHA, SourceRunID string
+	// SourceRepository, SourceSHA and SourceRunID come from
+	// GITHUB_REPOSITORY, GITHUB_SHA and GITHUB_RUN_ID and are recorded in
+	// each manifest.json.
+	SourceRepository string
+	SourceSHA        string
+	SourceRunID      string
 }
 
 // UsageError is a bad option or configuration: exit status 2.
@@ -116,17 +141,9 @@ func (e *UsageError) Error() string { return e.Msg }
 
 func usagef(format string, args ...any) error { return &UsageError{fmt.Sprintf(format, args...)} }
 
-// ErrHelp is returned when --help was asked for; usage was written.
-var ErrHelp = flag.ErrHelp
-
-func option(name string) Option {
-	for _, o := range Options {
-		if o.Name == name {
-			return o
-		}
-	}
-	panic("config: no option " + name)
-}
+// ErrHelp is returned when --help or -h was asked for; the help was written
+// to the usage writer. It is not a failure: exit status 0.
+var ErrHelp = pflag.ErrHelp
 
 func appliesTo(o Option, mode string) bool {
 	if len(o.Modes) == 0 {
@@ -141,7 +158,13 @@ func appliesTo(o Option, mode string) bool {
 }
 
 // FromInputs reads the action inputs (INPUT_AGE-KEY and so on, dashes kept)
-// through getenv.
+// through getenv, and the environment variables of the mode (see Help).
+//
+// List inputs split on commas as well as newlines, as on the CLI: one
+// syntax for the one table, and `required-secrets: a.age, b.age` means two
+// secrets wherever it is written. No item the lists hold (instance names,
+// .age file names, globs and paths of key fixtures) is expected to contain a
+// comma; a glob that must match one can use `?`.
 func FromInputs(getenv func(string) string) (*Config, error) {
 	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(io.Discard))
 	vals := map[string]string{}
@@ -161,73 +184,71 @@ func FromInputs(getenv func(string) string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.readEnv(getenv); err != nil {
-		return nil, err
-	}
-	return c, c.validate(set)
+	return finish(c, getenv)
 }
 
-// FromArgs parses a CLI subcommand's flags. The age key comes from
+// FromArgs parses a CLI subcommand's flags, GNU style (--name VALUE or
+// --name=VALUE, flags and arguments in any order). The age key comes from
 // --age-key-file or CLAWDINATOR_AGE_KEY; AWS secrets only from the AWS
-// environment (the default credential chain).
+// environment (the default credential chain). --help and -h write Help(mode)
+// to usage and return ErrHelp; usage gets nothing else.
 func FromArgs(mode string, args []string, getenv func(string) string, usage io.Writer) (*Config, error) {
-	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
+	switch mode {
+	case Publish, Verify, Assemble:
+	default:
+		return nil, usagef("mode must be publish, verify or assemble, got %q", mode)
+	}
+	fs := pflag.NewFlagSet(mode, pflag.ContinueOnError)
 	fs.SetOutput(usage)
-	vals := map[string]*string{}
-	var deep bool
-	for _, o := range Options {
-		if o.Secret || o.Name == "mode" || !appliesTo(o, mode) {
-			continue
+	fs.Usage = func() { io.WriteString(usage, Help(mode)) }
+	aliases := map[string]string{}
+	// One variable per flag.
+	strs := map[string]*string{}
+	lists := map[string]*[]string{}
+	bools := map[string]*bool{}
+	for _, f := range cliFlags(mode) {
+		switch {
+		case f.Bool:
+			bools[f.Name] = fs.Bool(f.Name, f.Default == "true", f.Description)
+		case f.List:
+			lists[f.Name] = fs.StringArray(f.Name, splitList(f.Default), f.Description)
+		default:
+			strs[f.Name] = fs.String(f.Name, f.Default, f.Description)
 		}
-		if o.Bool {
-			fs.BoolVar(&deep, o.Name, o.Default == "true", flagUsage(o.Description))
-			continue
+		if f.Alias != "" {
+			aliases[f.Alias] = f.Name
 		}
-		vals[o.Name] = fs.String(o.Name, o.Default, flagUsage(o.Description))
 	}
-	keyFile := ""
-	if appliesTo(option("age-key"), mode) {
-		fs.StringVar(&keyFile, "age-key-file", "", "File holding the age identity (default: $CLAWDINATOR_AGE_KEY).")
-	}
-	var dir string
-	if mode == Verify {
-		fs.StringVar(&dir, "dir", "", "Verify a local directory written by `assemble --out` instead of a bucket.")
-	}
-	if mode == Assemble {
-		fs.StringVar(vals["output-dir"], "out", "", "Same as --output-dir.")
-	}
-	jsonOut := fs.Bool("json", false, "Print the result as JSON on stdout.")
-	fs.Usage = func() {
-		fmt.Fprintf(usage, "usage: clawdinator-bundle %s [flags]\n\nflags:\n", mode)
-		fs.PrintDefaults()
-	}
+	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if n, ok := aliases[name]; ok {
+			name = n
+		}
+		return pflag.NormalizedName(name)
+	})
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, ErrHelp
-		}
-		return nil, &UsageError{err.Error()}
+		return nil, flagError(err, fs)
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q (options are flags, see --help)", fs.Arg(0))
 	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if set["out"] {
-		set["output-dir"] = true
+	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
+	vals := map[string]string{"mode": mode}
+	for n, p := range strs {
+		vals[n] = *p
 	}
-	strs := map[string]string{"mode": mode, "deep-verify": strconv.FormatBool(deep)}
-	for n, p := range vals {
-		strs[n] = *p
+	for n, p := range lists {
+		vals[n] = strings.Join(*p, "\n")
 	}
-	c, err := build(strs, set)
+	for n, p := range bools {
+		vals[n] = strconv.FormatBool(*p)
+	}
+	c, err := build(vals, set)
 	if err != nil {
 		return nil, err
 	}
-	c.Dir, c.JSON = dir, *jsonOut
-	if err := c.readEnv(getenv); err != nil {
-		return nil, err
-	}
-	if keyFile != "" {
+	c.Dir, c.JSON = vals["dir"], vals["json"] == "true"
+	if keyFile := vals["age-key-file"]; keyFile != "" {
 		data, err := os.ReadFile(keyFile)
 		if err != nil {
 			return nil, usagef("--age-key-file: %v", err)
@@ -239,21 +260,90 @@ func FromArgs(mode string, args []string, getenv func(string) string, usage io.W
 	} else if v := getenv("CLAWDINATOR_AGE_KEY"); v != "" {
 		c.AgeKey = []byte(v)
 	}
-	return c, c.validate(set)
+	return finish(c, getenv)
+}
+
+// flagError words a parse error as a UsageError. An unknown flag keeps the
+// wording of Go's flag package, with a hint for a long flag written with one
+// dash (-s3-bucket, as the tool took before) and for a secret.
+func flagError(err error, fs *pflag.FlagSet) error {
+	var ne *pflag.NotExistError
+	if errors.Is(err, pflag.ErrHelp) {
+		return ErrHelp
+	}
+	if !errors.As(err, &ne) {
+		return &UsageError{err.Error()}
+	}
+	if sh := ne.GetSpecifiedShortnames(); sh != "" {
+		msg := "flag provided but not defined: -" + sh
+		if fs.Lookup(sh) != nil {
+			msg += fmt.Sprintf(" (long flags take two dashes: --%s)", sh)
+		}
+		return &UsageError{msg}
+	}
+	name := ne.GetSpecifiedName()
+	msg := "flag provided but not defined: --" + name
+	for _, o := range Options {
+		if o.Secret && o.Name == name {
+			msg += " (secrets are never flags, the process list would show them: see --help for the environment)"
+		}
+	}
+	return &UsageError{msg}
+}
+
+// finish reads the environment and validates.
+func finish(c *Config, getenv func(string) string) (*Config, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if c.Mode != Verify {
+		t, err := sourceDate(getenv("SOURCE_DATE_EPOCH"))
+		if err != nil {
+			return nil, err
+		}
+		c.Mtime = t
+	} else if c.SecretsDirSet {
+		c.CompareSecretsDir = true
+	} else if st, err := os.Stat(c.SecretsDir); err == nil && st.IsDir() {
+		c.CompareSecretsDir = true
+	}
+	c.SourceRepository, c.SourceSHA, c.SourceRunID = getenv("GITHUB_REPOSITORY"), getenv("GITHUB_SHA"), getenv("GITHUB_RUN_ID")
+	return c, nil
+}
+
+// sourceDate parses SOURCE_DATE_EPOCH: empty is the Unix epoch.
+func sourceDate(v string) (time.Time, error) {
+	if v == "" {
+		return time.Unix(0, 0).UTC(), nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return time.Time{}, usagef("SOURCE_DATE_EPOCH must be a non-negative integer, got %q", v)
+	}
+	return time.Unix(n, 0).UTC(), nil
 }
 
 func build(v map[string]string, set map[string]bool) (*Config, error) {
-	c := &Config{
+	for _, o := range Options {
+		if o.Bool {
+			switch strings.TrimSpace(v[o.Name]) {
+			case "", "false", "true":
+			default:
+				return nil, usagef("%s must be true or false, got %q", o.Name, v[o.Name])
+			}
+		}
+	}
+	return &Config{
 		Mode:              strings.TrimSpace(v["mode"]),
 		AgeKey:            []byte(v["age-key"]),
 		SecretsDir:        v["secrets-dir"],
 		SecretsDirSet:     set["secrets-dir"],
 		RepoSeedsDir:      v["repo-seeds-dir"],
 		InstancesFile:     v["instances-file"],
-		Instances:         list(v["instances"], true),
-		Required:          list(v["required-secrets"], false),
-		Exclude:           list(v["exclude-secrets"], false),
-		SeedsAllowKeys:    list(v["repo-seeds-allow-keys"], false),
+		Instances:         splitList(v["instances"]),
+		Required:          splitList(v["required-secrets"]),
+		Exclude:           splitList(v["exclude-secrets"]),
+		SeedsAllowKeys:    splitList(v["repo-seeds-allow-keys"]),
 		Bucket:            strings.TrimSpace(v["s3-bucket"]),
 		Region:            strings.TrimSpace(v["aws-region"]),
 		AccessKeyID:       strings.TrimSpace(v["aws-access-key-id"]),
@@ -264,33 +354,24 @@ func build(v map[string]string, set map[string]bool) (*Config, error) {
 		SSE:               strings.TrimSpace(v["sse"]),
 		SSEKMSKeyID:       strings.TrimSpace(v["sse-kms-key-id"]),
 		ExpectedOwner:     strings.TrimSpace(v["expected-bucket-owner"]),
+		DeepVerify:        strings.TrimSpace(v["deep-verify"]) == "true",
 		OutputDir:         strings.TrimSpace(v["output-dir"]),
-	}
-	switch strings.TrimSpace(v["deep-verify"]) {
-	case "", "false":
-	case "true":
-		c.DeepVerify = true
-	default:
-		return nil, usagef("deep-verify must be true or false, got %q", v["deep-verify"])
-	}
-	return c, nil
+	}, nil
 }
 
-// list splits a newline (and, when commas, comma) separated value.
-func list(s string, commas bool) []string {
-	if commas {
-		s = strings.ReplaceAll(s, ",", "\n")
-	}
+// splitList splits a List option's value on commas and newlines; items are
+// trimmed, empty ones dropped.
+func splitList(s string) []string {
 	var out []string
-	for _, line := range strings.Split(s, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			out = append(out, line)
+	for _, item := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' }) {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
 		}
 	}
 	return out
 }
 
-func (c *Config) validate(set map[string]bool) error {
+func (c *Config) validate() error {
 	switch c.Mode {
 	case Publish, Verify, Assemble:
 	default:
@@ -347,26 +428,4 @@ func (c *Config) Secrets() []string {
 		}
 	}
 	return out
-}
-
-// flagUsage adapts an input's Markdown description for --help: the flag
-// package would take a `quoted` word for the argument's name.
-func flagUsage(desc string) string { return strings.ReplaceAll(desc, "`", "'") }
-
-// readEnv reads SOURCE_DATE_EPOCH, the reproducible-builds convention for
-// the mtime stamped on archive entries, and the commit and run a manifest
-// records.
-func (c *Config) readEnv(getenv func(string) string) error {
-	c.SourceRepository, c.SourceSHA, c.SourceRunID = getenv("GITHUB_REPOSITORY"), getenv("GITHUB_SHA"), getenv("GITHUB_RUN_ID")
-	c.Mtime = time.Unix(0, 0).UTC()
-	v := getenv("SOURCE_DATE_EPOCH")
-	if v == "" {
-		return nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return usagef("SOURCE_DATE_EPOCH must be a non-negative integer, got %q", v)
-	}
-	c.Mtime = time.Unix(n, 0).UTC()
-	return nil
 }
