@@ -327,3 +327,38 @@ func TestReasonString(t *testing.T) {
 		t.Errorf("zero Reason = %q", got)
 	}
 }
+
+// TestCheckArmorLeadingWhitespace: age accepts up to 1024 bytes of blank
+// lines before the armor begin line, and so does Check; beyond that the
+// armor is bad, never "not an age file".
+func TestCheckArmorLeadingWhitespace(t *testing.T) {
+	me := newX25519(t)
+	armored := encrypt(t, []byte("token\n"), true, me.rcpt)
+	tests := []struct {
+		name    string
+		leading string
+		reason  Reason // 0: success
+	}{
+		{"1000 blank lines", strings.Repeat("\n", 1000), 0},
+		{"1024 bytes of blank lines", strings.Repeat(" \n", 512), 0},
+		{"1026 bytes of blank lines", strings.Repeat(" \n", 513), Armor},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := append([]byte(tt.leading), armored...)
+			n, err := Check(bytes.NewReader(file), me.key)
+			if tt.reason == 0 {
+				if err != nil {
+					t.Fatalf("Check: %v", err)
+				}
+				if n != int64(len(file)) {
+					t.Errorf("read %d bytes, want %d", n, len(file))
+				}
+				return
+			}
+			if de := asDecryptError(t, err); de.Reason != tt.reason {
+				t.Errorf("reason %v, want %v: %v", de.Reason, tt.reason, err)
+			}
+		})
+	}
+}
