@@ -27,6 +27,7 @@ timeout_coefficient=${MUTANTS_TIMEOUT_COEFFICIENT:-10}
 equivalent=(
 	"internal/plan/plan.go:242:59 CONDITIONALS_BOUNDARY"
 	"internal/plan/plan.go:328:74 CONDITIONALS_BOUNDARY"
+	"internal/bundle/read.go:161:67 CONDITIONALS_BOUNDARY"
 	"internal/agekey/agekey.go:234:65 ARITHMETIC_BASE"
 	"internal/agekey/check.go:297:12 CONDITIONALS_BOUNDARY"
 	"internal/agekey/check.go:316:11 INCREMENT_DECREMENT"
