@@ -249,3 +249,38 @@ func TestCanonicalRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestParseSizeLimit: a key file of exactly maxKeyText bytes (a key padded
+// with comments) is still read; one byte more is refused as too large.
+func TestParseSizeLimit(t *testing.T) {
+	x := newX25519(t)
+	padded := func(size int) string {
+		head := x.text + "\n#"
+		return head + strings.Repeat("x", size-len(head))
+	}
+	tests := []struct {
+		name string
+		text string
+		ok   bool
+	}{
+		{"at the limit", padded(maxKeyText), true},
+		{"one byte over", padded(maxKeyText + 1), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := Parse([]byte(tt.text))
+			if !tt.ok {
+				if !errors.Is(err, ErrMalformed) || !strings.Contains(fmt.Sprint(err), "too large") {
+					t.Fatalf("Parse = %v, want a too-large error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if k.Recipient() != x.key.Recipient() {
+				t.Errorf("Recipient() = %s, want %s", k.Recipient(), x.key.Recipient())
+			}
+		})
+	}
+}

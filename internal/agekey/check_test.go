@@ -327,3 +327,104 @@ func TestReasonString(t *testing.T) {
 		t.Errorf("zero Reason = %q", got)
 	}
 }
+
+// TestCheckArmorLeadingWhitespace: age accepts up to 1024 bytes of blank
+// lines before the armor begin line, and so does Check; beyond that the
+// armor is bad, never "not an age file".
+func TestCheckArmorLeadingWhitespace(t *testing.T) {
+	me := newX25519(t)
+	armored := encrypt(t, []byte("token\n"), true, me.rcpt)
+	tests := []struct {
+		name    string
+		leading string
+		reason  Reason // 0: success
+	}{
+		{"1000 blank lines", strings.Repeat("\n", 1000), 0},
+		{"1024 bytes of blank lines", strings.Repeat(" \n", 512), 0},
+		{"1026 bytes of blank lines", strings.Repeat(" \n", 513), Armor},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := append([]byte(tt.leading), armored...)
+			n, err := Check(bytes.NewReader(file), me.key)
+			if tt.reason == 0 {
+				if err != nil {
+					t.Fatalf("Check: %v", err)
+				}
+				if n != int64(len(file)) {
+					t.Errorf("read %d bytes, want %d", n, len(file))
+				}
+				return
+			}
+			if de := asDecryptError(t, err); de.Reason != tt.reason {
+				t.Errorf("reason %v, want %v: %v", de.Reason, tt.reason, err)
+			}
+		})
+	}
+}
+
+// typedRecipient wraps the file key into one stanza per type, as a plugin
+// or a future recipient type would: Check cannot unwrap any of them.
+type typedRecipient []string
+
+func (r typedRecipient) Wrap(fileKey []byte) ([]*age.Stanza, error) {
+	var out []*age.Stanza
+	for _, t := range r {
+		out = append(out, &age.Stanza{Type: t, Body: []byte("opaque")})
+	}
+	return out, nil
+}
+
+// TestCheckNamesOtherRecipients: a file for other recipients names how
+// many there are and their distinct types, each type capped at 24
+// characters and the list at four types.
+func TestCheckNamesOtherRecipients(t *testing.T) {
+	me := newX25519(t)
+	t24 := strings.Repeat("t", 24)
+	tests := []struct {
+		name  string
+		types []string
+		want  string
+	}{
+		{"one", []string{"tpm"}, "but to 1 other recipient (tpm):"},
+		{"repeated type", []string{"a", "b", "a", "a"}, "but to 4 other recipients (a, b):"},
+		{"type of 24 characters", []string{t24}, "(" + t24 + "):"},
+		{"type of 25 characters", []string{t24 + "u"}, "(" + t24 + "…):"},
+		{"four types", []string{"a", "b", "c", "d"}, "but to 4 other recipients (a, b, c, d):"},
+		{"five types", []string{"a", "b", "c", "d", "e"}, "but to 5 other recipients (a, b, c, d, …):"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := encrypt(t, []byte("token\n"), false, typedRecipient(tt.types))
+			_, err := Check(bytes.NewReader(file), me.key)
+			de := asDecryptError(t, err)
+			if de.Reason != NoMatch {
+				t.Fatalf("reason %v, want %v: %v", de.Reason, NoMatch, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("message %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestDecryptErrorDetailCap: the detail of an underlying error is shown
+// whole up to 160 characters and cut with an ellipsis beyond.
+func TestDecryptErrorDetailCap(t *testing.T) {
+	s160 := strings.Repeat("d", 160)
+	tests := []struct {
+		name, err, want string
+	}{
+		{"160 characters", s160, "header: " + s160},
+		{"161 characters", s160 + "e", "header: " + s160 + "…"},
+		{"invalid UTF-8", "bad \xff byte", "header: bad ? byte"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &DecryptError{Reason: Header, Err: errors.New(tt.err)}
+			if got := e.Error(); got != tt.want {
+				t.Errorf("Error() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

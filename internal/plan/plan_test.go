@@ -314,3 +314,41 @@ func TestBuildRequiredExcluded(t *testing.T) {
 		t.Fatalf("problems:\n%s", render(probs))
 	}
 }
+
+// TestParseNameCharacters: an instance name is letters, digits, '-', '_'
+// and '.', the first and last of each range included; the neighbours of
+// each range are refused.
+func TestParseNameCharacters(t *testing.T) {
+	cases := []struct {
+		name  string
+		valid bool
+	}{
+		{"a", true}, {"z", true}, {"A", true}, {"Z", true}, {"0", true}, {"9", true},
+		{"Host-9_Z.a0", true}, {".hidden", true},
+		{"`", false}, {"{", false}, // around a-z
+		{"@", false}, {"[", false}, // around A-Z
+		{"/", false}, {":", false}, // around 0-9
+		{"é", false}, {"a b", false}, {".", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := `{"` + tc.name + `": {"discordTokenSecret": "tok"}}`
+			got, probs := plan.ParseInstances([]byte(data), "i.json")
+			if tc.valid {
+				if len(probs) > 0 || len(got) != 1 || got[0].Name != tc.name {
+					t.Fatalf("valid name %q: got %+v, problems:\n%s", tc.name, got, render(probs))
+				}
+				if got[0].BootstrapPrefix != "bootstrap/"+tc.name {
+					t.Errorf("BootstrapPrefix = %q", got[0].BootstrapPrefix)
+				}
+				return
+			}
+			if len(got) != 0 {
+				t.Errorf("invalid name %q was accepted: %+v", tc.name, got)
+			}
+			if _, ok := find(probs, "instance "+tc.name, "letters, digits"); !ok {
+				t.Errorf("no problem names %q; got:\n%s", tc.name, render(probs))
+			}
+		})
+	}
+}
