@@ -31,7 +31,7 @@ var demoCommand = command{
 
 func runDemo(ctx context.Context, args []string, s stdio, getenv func(string) string) int {
 	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {
-		fmt.Fprint(s.out, "usage: clawdinator-bundle demo\n\nRuns publish, publish again, verify and a tampered verify on generated data\nagainst an in-process S3-compatible server. Takes no flags.\nexit status: 0 the demo passed, 2 bad usage, 3 a step failed\n")
+		fmt.Fprint(s.out, config.Help(config.Demo))
 		return exitOK
 	}
 	if len(args) > 0 {

@@ -58,7 +58,7 @@ func TestRunUsage(t *testing.T) {
 		{name: "assemble --help", args: []string{"assemble", "--help"}, code: exitOK, stderr: "--out"},
 		{name: "bad flag", args: []string{"verify", "--no-such-flag"}, code: exitUsage, stderr: "no-such-flag"},
 		{name: "publish without a bucket", env: map[string]string{"CLAWDINATOR_AGE_KEY": "AGE-SECRET-KEY-1X"}, args: []string{"publish"}, code: exitUsage, stderr: "s3-bucket is required"},
-		{name: "bad SOURCE_DATE_EPOCH", env: map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}, args: []string{"verify", "--dir", "."}, code: exitUsage, stderr: "SOURCE_DATE_EPOCH"},
+		{name: "bad SOURCE_DATE_EPOCH", env: map[string]string{"SOURCE_DATE_EPOCH": "yesterday", "CLAWDINATOR_AGE_KEY": "AGE-SECRET-KEY-1X"}, args: []string{"assemble"}, code: exitUsage, stderr: "SOURCE_DATE_EPOCH"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runIn(t, tc.env, tc.args...)

@@ -6,14 +6,14 @@
 //	verify    read what the bucket holds now ─▶ verify
 //
 // Every decision about what to run lives here, where a test reaches it:
-// which bucket, whether an unchanged repo-seeds tree may be reused, whether
-// secrets are compared with the secrets dir. cmd/ only reads flags and the
+// which bucket, whether an unchanged repo-seeds tree may be reused, what a
+// run writes to a directory. (Whether verify compares the secrets dir is
+// decided with the options, in internal/config.) cmd/ only reads flags and the
 // environment into a config.Config, calls Run and presents the result.
 package engine
 
 import (
 	"context"
-	"os"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/check"
@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*result.Result, 
 			return nil, err
 		}
 		vi := verify.Inputs{Instances: instances, Policy: pol}
-		if compareSecretsDir(cfg) {
+		if cfg.CompareSecretsDir {
 			vi.SecretsDir = cfg.SecretsDir
 		}
 		return verify.Verify(ctx, vi, verify.Options{
@@ -122,16 +122,4 @@ func openBucket(ctx context.Context, cfg *config.Config, opt Options) (bucket.Bu
 		return nil, &config.UsageError{Msg: err.Error()}
 	}
 	return st, nil
-}
-
-// compareSecretsDir decides whether verify compares bundled secrets with
-// the secrets dir: when it was given, or when the default one is checked
-// out. The runner passes every input's default, so a scheduled check
-// without a checkout still runs, without the comparison.
-func compareSecretsDir(cfg *config.Config) bool {
-	if cfg.SecretsDirSet {
-		return true
-	}
-	st, err := os.Stat(cfg.SecretsDir)
-	return err == nil && st.IsDir()
 }

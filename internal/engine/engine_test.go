@@ -64,9 +64,8 @@ func TestAssemble(t *testing.T) {
 	}
 }
 
-// Verify compares with the secrets dir when it was given or when the
-// default one is there, and not otherwise (a scheduled check without a
-// checkout still runs).
+// Verify compares with the secrets dir when the options say so
+// (config.CompareSecretsDir), and reports drift only then.
 func TestVerifyComparesSecretsDir(t *testing.T) {
 	fx := fixture(t)
 	out := filepath.Join(t.TempDir(), "out")
@@ -79,23 +78,18 @@ func TestVerifyComparesSecretsDir(t *testing.T) {
 	if err := sample.Encrypt(filepath.Join(fx.SecretsDir, "clawdinator-control-token.age"), []byte(sample.Canary+"rotated"), mustRecipient(t, fx)); err != nil {
 		t.Fatal(err)
 	}
-	verifyCfg := func(secretsDir string, set bool) *config.Config {
-		return &config.Config{Mode: config.Verify, Dir: out, InstancesFile: fx.InstancesFile, Required: plan.DefaultRequired,
-			Exclude: plan.DefaultExclude, SecretsDir: secretsDir, SecretsDirSet: set}
-	}
 	for _, tc := range []struct {
-		name  string
-		dir   string
-		set   bool
-		drift bool
+		name    string
+		compare bool
+		drift   bool
 	}{
-		{"given", fx.SecretsDir, true, true},
-		{"default, checked out", fx.SecretsDir, false, true},
-		{"default, not checked out", filepath.Join(t.TempDir(), "absent"), false, false},
-		{"default is a file", fx.InstancesFile, false, false},
+		{"compared", true, true},
+		{"not compared", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := engine.Run(context.Background(), verifyCfg(tc.dir, tc.set), engine.Options{})
+			c := &config.Config{Mode: config.Verify, Dir: out, InstancesFile: fx.InstancesFile, Required: plan.DefaultRequired,
+				Exclude: plan.DefaultExclude, SecretsDir: fx.SecretsDir, CompareSecretsDir: tc.compare}
+			res, err := engine.Run(context.Background(), c, engine.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
