@@ -72,7 +72,7 @@ func (k Kind) String() string {
 // a missing key or a missing version.
 var ErrNotFound = errors.New("not found")
 
-// Error is the error every Store method returns. Its message names the
+// Error is the error every S3 method returns. Its message names the
 // operation, bucket and key and never holds credentials.
 type Error struct {
 	// Op is the operation: "put", "get", "head", "copy" or "delete".

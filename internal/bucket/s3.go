@@ -1,5 +1,9 @@
-// Package store reads and writes bundle objects in S3 (or an S3-compatible
-// server) with aws-sdk-go-v2: uploads carry their SHA-256 as an S3 checksum
+// Package bucket is where bundles live: the Bucket interface, with S3 (or an
+// S3-compatible server, through aws-sdk-go-v2) and a local directory (Dir,
+// for assemble --out and verify --dir) behind it. Both pass one suite of
+// tests, internal/bucket/buckettest.
+//
+// S3 uploads carry their SHA-256 as an S3 checksum
 // the server verifies, downloads are by version id, and every error says
 // which bucket and key it is about and classifies itself (see Classify).
 //
@@ -9,7 +13,7 @@
 // Checksums: the SDK's defaults (RequestChecksumCalculation and
 // ResponseChecksumValidation "when supported") add a CRC32 to every upload,
 // sent over TLS as an aws-chunked trailer that not every S3-compatible
-// server accepts. The store instead sets both to "when required", sends the
+// server accepts. S3 instead sets both to "when required", sends the
 // caller's SHA-256 as x-amz-checksum-sha256 in a header with a seekable body
 // and an explicit Content-Length (so no trailer is needed), and asks for
 // checksums explicitly (checksum mode ENABLED) on Get and Head.
@@ -119,7 +123,7 @@ type Object struct {
 	ETag string
 }
 
-// Store is an S3 bucket client. It is safe for concurrent use.
+// S3 is an S3 bucket client. It is safe for concurrent use.
 type S3 struct {
 	client *s3.Client
 	cfg    Config
