@@ -113,10 +113,13 @@ type Config struct {
 type Object struct {
 	Key  string
 	Size int64
-	// SHA256 is lowercase hex: for Put the sum given, for Get and Head what
-	// the store reported (its SHA-256 checksum, else the x-amz-meta-sha256
-	// metadata Put sets; empty if neither exists).
+	// SHA256 is lowercase hex: for Put the sum given, for Get and Head the
+	// full-object SHA-256 checksum the store keeps ("" when it keeps none).
+	// It is proof of the bytes.
 	SHA256 string
+	// Claimed is the x-amz-meta-sha256 metadata Put sets: what the uploader
+	// claims, never proof (anyone who can write the object chooses it).
+	Claimed string
 	// VersionID is empty when the bucket is not versioned.
 	VersionID string
 	// ETag is without quotes.
@@ -313,7 +316,8 @@ func (s *S3) Get(ctx context.Context, key, versionID string) (io.ReadCloser, Obj
 	obj := Object{
 		Key:       key,
 		Size:      aws.ToInt64(out.ContentLength),
-		SHA256:    reportedSHA256(out.ChecksumSHA256, out.Metadata),
+		SHA256:    checksumSHA256(out.ChecksumSHA256),
+		Claimed:   claimedSHA256(out.Metadata),
 		VersionID: aws.ToString(out.VersionId),
 		ETag:      trimETag(out.ETag),
 	}
@@ -357,7 +361,8 @@ func (s *S3) Head(ctx context.Context, key, versionID string) (Object, error) {
 	return Object{
 		Key:       key,
 		Size:      aws.ToInt64(out.ContentLength),
-		SHA256:    reportedSHA256(out.ChecksumSHA256, out.Metadata),
+		SHA256:    checksumSHA256(out.ChecksumSHA256),
+		Claimed:   claimedSHA256(out.Metadata),
 		VersionID: aws.ToString(out.VersionId),
 		ETag:      trimETag(out.ETag),
 	}, nil
@@ -539,15 +544,23 @@ func trimETag(etag *string) string {
 	return strings.Trim(aws.ToString(etag), `"`)
 }
 
-// reportedSHA256 returns the object's SHA-256 as lowercase hex: from the
-// S3 checksum (a full-object one, not a multipart "…-N" composite), else
-// from our metadata.
-func reportedSHA256(checksum *string, meta map[string]string) string {
+// checksumSHA256 returns the object's full-object SHA-256 checksum (not a
+// multipart "…-N" composite) as lowercase hex, or "". The store computed
+// or verified it against the bytes: a writer cannot choose it apart from
+// them.
+func checksumSHA256(checksum *string) string {
 	if c := aws.ToString(checksum); c != "" && !strings.Contains(c, "-") {
 		if b, err := base64.StdEncoding.DecodeString(c); err == nil && len(b) == 32 {
 			return hex.EncodeToString(b)
 		}
 	}
+	return ""
+}
+
+// claimedSHA256 returns the x-amz-meta-sha256 metadata as lowercase hex, or
+// "": what the uploader says, which anyone who can write the object can
+// set to anything.
+func claimedSHA256(meta map[string]string) string {
 	for k, v := range meta {
 		if strings.EqualFold(k, MetadataSHA256) {
 			v = strings.ToLower(strings.TrimSpace(v))
@@ -568,4 +581,19 @@ type observingClient struct {
 func (c observingClient) Do(r *http.Request) (*http.Response, error) {
 	c.observe(r)
 	return c.inner.Do(r)
+}
+
+// Versioning reports whether versioning is enabled on the bucket. Publish
+// needs it: the race check, rollback and reuse all name versions.
+func (s *S3) Versioning(ctx context.Context) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	out, err := s.client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{
+		Bucket:              aws.String(s.cfg.Bucket),
+		ExpectedBucketOwner: s.owner(),
+	})
+	if err != nil {
+		return false, s.fail("get versioning of", "", "", err)
+	}
+	return out.Status == types.BucketVersioningStatusEnabled, nil
 }

@@ -420,7 +420,7 @@ func TestGetDetectsTamperedBody(t *testing.T) {
 }
 
 // Objects that another client wrote without a SHA-256 checksum: Get works,
-// and reports our metadata's SHA-256 or none.
+// and reports no SHA-256 (proof) but the metadata as Claimed (never proof).
 func TestGetWithoutServerSHA256(t *testing.T) {
 	t.Parallel()
 	srv, st := setup(t)
@@ -435,11 +435,11 @@ func TestGetWithoutServerSHA256(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, obj := get(t, st, "meta-only", "")
-	if !bytes.Equal(got, data) || obj.SHA256 != hexSum(data) {
+	if !bytes.Equal(got, data) || obj.SHA256 != "" || obj.Claimed != hexSum(data) {
 		t.Fatalf("meta-only: %q %+v", got, obj)
 	}
 	h, err := st.Head(ctx, "meta-only", "")
-	if err != nil || h.SHA256 != hexSum(data) {
+	if err != nil || h.SHA256 != "" || h.Claimed != hexSum(data) {
 		t.Fatalf("head meta-only: %+v %v", h, err)
 	}
 

@@ -32,7 +32,7 @@ func BenchmarkWriteSecrets(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf.Reset()
-		if err := bundle.WriteSecrets(&buf, k.file, secrets, time.Unix(0, 0)); err != nil {
+		if err := bundle.WriteSecrets(&buf, k.file, nil, secrets, time.Unix(0, 0)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -82,7 +82,7 @@ func BenchmarkVerifySecrets(b *testing.B) {
 	k := newKey(b)
 	secrets := benchSecrets(b, k, 9)
 	var buf bytes.Buffer
-	if err := bundle.WriteSecrets(&buf, k.file, secrets, time.Unix(0, 0)); err != nil {
+	if err := bundle.WriteSecrets(&buf, k.file, nil, secrets, time.Unix(0, 0)); err != nil {
 		b.Fatal(err)
 	}
 	expected := make([]string, len(secrets))

@@ -73,7 +73,7 @@ func TestSecretsLongName(t *testing.T) {
 	needTool(t, "tar")
 	name := strings.Repeat("s", 150) + ".age"
 	var buf bytes.Buffer
-	if err := bundle.WriteSecrets(&buf, []byte("key"), []bundle.SecretFile{{Name: name, Data: []byte("x")}}, interopMtime); err != nil {
+	if err := bundle.WriteSecrets(&buf, []byte("key"), nil, []bundle.SecretFile{{Name: name, Data: []byte("x")}}, interopMtime); err != nil {
 		t.Fatalf("WriteSecrets with a %d-character name: %v", len(name), err)
 	}
 	archive := filepath.Join(t.TempDir(), bundle.SecretsObject)

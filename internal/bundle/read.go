@@ -54,7 +54,13 @@ type SecretInfo struct {
 type SecretsContents struct {
 	// Recipient is the bundled key's public recipient ("" if unreadable).
 	Recipient string
-	Secrets   []SecretInfo
+	// Identity is the bundled key's canonical identity line: compare it,
+	// never print it.
+	Identity []byte
+	Secrets  []SecretInfo
+	// Statement holds the bytes of StatementEntry; nil when the archive has
+	// none (made before statements). internal/manifest parses it.
+	Statement []byte
 }
 
 // VerifyOptions says what a secrets archive must hold.
@@ -90,6 +96,7 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 	var secrets []entry
 	seen := map[string]bool{}
 
+	var statement []byte
 	err := walk(r, lim, func(h *tar.Header, name string, body io.Reader) error {
 		if seen[name] {
 			// A second entry would overwrite the first on extraction: a swap.
@@ -97,7 +104,24 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 			return nil
 		}
 		seen[name] = true
+		if msg := ownerAndMode(h); msg != "" {
+			probs.Entryf(name, "%s", msg)
+		}
 		switch {
+		case name == StatementEntry:
+			if h.Typeflag != tar.TypeReg {
+				probs.Entryf(name, "must be a regular file, found %s", entryType(h))
+				return nil
+			}
+			if h.Size > maxMember {
+				probs.Entryf(name, "is %d bytes, more than %d: not a statement", h.Size, maxMember)
+				return nil
+			}
+			data, err := io.ReadAll(body)
+			if err != nil {
+				return err
+			}
+			statement = data
 		case name == KeyEntry:
 			if h.Typeflag != tar.TypeReg {
 				probs.Entryf(name, "must be a regular file, found %s", entryType(h))
@@ -136,7 +160,7 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 			}
 			secrets = append(secrets, entry{base, data})
 		default:
-			probs.Entryf(name, "is not part of the bundle layout (only %s and %s/*.age)", KeyEntry, SecretsDir)
+			probs.Entryf(name, "is not part of the bundle layout (only %s, %s and %s/*.age)", KeyEntry, StatementEntry, SecretsDir)
 		}
 		return nil
 	})
@@ -145,14 +169,14 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 		return nil, probs
 	}
 
-	out := &SecretsContents{}
+	out := &SecretsContents{Statement: statement}
 	var key *agekey.Key
 	if !haveKey {
 		probs.Entryf(KeyEntry, "missing: a host needs the age identity at the top of the archive")
 	} else if key, err = agekey.Parse(keyData); err != nil {
 		probs.Entryf(KeyEntry, "bad identity: %s", err)
 	} else {
-		out.Recipient = key.Recipient()
+		out.Recipient, out.Identity = key.Recipient(), key.Canonical()
 		if opt.ExpectedRecipient != "" && out.Recipient != opt.ExpectedRecipient {
 			probs.Entryf(KeyEntry, "key is %s, expected-recipient is %s: the bundled key was rotated or swapped", out.Recipient, opt.ExpectedRecipient)
 		}
@@ -198,22 +222,30 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 type SeedsStats struct {
 	Entries int
 	Bytes   int64
+	// TarSHA256 is the digest of the decompressed tar stream.
+	TarSHA256 string
 }
 
-// VerifySeeds walks a repo-seeds.tar.zst stream fully: every entry must stay
-// inside the tree (no absolute or ".." paths, symlinks relative and inside,
-// no hard links or devices), and every byte must decompress.
+// VerifySeeds walks a repo-seeds.tar.zst stream fully and refuses what the
+// writer never produces: entries outside the tree (absolute or ".." paths,
+// absolute or escaping symlinks), hard links, devices and FIFOs, duplicates,
+// setuid, setgid and sticky bits, owners other than root. Every byte must
+// decompress. TarSHA256 is the digest of the decompressed tar stream.
 func VerifySeeds(r io.Reader, lim Limits) (SeedsStats, problem.List) {
 	var st SeedsStats
 	var probs problem.List
 	seen := map[string]bool{}
 	links := map[string]bool{}
-	err := walk(r, lim, func(h *tar.Header, name string, body io.Reader) error {
+	th := sha256.New()
+	err := walkHashed(r, lim, th, func(h *tar.Header, name string, body io.Reader) error {
 		st.Entries++
 		if seen[name] {
 			probs.Entryf(name, "appears twice in the archive")
 		}
 		seen[name] = true
+		if msg := ownerAndMode(h); msg != "" {
+			probs.Entryf(name, "%s", msg)
+		}
 		// A tree written from disk never has entries below a symlink; a
 		// host's tar would write through it, and a link placed that way
 		// sits higher than its name says, out of checkLink's reach.
@@ -242,7 +274,21 @@ func VerifySeeds(r io.Reader, lim Limits) (SeedsStats, problem.List) {
 	if err != nil {
 		probs.Entryf("", "unreadable archive: %s", err)
 	}
+	st.TarSHA256 = hex.EncodeToString(th.Sum(nil))
 	return st, probs
+}
+
+// ownerAndMode says what is wrong with an entry's owner or mode bits: the
+// writer stores uid and gid 0 and never a setuid, setgid or sticky bit, and
+// a host's tar running as root would keep all of them.
+func ownerAndMode(h *tar.Header) string {
+	if h.Uid != 0 || h.Gid != 0 {
+		return fmt.Sprintf("is owned by %d:%d, not root: a host's tar would keep that owner", h.Uid, h.Gid)
+	}
+	if h.Mode&0o7000 != 0 {
+		return fmt.Sprintf("has mode %04o: setuid, setgid and sticky bits are never written", h.Mode&0o7777)
+	}
+	return ""
 }
 
 // walk decompresses r within lim and calls fn for each tar entry with its
@@ -250,6 +296,12 @@ func VerifySeeds(r io.Reader, lim Limits) (SeedsStats, problem.List) {
 // absolute, contain "..", or are otherwise unsafe stop the walk with an
 // error naming the entry.
 func walk(r io.Reader, lim Limits, fn func(h *tar.Header, name string, body io.Reader) error) error {
+	return walkHashed(r, lim, nil, fn)
+}
+
+// walkHashed is walk that also writes every decompressed byte to hash, when
+// hash is not nil.
+func walkHashed(r io.Reader, lim Limits, hash io.Writer, fn func(h *tar.Header, name string, body io.Reader) error) error {
 	zr, err := zstd.NewReader(r,
 		zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderMaxWindow(lim.MaxWindow),
@@ -260,7 +312,10 @@ func walk(r io.Reader, lim Limits, fn func(h *tar.Header, name string, body io.R
 		return err
 	}
 	defer zr.Close()
-	lr := &limitReader{r: zr, n: lim.MaxUnpacked, max: lim.MaxUnpacked}
+	var lr io.Reader = &limitReader{r: zr, n: lim.MaxUnpacked, max: lim.MaxUnpacked}
+	if hash != nil {
+		lr = io.TeeReader(lr, hash)
+	}
 	tr := tar.NewReader(lr)
 	entries := 0
 	for {

@@ -37,6 +37,9 @@ const (
 	ManifestName  = "manifest.json"
 	KeyEntry      = "clawdinator.agekey"
 	SecretsDir    = "secrets"
+	// StatementEntry is the statement the key vouches for (see
+	// internal/manifest): a top-level file that hosts extract and ignore.
+	StatementEntry = "clawdinator.bundle.json"
 )
 
 // DefaultMtime is the mtime of every entry when SOURCE_DATE_EPOCH is unset.
@@ -63,9 +66,11 @@ func newEncoder(w io.Writer, concurrency int) (*zstd.Encoder, error) {
 	)
 }
 
-// WriteSecrets writes secrets.tar.zst to w: key as clawdinator.agekey, then
-// secrets/ and each file in name order.
-func WriteSecrets(w io.Writer, key []byte, secrets []SecretFile, mtime time.Time) error {
+// WriteSecrets writes secrets.tar.zst to w: key as clawdinator.agekey, the
+// statement as clawdinator.bundle.json (none when statement is nil: only
+// tests make such bundles, as older versions did), then secrets/ and each
+// file in name order.
+func WriteSecrets(w io.Writer, key, statement []byte, secrets []SecretFile, mtime time.Time) error {
 	zw, err := newEncoder(w, 1)
 	if err != nil {
 		return err
@@ -76,6 +81,11 @@ func WriteSecrets(w io.Writer, key []byte, secrets []SecretFile, mtime time.Time
 	}
 	if err := writeFile(tw, hdr(KeyEntry, 0o400, tar.TypeReg, int64(len(key))), key); err != nil {
 		return err
+	}
+	if statement != nil {
+		if err := writeFile(tw, hdr(StatementEntry, 0o400, tar.TypeReg, int64(len(statement))), statement); err != nil {
+			return err
+		}
 	}
 	if err := tw.WriteHeader(hdr(SecretsDir+"/", 0o700, tar.TypeDir, 0)); err != nil {
 		return err

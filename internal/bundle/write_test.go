@@ -69,7 +69,7 @@ func TestWriteSecretsLayout(t *testing.T) {
 	mtime := time.Unix(1234567890, 0)
 	var buf bytes.Buffer
 	secrets := []bundle.SecretFile{{Name: "b.age", Data: []byte("B")}, {Name: "a.age", Data: []byte("A")}}
-	if err := bundle.WriteSecrets(&buf, k.file, secrets, mtime); err != nil {
+	if err := bundle.WriteSecrets(&buf, k.file, nil, secrets, mtime); err != nil {
 		t.Fatal(err)
 	}
 	zr, err := zstd.NewReader(&buf)
@@ -112,7 +112,7 @@ func TestWriteSecretsLayout(t *testing.T) {
 	}
 
 	dup := append(secrets, bundle.SecretFile{Name: "a.age", Data: []byte("A2")})
-	if err := bundle.WriteSecrets(io.Discard, k.file, dup, mtime); err == nil || !strings.Contains(err.Error(), "a.age") {
+	if err := bundle.WriteSecrets(io.Discard, k.file, nil, dup, mtime); err == nil || !strings.Contains(err.Error(), "a.age") {
 		t.Errorf("a secret listed twice: err = %v", err)
 	}
 }

@@ -66,16 +66,77 @@ func Forbidden(all []plan.Instance, self plan.Instance, exclude []string) func(s
 }
 
 // Secrets downloads a secrets archive at or.VersionID and verifies it,
-// filling in what was found. The SHA-256 and size must match or's.
-func Secrets(ctx context.Context, b bucket.Bucket, or *result.Object, vo bundle.VerifyOptions) (c *bundle.SecretsContents, probs problem.List, err error) {
+// filling in what was found; when or.SHA256 is set, the bytes must have
+// that digest. It returns the statement inside the archive only when the
+// whole archive proved good (its key, pinned by vo.ExpectedRecipient when
+// set, decrypts every secret) and the statement is about instance at
+// prefix and lists exactly the secrets the archive holds: only then does
+// the key vouch for it.
+func Secrets(ctx context.Context, b bucket.Bucket, or *result.Object, vo bundle.VerifyOptions, instance, prefix string) (c *bundle.SecretsContents, st *manifest.Statement, probs problem.List, err error) {
 	// A download cut mid-body cannot be retried by the SDK, which has
 	// handed the body over already: read the whole object again.
 	for attempt := 1; ; attempt++ {
 		c, probs, err = checkSecretsOnce(ctx, b, or, vo)
 		if !retryRead(ctx, err, attempt) {
-			return c, probs, err
+			break
 		}
 	}
+	if err != nil || c == nil {
+		return c, nil, probs, err
+	}
+	st, sp := statement(c, instance, prefix)
+	probs = append(probs, sp...)
+	if probs.HasErrors() {
+		return c, nil, probs, nil
+	}
+	return c, st, probs, nil
+}
+
+// statement checks the statement inside a secrets archive against the
+// archive itself.
+func statement(c *bundle.SecretsContents, instance, prefix string) (*manifest.Statement, problem.List) {
+	var probs problem.List
+	if c.Statement == nil {
+		probs.Entryf(bundle.StatementEntry, "missing: this bundle was made before bundles carried a statement, so nothing ties its repo-seeds to the key; publish again")
+		return nil, probs
+	}
+	st, err := manifest.ParseStatement(c.Statement)
+	if err != nil {
+		probs.Entryf(bundle.StatementEntry, "%v; publish again", err)
+		return nil, probs
+	}
+	if st.Instance != instance || st.BootstrapPrefix != prefix {
+		probs.Entryf(bundle.StatementEntry, "is the statement of instance %q at %q, not of %q at %q: a bundle copied from another instance", st.Instance, st.BootstrapPrefix, instance, prefix)
+	}
+	if want := Key(prefix, bundle.SeedsObject); st.RepoSeeds.Key != want {
+		probs.Entryf(bundle.StatementEntry, "names repo-seeds at %s, not %s", st.RepoSeeds.Key, want)
+	}
+	listed := map[string]bundle.SecretInfo{}
+	for _, s := range st.Secrets {
+		listed[s.Name] = s
+	}
+	for _, s := range c.Secrets {
+		l, ok := listed[s.Name]
+		switch {
+		case !ok:
+			probs.Entryf(bundle.SecretsDir+"/"+s.Name, "is in the archive but not in its statement")
+		case l != s:
+			probs.Entryf(bundle.SecretsDir+"/"+s.Name, "differs from what the statement lists (sha256 %s, the statement says %s)", Short(s.SHA256), Short(l.SHA256))
+		}
+		delete(listed, s.Name)
+	}
+	for _, name := range SortedNames(boolKeys(listed)) {
+		probs.Entryf(bundle.SecretsDir+"/"+name, "is listed in the statement but missing from the archive")
+	}
+	return st, probs
+}
+
+func boolKeys[V any](m map[string]V) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
 }
 
 // retryRead says whether a pull-back that failed with err should be tried
@@ -134,19 +195,25 @@ func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, v
 	return contents, probs, nil
 }
 
-// Seeds verifies a repo-seeds archive by the SHA-256 the store reports
-// for it, or by downloading it (deep, or when the store reports none).
-func Seeds(ctx context.Context, b bucket.Bucket, or *result.Object, deep bool) (probs problem.List, err error) {
+// Seeds proves a repo-seeds object at or.VersionID against want, the
+// statement of a proven secrets archive: by the full-object SHA-256
+// checksum the store computed, or, when it keeps none or deep is set, by
+// downloading it (deep also unpacks it strictly and compares the digest of
+// its tar stream). Metadata an uploader chose is never taken for proof.
+func Seeds(ctx context.Context, b bucket.Bucket, or *result.Object, want manifest.Seeds, deep bool) (probs problem.List, err error) {
 	for attempt := 1; ; attempt++ {
-		probs, err = checkSeedsOnce(ctx, b, or, deep)
+		probs, err = checkSeedsOnce(ctx, b, or, want, deep)
 		if !retryRead(ctx, err, attempt) {
 			return probs, err
 		}
 	}
 }
 
-func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, deep bool) (problem.List, error) {
+func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, want manifest.Seeds, deep bool) (problem.List, error) {
 	var probs problem.List
+	mismatch := func(sum string, size int64, how string) {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("is not the repo-seeds object its secrets archive names: %s sha256 %s (%d bytes), the statement says %s (%d bytes)", how, Short(sum), size, Short(want.SHA256), want.Size)})
+	}
 	if !deep {
 		obj, err := b.Head(ctx, or.Key, or.VersionID)
 		if err != nil {
@@ -156,11 +223,9 @@ func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, dee
 			or.VersionID = obj.VersionID
 		}
 		if obj.SHA256 != "" {
-			if or.SHA256 == "" {
-				or.SHA256, or.Size = obj.SHA256, obj.Size
-			}
-			if obj.Size != or.Size || obj.SHA256 != or.SHA256 {
-				probs.Add(problem.Problem{Message: fmt.Sprintf("stored object has sha256 %s (%d bytes), expected %s (%d bytes)", Short(obj.SHA256), obj.Size, Short(or.SHA256), or.Size)})
+			or.SHA256, or.Size = obj.SHA256, obj.Size
+			if obj.Size != want.Size || obj.SHA256 != want.SHA256 {
+				mismatch(obj.SHA256, obj.Size, "the store's checksum is")
 			}
 			return probs, nil
 		}
@@ -174,8 +239,11 @@ func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, dee
 	cr := &CountWriter{}
 	tee := io.TeeReader(rc, io.MultiWriter(h, cr))
 	if deep {
-		_, vp := bundle.VerifySeeds(tee, bundle.SeedsLimits)
+		stats, vp := bundle.VerifySeeds(tee, bundle.SeedsLimits)
 		probs = append(probs, vp...)
+		if !vp.HasErrors() && stats.TarSHA256 != want.TarSHA256 {
+			probs.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", Short(stats.TarSHA256), Short(want.TarSHA256))})
+		}
 	}
 	if _, err := io.Copy(io.Discard, tee); err != nil {
 		if IsOperational(err) {
@@ -184,8 +252,8 @@ func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, dee
 		probs.Add(problem.Problem{Message: downloadFailed(err)})
 	}
 	got := hex.EncodeToString(h.Sum(nil))
-	if or.SHA256 != "" && (got != or.SHA256 || cr.N != or.Size) {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("downloaded bytes have sha256 %s (%d bytes), expected %s (%d bytes)", Short(got), cr.N, Short(or.SHA256), or.Size)})
+	if got != want.SHA256 || cr.N != want.Size {
+		mismatch(got, cr.N, "the downloaded bytes have")
 	}
 	or.SHA256, or.Size = got, cr.N
 	if or.VersionID == "" {

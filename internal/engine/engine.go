@@ -14,7 +14,10 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
+	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
@@ -78,9 +81,16 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*result.Result, 
 		if b, err = openBucket(ctx, cfg, opt); err != nil {
 			return nil, err
 		}
-		// An unchanged repo-seeds tree need not be compressed again.
-		if len(iprobs) == 0 {
-			in.PublishedSeeds = publish.FindPublishedSeeds(ctx, b, instances)
+		if err := requireVersioning(ctx, b, cfg.Bucket); err != nil {
+			if errors.As(err, new(*config.UsageError)) {
+				return nil, err
+			}
+			return &result.Result{Mode: mode, Failure: err}, nil
+		}
+		// An unchanged repo-seeds tree need not be compressed again, when
+		// a statement made with our own key vouches for the bucket's copy.
+		if key, err := agekey.Parse(cfg.AgeKey); err == nil && len(iprobs) == 0 {
+			in.PublishedSeeds = publish.FindProvenSeeds(ctx, b, instances, key)
 		}
 	case cfg.OutputDir != "":
 		b = bucket.Dir(cfg.OutputDir)
@@ -122,4 +132,24 @@ func openBucket(ctx context.Context, cfg *config.Config, opt Options) (bucket.Bu
 		return nil, &config.UsageError{Msg: err.Error()}
 	}
 	return st, nil
+}
+
+// requireVersioning refuses a bucket that keeps no versions: publish proves
+// the versions it wrote, rolls back by version and reuses by version.
+func requireVersioning(ctx context.Context, b bucket.Bucket, name string) error {
+	v, ok := b.(interface {
+		Versioning(ctx context.Context) (bool, error)
+	})
+	if !ok {
+		return nil
+	}
+	on, err := v.Versioning(ctx)
+	if err != nil {
+		return err
+	}
+	if !on {
+		return &config.UsageError{Msg: fmt.Sprintf("bucket %s does not have versioning enabled: publish needs it to prove, roll back and reuse versions "+
+			"(enable it: aws s3api put-bucket-versioning --bucket %s --versioning-configuration Status=Enabled)", name, name)}
+	}
+	return nil
 }

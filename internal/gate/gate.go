@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"sync"
 	"time"
 
@@ -83,6 +84,8 @@ type Prepared struct {
 	Secrets map[string]*Archive
 	// SecretInfo maps instance name to what its archive holds.
 	SecretInfo map[string][]bundle.SecretInfo
+	// Statements maps instance name to the statement inside its archive.
+	Statements map[string]*manifest.Statement
 	// Seeds is the repo-seeds archive, shared by every instance.
 	Seeds     *Archive
 	seedsFile *os.File
@@ -191,6 +194,7 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 		Key: key, Plan: p, Instances: instances, Policy: in.Policy,
 		Secrets:    map[string]*Archive{},
 		SecretInfo: map[string][]bundle.SecretInfo{},
+		Statements: map[string]*manifest.Statement{},
 		Seeds:      sr.arch, seedsFile: sr.f,
 		Warnings: probs.Warnings(),
 	}
@@ -204,13 +208,21 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 			sum := sha256.Sum256(data)
 			infos = append(infos, bundle.SecretInfo{Name: s.Name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
 		}
+		st := manifest.Statement{
+			Instance: ip.Name, BootstrapPrefix: ip.BootstrapPrefix, Secrets: infos,
+			RepoSeeds: manifest.Seeds{
+				Key:  path.Join(ip.BootstrapPrefix, bundle.SeedsObject),
+				Size: out.Seeds.Size, SHA256: out.Seeds.Hex(), TarSHA256: out.Seeds.TarSHA256,
+			},
+		}
 		var buf bytes.Buffer
-		if err := bundle.WriteSecrets(&buf, canonical, files, in.Mtime); err != nil {
+		if err := bundle.WriteSecrets(&buf, canonical, st.Marshal(), files, in.Mtime); err != nil {
 			out.Close()
 			return nil, probs, fmt.Errorf("build %s for %s: %w", bundle.SecretsObject, ip.Name, err)
 		}
 		out.Secrets[ip.Name] = &Archive{Size: int64(buf.Len()), SHA256: sha256.Sum256(buf.Bytes()), Data: buf.Bytes()}
 		out.SecretInfo[ip.Name] = infos
+		out.Statements[ip.Name] = &st
 	}
 	return out, probs, nil
 }

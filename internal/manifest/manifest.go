@@ -11,8 +11,10 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 )
 
-// Format is the manifest's format version.
-const Format = 1
+// Format is the manifest's format version. Version 2 came with the
+// statement inside secrets.tar.zst; a manifest of version 1 names a bundle
+// without one, which this tool refuses (publish again).
+const Format = 2
 
 // Manifest records one instance's published bundle. It is written last, after
 // both objects verified, so it always names versions that were proven good.
@@ -82,6 +84,9 @@ func Parse(data []byte) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("invalid manifest JSON: %w", err)
+	}
+	if m.FormatVersion < Format {
+		return nil, fmt.Errorf("manifest formatVersion %d was written by an older clawdinator-bundle, before bundles carried a statement: publish again", m.FormatVersion)
 	}
 	if m.FormatVersion != Format {
 		return nil, fmt.Errorf("unsupported manifest formatVersion %d (this tool reads %d)", m.FormatVersion, Format)

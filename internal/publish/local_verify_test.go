@@ -99,7 +99,8 @@ func TestVerifyDir(t *testing.T) {
 		copyFile(t, localObject(out, "clawdinator-2", bundle.SecretsObject), localObject(out, "clawdinator-1", bundle.SecretsObject))
 		res := localVerify(t, f, out)
 		obj := "bootstrap/clawdinator-1/" + bundle.SecretsObject
-		expect(t, res, "instance clawdinator-1", obj, "sha256")
+		expect(t, res, "instance clawdinator-1", obj, bundle.StatementEntry, `is the statement of instance "clawdinator-2"`)
+		expect(t, res, "instance clawdinator-1", "bootstrap/clawdinator-1/"+bundle.ManifestName, "disagrees with secrets.tar.zst (sha256")
 		expect(t, res, "instance clawdinator-1", obj, sample.TokenName("clawdinator-2"), "token of instance clawdinator-2")
 		expect(t, res, "instance clawdinator-1", obj, sample.TokenName("clawdinator-1"), "missing")
 		for _, ir := range res.Instances {
@@ -110,7 +111,8 @@ func TestVerifyDir(t *testing.T) {
 	})
 
 	t.Run("swapped without manifests", func(t *testing.T) {
-		// With no manifest left, the instance's own rules still catch it.
+		// With no manifest left, the instance's own rules still catch it,
+		// and every missing manifest is a problem of its own.
 		out := localAssemble(t, f)
 		copyFile(t, localObject(out, "clawdinator-2", bundle.SecretsObject), localObject(out, "clawdinator-1", bundle.SecretsObject))
 		for _, inst := range sample.Instances {
@@ -119,8 +121,8 @@ func TestVerifyDir(t *testing.T) {
 		res := localVerify(t, f, out)
 		expect(t, res, "instance clawdinator-1", sample.TokenName("clawdinator-2"), "token of instance clawdinator-2")
 		expect(t, res, "instance clawdinator-1", sample.TokenName("clawdinator-1"), "required secret is missing")
-		if w := res.Problems.Warnings(); len(w) != len(sample.Instances) {
-			t.Errorf("want one no-manifest warning per instance:\n%s", localRender(w))
+		for _, inst := range sample.Instances {
+			expect(t, res, "instance "+inst, "bootstrap/"+inst+"/"+bundle.ManifestName, "missing: the index of this instance's versions was deleted or never written; publish again")
 		}
 	})
 

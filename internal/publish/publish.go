@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/check"
@@ -27,19 +28,29 @@ import (
 
 // Publish uploads every prepared instance's bundle, pulls back what it wrote
 // by version id, verifies it, and only then writes the instance's manifest.
-// An object whose bytes the previous manifest already names, still current
-// at its key, is not uploaded again but is verified.
+// Within an instance the repo-seeds object goes first and the secrets
+// archive, whose statement names it, second: the secrets archive is the
+// commit point of the pair. An object whose bytes are already current at
+// its key (by the store's own checksum) is not uploaded again but is
+// verified. Instances that fail are rolled back once every instance is
+// done, so that no copy in flight loses its source.
 func Publish(ctx context.Context, prep *gate.Prepared, opt Options) *result.Result {
 	res := &result.Result{Mode: result.Publish, Recipient: prep.Key.Recipient(), Problems: append(problem.List(nil), prep.Warnings...)}
-	res.Instances = make([]result.Instance, len(prep.Plan.Instances))
+	n := len(prep.Plan.Instances)
+	res.Instances = make([]result.Instance, n)
 	seeds := &sharedUpload{}
 	// Problems in instance order, not completion order: reports are stable.
-	probs := make([]problem.List, len(prep.Plan.Instances))
-	check.ForEach(ctx, len(prep.Plan.Instances), opt.Concurrency, func(i int) {
-		res.Instances[i], probs[i] = publishOne(ctx, prep, prep.Plan.Instances[i], opt, seeds)
+	probs := make([]problem.List, n)
+	committed := make([]bool, n)
+	check.ForEach(ctx, n, opt.Concurrency, func(i int) {
+		res.Instances[i], probs[i], committed[i] = publishOne(ctx, prep, prep.Plan.Instances[i], opt, seeds)
 	})
-	for _, p := range probs {
-		res.Problems = append(res.Problems, p...)
+	for i, ip := range prep.Plan.Instances {
+		if !committed[i] {
+			sums := map[string]string{bundle.SecretsObject: prep.Secrets[ip.Name].Hex(), bundle.SeedsObject: prep.Seeds.Hex()}
+			probs[i] = append(probs[i], rollback(ctx, opt.Bucket, &res.Instances[i], sums)...)
+		}
+		res.Problems = append(res.Problems, probs[i]...)
 	}
 	return res
 }
@@ -75,52 +86,46 @@ func (s *sharedUpload) put(ctx context.Context, b bucket.Bucket, k string, prep 
 	return b.Copy(ctx, src.Key, src.VersionID, k)
 }
 
-func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, opt Options, seeds *sharedUpload) (ir result.Instance, probs problem.List) {
+func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, opt Options, seeds *sharedUpload) (ir result.Instance, probs problem.List, committed bool) {
 	ir = result.Instance{Instance: ip.Name, Prefix: ip.BootstrapPrefix, Secrets: prep.SecretInfo[ip.Name]}
+	// Reported in the order verify and the manifest use: secrets, seeds.
+	defer func() {
+		if len(ir.Objects) == 2 {
+			ir.Objects[0], ir.Objects[1] = ir.Objects[1], ir.Objects[0]
+		}
+	}()
 	emit := func(step, obj string, done, total int64) {
 		if opt.Events != nil {
 			opt.Events(check.Event{Instance: ip.Name, Step: step, Object: obj, Done: done, Total: total})
 		}
 	}
 
-	prev, err := check.ReadManifest(ctx, opt.Bucket, check.Key(ip.BootstrapPrefix, bundle.ManifestName))
-	if err != nil && !errors.Is(err, bucket.ErrNotFound) {
-		if check.IsOperational(err) {
-			ir.Err = err
-			return ir, probs
-		}
-		// A corrupt previous manifest only costs the unchanged shortcut.
-		prev = nil
-	}
-	// Versions this run writes are unproven until the manifest names them:
-	// when the run fails before the manifest write, they are removed, so
-	// that a host downloads again what the previous manifest names.
-	committing := false
-	defer func() {
-		if !committing {
-			sums := map[string]string{bundle.SecretsObject: prep.Secrets[ip.Name].Hex(), bundle.SeedsObject: prep.Seeds.Hex()}
-			probs = append(probs, rollback(ctx, opt.Bucket, &ir, prev, sums)...)
-		}
-	}()
-
 	sec := prep.Secrets[ip.Name]
+	// Seeds first: the secrets archive names them, and a host (or verify)
+	// that finds the new secrets archive must find its seeds in place.
 	objs := []struct {
 		name string
 		arch *gate.Archive
 		body func() io.ReadSeeker
 	}{
-		{bundle.SecretsObject, sec, func() io.ReadSeeker { return bytes.NewReader(sec.Data) }},
 		{bundle.SeedsObject, prep.Seeds, func() io.ReadSeeker { return prep.OpenSeeds() }},
+		{bundle.SecretsObject, sec, func() io.ReadSeeker { return bytes.NewReader(sec.Data) }},
 	}
 	for _, o := range objs {
 		k := check.Key(ip.BootstrapPrefix, o.name)
 		or := result.Object{Name: o.name, Key: k, Size: o.arch.Size, SHA256: o.arch.Hex(), TarSHA256: o.arch.TarSHA256}
-		if v, ok := unchanged(ctx, opt.Bucket, prev.Object(o.name), o.arch); ok {
+		v, ok, err := unchanged(ctx, opt.Bucket, k, o.arch)
+		or.Before = v
+		if err != nil {
+			ir.Objects = append(ir.Objects, or)
+			ir.Err = err
+			return ir, probs, false
+		}
+		if ok {
 			or.VersionID, or.Status = v, result.Unchanged
 		} else {
 			emit("upload", o.name, 0, o.arch.Size)
 			var obj bucket.Object
-			var err error
 			if o.name == bundle.SeedsObject {
 				var body io.ReadSeeker
 				if r := o.body(); r != nil {
@@ -134,55 +139,62 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 				or.Status = result.Failed
 				ir.Objects = append(ir.Objects, or)
 				ir.Err = err
-				return ir, probs
+				return ir, probs, false
 			}
 			or.VersionID, or.Status = obj.VersionID, opt.wrote()
 		}
 		ir.Objects = append(ir.Objects, or)
 	}
 
-	// Pull back exactly the versions just written and prove them.
+	// Pull back exactly the versions just written and prove them: the
+	// secrets archive with the key inside it, the seeds against the
+	// statement that archive carries.
 	emit("verify", bundle.SecretsObject, 0, 0)
-	want := ip.Secrets
-	names := make([]string, len(want))
-	for i, s := range want {
+	names := make([]string, len(ip.Secrets))
+	for i, s := range ip.Secrets {
 		names[i] = s.Name
 	}
-	for i := range ir.Objects {
-		or := &ir.Objects[i]
-		var p problem.List
-		var err error
-		switch or.Name {
-		case bundle.SecretsObject:
-			_, p, err = check.Secrets(ctx, opt.Bucket, or, bundle.VerifyOptions{
-				Expected: names, ExpectedRecipient: opt.ExpectedRecipient,
-				Forbidden: check.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
-			})
-		case bundle.SeedsObject:
-			p, err = check.Seeds(ctx, opt.Bucket, or, opt.DeepVerify)
-		}
-		if err == nil {
-			var cp problem.List
-			cp, err = check.Current(ctx, opt.Bucket, or)
-			p = append(p, cp...)
-		}
-		p.In(ip.Name, or.Key)
-		probs = append(probs, p...)
-		if err != nil {
-			ir.Err = err
-			return ir, probs
-		}
-		or.Verified = len(p.Errors()) == 0
+	seedsObj, secObj := &ir.Objects[0], &ir.Objects[1]
+	_, st, p, err := check.Secrets(ctx, opt.Bucket, secObj, bundle.VerifyOptions{
+		Expected: names, ExpectedRecipient: opt.ExpectedRecipient,
+		Forbidden: check.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
+	}, ip.Name, ip.BootstrapPrefix)
+	if err == nil && st != nil {
+		var sp problem.List
+		sp, err = check.Seeds(ctx, opt.Bucket, seedsObj, st.RepoSeeds, opt.DeepVerify)
+		probs = append(probs, sp.In(ip.Name, seedsObj.Key)...)
 	}
-	if len(probs.Errors()) > 0 {
-		return ir, probs
+	p.In(ip.Name, secObj.Key)
+	probs = append(p, probs...)
+	for _, or := range []*result.Object{seedsObj, secObj} {
+		if err != nil {
+			break
+		}
+		var cp problem.List
+		cp, err = check.Current(ctx, opt.Bucket, or)
+		probs = append(probs, cp.In(ip.Name, or.Key)...)
+	}
+	if err != nil {
+		ir.Err = err
+		return ir, probs, false
+	}
+	for _, or := range []*result.Object{seedsObj, secObj} {
+		or.Verified = true
+		for _, q := range probs.Errors() {
+			if q.Object == or.Key {
+				or.Verified = false
+			}
+		}
+	}
+	if probs.HasErrors() {
+		return ir, probs, false
 	}
 
 	m := &manifest.Manifest{
 		FormatVersion: manifest.Format, Instance: ip.Name, BootstrapPrefix: ip.BootstrapPrefix,
 		Tool: opt.Tool, Source: opt.Source, Recipient: prep.Key.Recipient(), Secrets: ir.Secrets,
 	}
-	for _, or := range ir.Objects {
+	for _, or := range []*result.Object{secObj, seedsObj} {
 		m.Objects = append(m.Objects, manifest.Object{Name: or.Name, Key: or.Key, Size: or.Size, SHA256: or.SHA256, VersionID: or.VersionID, TarSHA256: or.TarSHA256, Unchanged: or.Status == result.Unchanged})
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
@@ -191,14 +203,13 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	// The objects are proven: a failed manifest write leaves them current
 	// (verify reports the mismatch) rather than remove versions that a
 	// manifest write which did land despite the error would name.
-	committing = true
 	if _, err := opt.Bucket.Put(ctx, check.Key(ip.BootstrapPrefix, bundle.ManifestName), bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
 		ir.Err = err
-		return ir, probs
+		return ir, probs, true
 	}
 	ir.Manifest = m
 	ir.Verified = true
-	return ir, probs
+	return ir, probs, true
 }
 
 // rollbackTimeout bounds undoing an instance's uploads, which runs even
@@ -212,7 +223,7 @@ const rollbackTimeout = time.Minute
 // that landed although its response was lost, then retried). A bucket
 // without versions (Dir) cannot go back: the file this run wrote is
 // removed, so that nothing unproven is left in place.
-func rollback(ctx context.Context, b bucket.Bucket, ir *result.Instance, prev *manifest.Manifest, sums map[string]string) problem.List {
+func rollback(ctx context.Context, b bucket.Bucket, ir *result.Instance, sums map[string]string) problem.List {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
 	var probs problem.List
@@ -220,10 +231,6 @@ func rollback(ctx context.Context, b bucket.Bucket, ir *result.Instance, prev *m
 		or := &ir.Objects[i]
 		if !or.Status.Wrote() {
 			continue
-		}
-		var keep string
-		if po := prev.Object(or.Name); po != nil {
-			keep = po.VersionID
 		}
 		var err error
 		removed := false
@@ -235,7 +242,7 @@ func rollback(ctx context.Context, b bucket.Bucket, ir *result.Instance, prev *m
 				err = nil
 				break
 			}
-			if err != nil || cur.VersionID != "" && (cur.VersionID == keep || cur.SHA256 != sums[or.Name]) {
+			if err != nil || cur.VersionID != "" && (cur.VersionID == or.Before || cur.SHA256 != sums[or.Name] && cur.Claimed != sums[or.Name]) {
 				break
 			}
 			if err = b.Delete(ctx, or.Key, cur.VersionID); err != nil {
@@ -257,44 +264,49 @@ func rollback(ctx context.Context, b bucket.Bucket, ir *result.Instance, prev *m
 	return probs
 }
 
-// unchanged reports whether the previous manifest's object has the same
-// bytes as arch and is still the current version at its key.
-func unchanged(ctx context.Context, b bucket.Bucket, prev *manifest.Object, arch *gate.Archive) (string, bool) {
-	if prev == nil || prev.SHA256 != arch.Hex() || prev.Size != arch.Size || prev.VersionID == "" {
-		return "", false
+// unchanged returns the version current at k before this run, and whether
+// it holds the bytes of arch, by the checksum the store computed (never by
+// metadata an uploader chose, nor by a manifest).
+func unchanged(ctx context.Context, b bucket.Bucket, k string, arch *gate.Archive) (string, bool, error) {
+	cur, err := b.Head(ctx, k, "")
+	if errors.Is(err, bucket.ErrNotFound) {
+		return "", false, nil
 	}
-	cur, err := b.Head(ctx, prev.Key, "")
-	if err != nil || cur.VersionID != prev.VersionID || cur.Size != arch.Size {
-		return "", false
+	if check.IsOperational(err) {
+		return "", false, err
 	}
-	if cur.SHA256 != "" && cur.SHA256 != arch.Hex() {
-		return "", false
+	if err != nil {
+		return "", false, nil
 	}
-	return prev.VersionID, true
+	return cur.VersionID, cur.VersionID != "" && cur.SHA256 == arch.Hex() && cur.Size == arch.Size, nil
 }
 
-// FindPublishedSeeds reads the manifests of instances and returns the
-// repo-seeds archives they name that are still the current version at their
-// key, by the digest of their uncompressed tar stream. Anything unreadable is
-// skipped: this only saves work, it never decides what is correct.
-func FindPublishedSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Instance) map[string]manifest.Object {
+// FindProvenSeeds returns the repo-seeds objects current in the bucket that
+// a statement proven with key vouches for, by the digest of their tar
+// stream. For each instance it reads the current secrets archive; only
+// when the identity inside is key itself is its statement believed, and
+// only when the store's checksum of the seeds object it names equals the
+// statement's digest is that object a candidate for reuse. Anything else
+// is skipped: this only saves work, it never decides what is correct.
+func FindProvenSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Instance, key *agekey.Key) map[string]manifest.Object {
 	out := map[string]manifest.Object{}
 	var mu sync.Mutex
 	check.ForEach(ctx, len(instances), 8, func(i int) {
-		m, err := check.ReadManifest(ctx, b, check.Key(instances[i].BootstrapPrefix, bundle.ManifestName))
-		if err != nil {
+		in := instances[i]
+		or := result.Object{Key: check.Key(in.BootstrapPrefix, bundle.SecretsObject)}
+		c, st, p, err := check.Secrets(ctx, b, &or, bundle.VerifyOptions{ExpectedRecipient: key.Recipient()}, in.Name, in.BootstrapPrefix)
+		if err != nil || st == nil || p.HasErrors() || !bytes.Equal(c.Identity, key.Canonical()) {
 			return
 		}
-		mo := m.Object(bundle.SeedsObject)
-		if mo == nil || mo.TarSHA256 == "" || mo.VersionID == "" || mo.Key != check.Key(instances[i].BootstrapPrefix, bundle.SeedsObject) {
-			return
-		}
-		cur, err := b.Head(ctx, mo.Key, "")
-		if err != nil || cur.VersionID != mo.VersionID || cur.Size != mo.Size || (cur.SHA256 != "" && cur.SHA256 != mo.SHA256) {
+		cur, err := b.Head(ctx, st.RepoSeeds.Key, "")
+		if err != nil || cur.VersionID == "" || cur.SHA256 != st.RepoSeeds.SHA256 || cur.Size != st.RepoSeeds.Size {
 			return
 		}
 		mu.Lock()
-		out[mo.TarSHA256] = *mo
+		out[st.RepoSeeds.TarSHA256] = manifest.Object{
+			Name: bundle.SeedsObject, Key: st.RepoSeeds.Key, Size: cur.Size, SHA256: cur.SHA256,
+			VersionID: cur.VersionID, TarSHA256: st.RepoSeeds.TarSHA256,
+		}
 		mu.Unlock()
 	})
 	return out

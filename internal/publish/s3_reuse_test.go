@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/openclaw/clawdinator-bundle/internal/agekey"
+
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
@@ -34,7 +36,11 @@ func TestPublishReusesSeedsInBucket(t *testing.T) {
 		t.Fatal(s3Render(probs))
 	}
 	in := f.load()
-	in.PublishedSeeds = publish.FindPublishedSeeds(context.Background(), st, instances)
+	key, err := agekey.Parse(f.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), st, instances, key)
 	if _, ok := in.PublishedSeeds[good.TarSHA256]; !ok || len(in.PublishedSeeds) != 1 {
 		t.Fatalf("published seeds found: %+v, want the one tar digest %s", in.PublishedSeeds, good.TarSHA256)
 	}
@@ -60,7 +66,7 @@ func TestPublishReusesSeedsInBucket(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(f.SeedsDir, "openclaw", "NEW"), []byte("new\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	in.PublishedSeeds = publish.FindPublishedSeeds(context.Background(), st, instances)
+	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), st, instances, key)
 	prep = s3Prepare(t, in)
 	if prep.Seeds.Source != nil || prep.Seeds.TarSHA256 == good.TarSHA256 {
 		t.Fatal("a changed tree was taken for the published one")

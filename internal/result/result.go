@@ -61,6 +61,9 @@ type Object struct {
 	TarSHA256 string `json:"tarSha256,omitempty"`
 	Status    Status `json:"status"`
 	Verified  bool   `json:"verified"`
+	// Before is the version that was current at Key before this run wrote
+	// (publish): a rollback stops there.
+	Before string `json:"-"`
 }
 
 // Instance is what happened to one instance.

@@ -17,6 +17,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
@@ -99,101 +100,135 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 		opt.Events(check.Event{Instance: inst.Name, Step: "verify"})
 	}
 	mkey := check.Key(inst.BootstrapPrefix, bundle.ManifestName)
+	mprob := func(format string, a ...any) {
+		probs.Add(problem.Problem{Instance: inst.Name, Object: mkey, Message: fmt.Sprintf(format, a...)})
+	}
 	m, err := check.ReadManifest(ctx, opt.Bucket, mkey)
 	switch {
 	case err == nil:
 		if m.Instance != inst.Name {
-			probs.Add(problem.Problem{Instance: inst.Name, Object: mkey, Message: fmt.Sprintf("manifest is for instance %q", m.Instance)})
+			mprob("manifest is for instance %q; publish again", m.Instance)
 		}
 		ir.Manifest = m
 	case errors.Is(err, bucket.ErrNotFound):
-		probs.Warn(problem.Problem{Instance: inst.Name, Object: mkey, Message: "no manifest: checking the bundle against the required secrets only"})
+		mprob("missing: the index of this instance's versions was deleted or never written; publish again")
 	case check.IsOperational(err):
 		ir.Err = err
 		return ir, probs, ""
 	default:
-		probs.Add(problem.Problem{Instance: inst.Name, Object: mkey, Message: "unreadable manifest: " + err.Error()})
+		mprob("unreadable manifest: %v", err)
 	}
 
+	// What a host downloads now is the current version of each object:
+	// the secrets archive first, proven with the key inside it; then the
+	// repo-seeds object its statement names.
+	sec := result.Object{Name: bundle.SecretsObject, Key: check.Key(inst.BootstrapPrefix, bundle.SecretsObject), Status: result.Checked}
+	seeds := result.Object{Name: bundle.SeedsObject, Key: check.Key(inst.BootstrapPrefix, bundle.SeedsObject), Status: result.Checked}
+	found := map[string]problem.List{}
 	var recipient string
-	for _, name := range []string{bundle.SecretsObject, bundle.SeedsObject} {
-		k := check.Key(inst.BootstrapPrefix, name)
-		or := result.Object{Name: name, Key: k, Status: result.Checked}
+	var st *manifest.Statement
+	for _, or := range []*result.Object{&sec, &seeds} {
 		var p problem.List
-		// What a host downloads now is the current version: fetch that,
-		// then compare it with what the manifest promised.
-		cur, err := opt.Bucket.Head(ctx, k, "")
+		cur, err := opt.Bucket.Head(ctx, or.Key, "")
 		if errors.Is(err, bucket.ErrNotFound) {
 			or.Status = result.Missing
 			p.Add(problem.Problem{Message: "missing: a host booting now would fail to download it"})
-			p.In(inst.Name, k)
-			probs = append(probs, p...)
-			ir.Objects = append(ir.Objects, or)
+			found[or.Name] = p
 			continue
 		}
 		if err != nil {
 			ir.Err = err
-			ir.Objects = append(ir.Objects, or)
+			ir.Objects = []result.Object{sec, seeds}
 			return ir, probs, recipient
 		}
-		or.VersionID, or.Size = cur.VersionID, cur.Size
-		replaced := ""
-		if mo := m.Object(name); mo != nil {
-			if mo.VersionID != "" && cur.VersionID != mo.VersionID {
-				replaced = fmt.Sprintf("changed outside a publish (drift or tampering): current version %s is not the version %s the manifest names", orNone(check.ShortVersion(cur.VersionID)), check.ShortVersion(mo.VersionID))
-			} else {
-				// Hash against the manifest's digest; a mismatch is reported
-				// by the checks below.
-				or.SHA256, or.Size = mo.SHA256, mo.Size
-			}
-		}
-		switch name {
+		or.VersionID = cur.VersionID
+		switch or.Name {
 		case bundle.SecretsObject:
 			vo := bundle.VerifyOptions{
 				ExpectedRecipient: opt.ExpectedRecipient,
 				Forbidden:         check.Forbidden(in.Instances, inst, in.Policy.Exclude),
 			}
-			if m != nil {
-				vo.Expected = m.SecretNames()
-			}
-			contents, vp, err := check.Secrets(ctx, opt.Bucket, &or, vo)
-			if err != nil {
-				ir.Err = err
-				ir.Objects = append(ir.Objects, or)
-				return ir, probs, recipient
-			}
-			p = append(p, vp...)
-			if contents != nil {
+			var contents *bundle.SecretsContents
+			contents, st, p, err = check.Secrets(ctx, opt.Bucket, or, vo, inst.Name, inst.BootstrapPrefix)
+			if err == nil && contents != nil {
 				recipient = contents.Recipient
 				ir.Secrets = contents.Secrets
-				p = append(p, checkRequired(contents, inst, in.Policy, m == nil)...)
-				if m != nil && m.Recipient != "" && contents.Recipient != "" && contents.Recipient != m.Recipient {
-					p.Add(problem.Problem{Message: fmt.Sprintf("bundled key is %s, the manifest says %s", contents.Recipient, m.Recipient)})
-				}
+				p = append(p, checkRequired(contents, inst, in.Policy)...)
 				if in.SecretsDir != "" {
 					p = append(p, compareDir(contents, in.SecretsDir)...)
 				}
 			}
 		case bundle.SeedsObject:
-			or.VersionID = cur.VersionID
-			sp, err := check.Seeds(ctx, opt.Bucket, &or, opt.DeepVerify)
-			if err != nil {
-				ir.Err = err
-				ir.Objects = append(ir.Objects, or)
-				return ir, probs, recipient
+			if st == nil {
+				// Nothing proven names these seeds: the problem is reported
+				// on the secrets archive.
+				or.Size = cur.Size
+				found[or.Name] = p
+				continue
 			}
-			p = append(p, sp...)
+			p, err = check.Seeds(ctx, opt.Bucket, or, st.RepoSeeds, opt.DeepVerify)
 		}
-		if replaced != "" {
-			p = foldInto(replaced, p)
+		if err != nil {
+			ir.Err = err
+			ir.Objects = []result.Object{sec, seeds}
+			return ir, probs, recipient
 		}
-		p.In(inst.Name, k)
-		probs = append(probs, p...)
-		or.Verified = len(p.Errors()) == 0
-		ir.Objects = append(ir.Objects, or)
+		found[or.Name] = p
 	}
-	ir.Verified = len(probs.Errors()) == 0
+
+	// The manifest is an index: it must agree with what the key vouches
+	// for, and is never taken for a digest.
+	if m != nil {
+		for _, or := range []*result.Object{&sec, &seeds} {
+			mo := m.Object(or.Name)
+			switch {
+			case mo == nil:
+				mprob("lists no %s; publish again", or.Name)
+			case or.Status != result.Missing && mo.VersionID != "" && mo.VersionID != or.VersionID:
+				found[or.Name] = foldInto(fmt.Sprintf("changed outside a publish (drift or tampering): current version %s is not the version %s the manifest names",
+					orNone(check.ShortVersion(or.VersionID)), check.ShortVersion(mo.VersionID)), found[or.Name])
+			case st != nil && or.Name == bundle.SeedsObject && (mo.SHA256 != st.RepoSeeds.SHA256 || mo.Size != st.RepoSeeds.Size):
+				mprob("disagrees with the statement in %s about %s (sha256 %s, the statement says %s); publish again", bundle.SecretsObject, or.Name, check.Short(mo.SHA256), check.Short(st.RepoSeeds.SHA256))
+			case or.Name == bundle.SecretsObject && or.Status != result.Missing && (mo.SHA256 != or.SHA256 || mo.Size != or.Size):
+				mprob("disagrees with %s (sha256 %s, the object has %s); publish again", or.Name, check.Short(mo.SHA256), check.Short(or.SHA256))
+			}
+		}
+		// A secrets archive replaced behind the manifest's back is reported
+		// once, on the archive; the manifest then disagrees with it anyway.
+		if mo := m.Object(bundle.SecretsObject); mo != nil && (mo.VersionID == sec.VersionID || sec.VersionID == "" && mo.SHA256 == sec.SHA256) {
+			if st != nil && !sameSecrets(m.Secrets, st.Secrets) {
+				mprob("lists other secrets than the statement in %s; publish again", bundle.SecretsObject)
+			}
+			if recipient != "" && m.Recipient != recipient {
+				mprob("says the key is %s, the bundled key is %s; publish again", m.Recipient, recipient)
+			}
+		}
+	}
+
+	for _, or := range []*result.Object{&sec, &seeds} {
+		p := found[or.Name].In(inst.Name, or.Key)
+		probs = append(probs, p...)
+		or.Verified = or.Status != result.Missing && !p.HasErrors() && (or.Name == bundle.SecretsObject || st != nil)
+	}
+	ir.Objects = []result.Object{sec, seeds}
+	ir.Verified = !probs.HasErrors() && sec.Verified && seeds.Verified
 	return ir, probs, recipient
+}
+
+func sameSecrets(a, b []bundle.SecretInfo) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	byName := map[string]bundle.SecretInfo{}
+	for _, s := range a {
+		byName[s.Name] = s
+	}
+	for _, s := range b {
+		if byName[s.Name] != s {
+			return false
+		}
+	}
+	return true
 }
 
 func orNone(v string) string {
@@ -204,12 +239,10 @@ func orNone(v string) string {
 }
 
 // checkRequired checks that a bundle holds the required secrets and the
-// instance's own token. With a manifest the exact set is already compared.
-func checkRequired(c *bundle.SecretsContents, inst plan.Instance, pol plan.Policy, noManifest bool) problem.List {
+// instance's own token (the statement proves which secrets were meant; the
+// policy says which a host needs).
+func checkRequired(c *bundle.SecretsContents, inst plan.Instance, pol plan.Policy) problem.List {
 	var probs problem.List
-	if !noManifest {
-		return nil
-	}
 	have := map[string]bool{}
 	for _, s := range c.Secrets {
 		have[s.Name] = true
