@@ -411,7 +411,7 @@ func matrixCases() []matrixCase {
 
 		// 3 a.m.: "could not complete: instance clawdinator-1: get s3://no-such-bucket-matrix/…: bucket does not exist".
 		{name: "bucket missing", with: map[string]string{"s3-bucket": matrixNoBucket},
-			code: exitFailed, re: `instance clawdinator-1: get s3://` + matrixNoBucket + `/bootstrap/clawdinator-1/manifest\.json: bucket does not exist`,
+			code: exitFailed, re: `check versioning of s3://` + matrixNoBucket + `: bucket does not exist`,
 			after: func(t *testing.T, m *matrixEnv, r matrixRun) {
 				if _, err := m.srv.Client().HeadBucket(context.Background(), &s3.HeadBucketInput{Bucket: aws.String(matrixNoBucket)}); err == nil {
 					t.Errorf("bucket %s exists after the run", matrixNoBucket)
@@ -419,10 +419,10 @@ func matrixCases() []matrixCase {
 			}},
 		// 3 a.m.: "could not complete: …: access denied (check credentials, …): SignatureDoesNotMatch".
 		{name: "wrong credentials", awsSecret: matrixWrongSecret,
-			code: exitFailed, re: `instance clawdinator-1: get s3://matrix/bootstrap/clawdinator-1/manifest\.json: access denied \(check credentials, permissions and expected bucket owner\): SignatureDoesNotMatch`},
+			code: exitFailed, re: `check versioning of s3://matrix: access denied \(check credentials, permissions and expected bucket owner\): SignatureDoesNotMatch`},
 		// 3 a.m.: "could not complete: …: S3 unreachable (check endpoint, region and network): dial tcp …: connection refused (6 attempts)", within seconds.
 		{name: "endpoint unreachable", with: map[string]string{"s3-endpoint": "{closedport}"},
-			code: exitFailed, re: `instance clawdinator-1: get s3://matrix/bootstrap/clawdinator-1/manifest\.json: S3 unreachable \(check endpoint, region and network\): dial tcp 127\.0\.0\.1:\d+: connect: connection refused \(\d+ attempts\)$`,
+			code: exitFailed, re: `check versioning of s3://matrix: S3 unreachable \(check endpoint, region and network\): dial tcp 127\.0\.0\.1:\d+: connect: connection refused \(\d+ attempts\)$`,
 			after: func(t *testing.T, m *matrixEnv, r matrixRun) {
 				t.Logf("unreachable endpoint: the run ended after %v", r.took.Round(time.Millisecond))
 				if r.took > 45*time.Second {

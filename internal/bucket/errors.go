@@ -125,7 +125,10 @@ func (e *Error) Is(target error) bool {
 }
 
 func objectURI(bucket, key, version string) string {
-	u := "s3://" + bucket + "/" + key
+	u := "s3://" + bucket
+	if key != "" {
+		u += "/" + key
+	}
 	if version != "" {
 		u += " (version " + version + ")"
 	}

@@ -593,7 +593,7 @@ func (s *S3) Versioning(ctx context.Context) (bool, error) {
 		ExpectedBucketOwner: s.owner(),
 	})
 	if err != nil {
-		return false, s.fail("get versioning of", "", "", err)
+		return false, s.fail("check versioning of", "", "", err)
 	}
 	return out.Status == types.BucketVersioningStatusEnabled, nil
 }
