@@ -304,7 +304,7 @@ func FindProvenSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Inst
 		}
 		mu.Lock()
 		out[st.RepoSeeds.TarSHA256] = manifest.Object{
-			Name: bundle.SeedsObject, Key: st.RepoSeeds.Key, Size: cur.Size, SHA256: cur.SHA256,
+			Name: bundle.SeedsObject, Key: st.RepoSeeds.Key, Size: st.RepoSeeds.Size, SHA256: st.RepoSeeds.SHA256,
 			VersionID: cur.VersionID, TarSHA256: st.RepoSeeds.TarSHA256,
 		}
 		mu.Unlock()
