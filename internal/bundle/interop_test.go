@@ -3,6 +3,7 @@ package bundle_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -141,9 +142,10 @@ func TestHostTools(t *testing.T) {
 			for _, e := range top {
 				topNames = append(topNames, e.Name())
 			}
-			if !slices.Equal(topNames, []string{bundle.KeyEntry, bundle.SecretsDir}) {
-				t.Fatalf("top level = %v, want [%s %s]", topNames, bundle.KeyEntry, bundle.SecretsDir)
+			if !slices.Equal(topNames, []string{bundle.KeyEntry, bundle.StatementEntry, bundle.SecretsDir}) {
+				t.Fatalf("top level = %v, want [%s %s %s]", topNames, bundle.KeyEntry, bundle.StatementEntry, bundle.SecretsDir)
 			}
+			checkStatement(t, x, inst, seedsTar)
 			keyPath := filepath.Join(x, bundle.KeyEntry)
 			if m := perm(t, keyPath); !m.IsRegular() || m.Perm() != 0o400 {
 				t.Errorf("%s mode = %v, want -r--------", bundle.KeyEntry, m)
@@ -245,4 +247,125 @@ func TestHostTools(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkStatement reads the statement that GNU tar extracted into x with a
+// decoder of its own (not internal/manifest's: a writer bug must not hide
+// behind a matching reader bug) and checks every digest in it against the
+// files themselves, hashed by sha256sum and zstd.
+func checkStatement(t *testing.T, x, inst, seedsTar string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(x, bundle.StatementEntry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := perm(t, filepath.Join(x, bundle.StatementEntry)); !m.IsRegular() || m.Perm() != 0o400 {
+		t.Errorf("%s mode = %v, want -r--------", bundle.StatementEntry, m)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatalf("statement: %v\n%s", err, data)
+	}
+	if st["instance"] != inst || st["bootstrapPrefix"] != "bootstrap/"+inst {
+		t.Errorf("statement names %v at %v, want %s", st["instance"], st["bootstrapPrefix"], inst)
+	}
+	sha256sum := func(args ...string) string {
+		out := strings.Fields(string(run(t, "sha256sum", args...)))
+		if len(out) == 0 {
+			t.Fatal("sha256sum printed nothing")
+		}
+		return out[0]
+	}
+	secrets, _ := st["secrets"].([]any)
+	entries, _ := os.ReadDir(filepath.Join(x, bundle.SecretsDir))
+	if len(secrets) != len(entries) || len(secrets) == 0 {
+		t.Fatalf("statement lists %d secrets, the archive holds %d", len(secrets), len(entries))
+	}
+	for _, s := range secrets {
+		sec, _ := s.(map[string]any)
+		name, _ := sec["name"].(string)
+		p := filepath.Join(x, bundle.SecretsDir, name)
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Errorf("statement lists %q, not in the archive", name)
+			continue
+		}
+		if sec["sha256"] != sha256sum(p) || sec["size"] != float64(fi.Size()) {
+			t.Errorf("%s: statement says %v (%v bytes)", name, sec["sha256"], sec["size"])
+		}
+	}
+	seeds, _ := st["repoSeeds"].(map[string]any)
+	fi, err := os.Stat(seedsTar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tarSum := strings.Fields(string(runShell(t, "zstd -dc '"+seedsTar+"' | sha256sum")))[0]
+	if seeds["key"] != "bootstrap/"+inst+"/"+bundle.SeedsObject || seeds["sha256"] != sha256sum(seedsTar) ||
+		seeds["size"] != float64(fi.Size()) || seeds["tarSha256"] != tarSum {
+		t.Errorf("statement's repoSeeds %v; the object has sha256 %s, %d bytes, tar sha256 %s", seeds, sha256sum(seedsTar), fi.Size(), tarSum)
+	}
+}
+
+// runShell runs a pipeline of host tools under bash -o pipefail.
+func runShell(t *testing.T, script string) []byte {
+	t.Helper()
+	return run(t, "bash", "-o", "pipefail", "-c", script)
+}
+
+// TestBootScriptSteps installs an assembled bundle the way the boot script
+// does, step for step (docs/host.md), and checks that the statement beside
+// the key changes nothing a host installs: the key, the .age files and the
+// seeds tree, and nothing else.
+func TestBootScriptSteps(t *testing.T) {
+	needTool(t, "tar")
+	needTool(t, "bash")
+	_, out := assembleSample(t)
+	root := t.TempDir()
+	dir := filepath.Join(out, "bootstrap", "clawdinator-2")
+	script := `set -euo pipefail
+secrets_archive=$1 seeds_archive=$2 SECRETS_DIR=$3 REPO_SEEDS_DIR=$4 AGE_KEY_PATH=$5 PREFIX=$6
+tmp=$(mktemp -d)
+tar --zstd -xf "$secrets_archive" -C "$tmp"
+[ -f "$tmp/clawdinator.agekey" ] && [ -d "$tmp/secrets" ]
+mkdir -p "$(dirname "$AGE_KEY_PATH")" "$SECRETS_DIR" "$REPO_SEEDS_DIR"
+install -m 0400 "$tmp/clawdinator.agekey" "$AGE_KEY_PATH"
+cp -a "$tmp/secrets/." "$SECRETS_DIR/"
+chmod -R u=rw,go= "$SECRETS_DIR"
+tar --zstd -xf "$seeds_archive" -C "$REPO_SEEDS_DIR"
+printf '%s' "$PREFIX" > "$SECRETS_DIR/.bootstrap-prefix"
+touch "$SECRETS_DIR/.bootstrap-ok"
+rm -rf "$tmp"
+`
+	secretsDir := filepath.Join(root, "var/lib/clawd/nix-secrets")
+	run(t, "bash", "-c", script, "boot", filepath.Join(dir, bundle.SecretsObject), filepath.Join(dir, bundle.SeedsObject),
+		secretsDir, filepath.Join(root, "var/lib/clawd/repo-seeds"), filepath.Join(root, "etc/agenix/keys/clawdinator.agekey"), "bootstrap/clawdinator-2")
+	var installed []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.Contains(p, "repo-seeds/") {
+			return nil
+		}
+		if !d.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			installed = append(installed, rel)
+		}
+		if d.Name() == bundle.StatementEntry {
+			t.Errorf("the statement was installed at %s", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"etc/agenix/keys/clawdinator.agekey", "var/lib/clawd/nix-secrets/.bootstrap-ok", "var/lib/clawd/nix-secrets/.bootstrap-prefix"}
+	for _, n := range append(slices.Clone(plan.DefaultRequired), sample.TokenName("clawdinator-2")) {
+		want = append(want, "var/lib/clawd/nix-secrets/"+n)
+	}
+	slices.Sort(want)
+	slices.Sort(installed)
+	if !slices.Equal(installed, want) {
+		t.Errorf("installed\n  %v\nwant\n  %v", installed, want)
+	}
 }
