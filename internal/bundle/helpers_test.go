@@ -58,6 +58,8 @@ type ent struct {
 	mode int64
 	body []byte
 	link string
+	// uid and gid are the owner stored in the header (0: root).
+	uid, gid int
 }
 
 func reg(name string, body []byte) ent {
@@ -71,7 +73,7 @@ func tarBytes(t testing.TB, ents []ent) []byte {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range ents {
-		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Linkname: e.link, ModTime: time.Unix(0, 0), Size: int64(len(e.body))}
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Linkname: e.link, ModTime: time.Unix(0, 0), Size: int64(len(e.body)), Uid: e.uid, Gid: e.gid}
 		if e.typ == tar.TypeChar || e.typ == tar.TypeBlock {
 			h.Devmajor, h.Devminor = 1, 3
 		}

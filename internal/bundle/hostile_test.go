@@ -3,6 +3,8 @@ package bundle_test
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -67,6 +69,10 @@ func TestVerifySecretsHostile(t *testing.T) {
 		{"secrets is a file", []ent{reg(bundle.KeyEntry, k.file), reg("secrets", nil)}, "secrets"},
 		{"other key", with(reg("secrets/stale.age", encrypt(t, []byte("x"), other.id.Recipient()))), "secrets/stale.age"},
 		{"duplicate secret", with(reg("secrets/"+secretNames[0], cipher)), "secrets/" + secretNames[0]},
+		{"secret owned by a user", with(ent{name: "secrets/mine.age", typ: tar.TypeReg, mode: 0o400, body: cipher, uid: 1001, gid: 1001}), "secrets/mine.age: is owned by 1001:1001, not root"},
+		{"setuid key", []ent{{name: bundle.KeyEntry, typ: tar.TypeReg, mode: 0o4400, body: k.file}, dir("secrets/")}, bundle.KeyEntry + ": has mode 4400"},
+		{"statement not a file", with(ent{name: bundle.StatementEntry, typ: tar.TypeSymlink, link: "/etc/passwd"}), bundle.StatementEntry + ": must be a regular file"},
+		{"statement twice", with(reg(bundle.StatementEntry, []byte("{}")), reg(bundle.StatementEntry, []byte("{}"))), bundle.StatementEntry + ": appears twice"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -221,6 +227,9 @@ func TestVerifySeedsHostile(t *testing.T) {
 	if len(probs) != 0 || st.Entries != 3 || st.Bytes != 3 {
 		t.Fatalf("good seeds: %+v\n%s", st, render(probs))
 	}
+	if sum := sha256.Sum256(tarBytes(t, base)); st.TarSHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("TarSHA256 = %s, want the digest of the tar stream %x", st.TarSHA256, sum)
+	}
 
 	cases := []struct {
 		name string
@@ -245,6 +254,11 @@ func TestVerifySeedsHostile(t *testing.T) {
 		{"block device", with(ent{name: "openclaw/sda", typ: tar.TypeBlock, mode: 0o666}), "openclaw/sda"},
 		{"fifo", with(ent{name: "openclaw/pipe", typ: tar.TypeFifo, mode: 0o666}), "openclaw/pipe"},
 		{"duplicate", with(ent{name: "openclaw/README.md", typ: tar.TypeReg, mode: 0o644, body: []byte("swapped")}), "openclaw/README.md: appears twice"},
+		{"setuid", with(ent{name: "openclaw/su", typ: tar.TypeReg, mode: 0o4755}), "openclaw/su: has mode 4755: setuid, setgid and sticky bits are never written"},
+		{"setgid", with(ent{name: "openclaw/sg", typ: tar.TypeReg, mode: 0o2755}), "openclaw/sg: has mode 2755"},
+		{"sticky directory", with(ent{name: "openclaw/tmp/", typ: tar.TypeDir, mode: 0o1777}), "openclaw/tmp: has mode 1777"},
+		{"owned by a user", with(ent{name: "openclaw/mine", typ: tar.TypeReg, mode: 0o644, uid: 1001}), "openclaw/mine: is owned by 1001:0, not root"},
+		{"owned by a group", with(ent{name: "openclaw/ours", typ: tar.TypeReg, mode: 0o644, gid: 100}), "openclaw/ours: is owned by 0:100, not root"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

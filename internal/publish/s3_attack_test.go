@@ -1,6 +1,7 @@
 package publish_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
@@ -23,6 +25,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
+	"github.com/openclaw/clawdinator-bundle/internal/verify"
 )
 
 // Attacks by a writer who never held the key: someone who can put objects
@@ -325,4 +328,83 @@ func (h *seedsSourceFails) Delete(ctx context.Context, key, versionID string) er
 	}
 	h.mu.Unlock()
 	return h.Bucket.Delete(ctx, key, versionID)
+}
+
+// deep-verify refuses what the writer never produces, even in a bundle
+// whose statement vouches for it (made by someone who holds the key): a
+// setuid file and a file owned by a user. Without deep-verify the seeds are
+// proven by their checksum only, and pass.
+func TestS3DeepVerifyRefusesModesAndOwners(t *testing.T) {
+	srv := s3test.Start(t)
+	e := newAttackEnv(t, srv)
+	const inst = "clawdinator-babelfish"
+	prefix := "bootstrap/" + inst
+
+	var tarBuf bytes.Buffer
+	tw := tar.NewWriter(&tarBuf)
+	for _, h := range []*tar.Header{
+		{Name: "openclaw/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "openclaw/su", Typeflag: tar.TypeReg, Mode: 0o4755, Size: 3},
+		{Name: "openclaw/mine", Typeflag: tar.TypeReg, Mode: 0o644, Uid: 1001, Gid: 1001, Size: 3},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Size > 0 {
+			tw.Write([]byte("hi\n"))
+		}
+	}
+	tw.Close()
+	var seeds bytes.Buffer
+	zw, _ := zstd.NewWriter(&seeds)
+	zw.Write(tarBuf.Bytes())
+	zw.Close()
+	tarSum, seedsSum := sha256.Sum256(tarBuf.Bytes()), sha256.Sum256(seeds.Bytes())
+
+	prep := s3Prepare(t, e.f.load())
+	st := *prep.Statements[inst]
+	st.RepoSeeds.Size, st.RepoSeeds.SHA256, st.RepoSeeds.TarSHA256 = int64(seeds.Len()), hex.EncodeToString(seedsSum[:]), hex.EncodeToString(tarSum[:])
+	var files []bundle.SecretFile
+	for _, s := range st.Secrets {
+		data, err := os.ReadFile(filepath.Join(e.f.SecretsDir, s.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, bundle.SecretFile{Name: s.Name, Data: data})
+	}
+	var secrets bytes.Buffer
+	if err := bundle.WriteSecrets(&secrets, prep.Key.Canonical(), st.Marshal(), files, e.f.in.Mtime); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	seedsObj, err := e.st.Put(ctx, prefix+"/"+bundle.SeedsObject, bytes.NewReader(seeds.Bytes()), int64(seeds.Len()), seedsSum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secObj, err := e.st.Put(ctx, prefix+"/"+bundle.SecretsObject, bytes.NewReader(secrets.Bytes()), int64(secrets.Len()), sha256.Sum256(secrets.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := s3ReadManifest(t, e.st, inst)
+	for i := range m.Objects {
+		o := &m.Objects[i]
+		switch o.Name {
+		case bundle.SeedsObject:
+			o.Size, o.SHA256, o.VersionID, o.TarSHA256 = seedsObj.Size, seedsObj.SHA256, seedsObj.VersionID, st.RepoSeeds.TarSHA256
+		case bundle.SecretsObject:
+			o.Size, o.SHA256, o.VersionID = secObj.Size, secObj.SHA256, secObj.VersionID
+		}
+	}
+	data, _ := json.Marshal(m)
+	if _, err := e.st.Put(ctx, prefix+"/"+bundle.ManifestName, bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
+		t.Fatal(err)
+	}
+
+	s3RequireClean(t, "verify by checksum", s3Verify(t, e.st, e.f, e.f.Recipient))
+	instances := e.f.load().Instances
+	deep := verify.Verify(ctx, verify.Inputs{Instances: instances, Policy: e.f.in.Policy},
+		verify.Options{Bucket: e.st, ExpectedRecipient: e.f.Recipient, DeepVerify: true})
+	s3RequireProblems(t, deep, inst, prefix+"/"+bundle.SeedsObject,
+		`openclaw/su: has mode 4755: setuid, setgid and sticky bits are never written`,
+		`openclaw/mine: is owned by 1001:1001, not root`)
 }
