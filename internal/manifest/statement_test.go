@@ -17,7 +17,7 @@ const (
 func sample() manifest.Statement {
 	return manifest.Statement{
 		Instance: "clawdinator-1", BootstrapPrefix: "bootstrap/clawdinator-1",
-		Secrets: []bundle.SecretInfo{{Name: "z.age", Size: 3, SHA256: sumB}, {Name: "a.age", Size: 2, SHA256: sumA}},
+		Secrets:   []bundle.SecretInfo{{Name: "z.age", Size: 3, SHA256: sumB}, {Name: "a.age", Size: 2, SHA256: sumA}},
 		RepoSeeds: manifest.Seeds{Key: "bootstrap/clawdinator-1/repo-seeds.tar.zst", Size: 535, SHA256: sumC, TarSHA256: sumA},
 	}
 }
