@@ -489,7 +489,7 @@ func manifests(t testing.TB, output, recipient string) map[string]manifest {
 		if m.Recipient != recipient {
 			t.Errorf("manifest of %s: recipient %q, want %q", m.Instance, m.Recipient, recipient)
 		}
-		if m.FormatVersion != 1 || m.BootstrapPrefix != "bootstrap/"+m.Instance {
+		if m.FormatVersion != 2 || m.BootstrapPrefix != "bootstrap/"+m.Instance {
 			t.Errorf("manifest of %s: formatVersion %d, bootstrapPrefix %q", m.Instance, m.FormatVersion, m.BootstrapPrefix)
 		}
 		if len(m.Objects) != 2 || len(m.Secrets) == 0 {
