@@ -20,7 +20,12 @@ func runAction(ctx context.Context, s stdio, getenv func(string) string) int {
 
 	// Mask before anything else can print: the raw inputs, not only what
 	// parses, so even a malformed key never shows in a log.
-	for _, name := range []string{"INPUT_AGE-KEY", "INPUT_AWS-SECRET-ACCESS-KEY", "INPUT_AWS-SESSION-TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "CLAWDINATOR_AGE_KEY"} {
+	// expected-recipient is public, unless someone pasted the identity
+	// there: then it is masked like the key.
+	for _, name := range []string{"INPUT_AGE-KEY", "INPUT_AWS-SECRET-ACCESS-KEY", "INPUT_AWS-SESSION-TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "CLAWDINATOR_AGE_KEY", "INPUT_EXPECTED-RECIPIENT"} {
+		if name == "INPUT_EXPECTED-RECIPIENT" && !strings.Contains(strings.ToUpper(getenv(name)), "AGE-") {
+			continue
+		}
 		for _, line := range strings.Split(strings.ReplaceAll(getenv(name), "\r", ""), "\n") {
 			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
 				a.AddMask(line)
@@ -47,25 +52,25 @@ type actionPresenter struct {
 }
 
 func (p *actionPresenter) usage(err error) {
-	p.a.Errorf("%s", err)
-	summary(p.a, p.getenv, fmt.Sprintf("### ❌ clawdinator-bundle\n\n**Bad configuration:** %s\n", err))
+	p.a.Errorf("%s", report.Clean(err.Error()))
+	summary(p.a, p.getenv, fmt.Sprintf("### ❌ clawdinator-bundle\n\n**Bad configuration:** %s\n", report.Markdown(err.Error())))
 }
 
 func (p *actionPresenter) present(res *result.Result) {
 	report.Text(p.s.err, &result.Result{Mode: res.Mode, Instances: res.Instances})
 	for _, pr := range res.Problems {
-		fields := map[string]string{"title": title(pr)}
+		fields := map[string]string{"title": report.Clean(title(pr))}
 		if pr.File != "" {
-			fields["file"] = pr.File
+			fields["file"] = report.Clean(pr.File)
 		}
 		if pr.Severity == problem.Warning {
-			p.a.WithFieldsMap(fields).Warningf("%s", pr.String())
+			p.a.WithFieldsMap(fields).Warningf("%s", report.Clean(pr.String()))
 		} else {
-			p.a.WithFieldsMap(fields).Errorf("%s", pr.String())
+			p.a.WithFieldsMap(fields).Errorf("%s", report.Clean(pr.String()))
 		}
 	}
 	if err := res.Err(); err != nil {
-		p.a.Errorf("could not complete: %s", err)
+		p.a.Errorf("could not complete: %s", report.Clean(err.Error()))
 	}
 	if p.getenv("GITHUB_OUTPUT") != "" {
 		p.a.SetOutput("manifest", report.ManifestOutput(res))

@@ -17,7 +17,7 @@ func runCLI(ctx context.Context, mode string, args []string, s stdio, getenv fun
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(s.err, "%serror: %v\n", report.Prefix, err)
+		fmt.Fprintf(s.err, "%serror: %s\n", report.Prefix, report.Clean(err.Error()))
 		return exitUsage
 	}
 	return runMode(ctx, cfg, s, getenv, &textPresenter{s: s, json: cfg.JSON, mode: result.Mode(mode)})
@@ -32,7 +32,7 @@ type textPresenter struct {
 }
 
 func (p *textPresenter) usage(err error) {
-	fmt.Fprintf(p.s.err, "%serror: %v\n", report.Prefix, err)
+	fmt.Fprintf(p.s.err, "%serror: %s\n", report.Prefix, report.Clean(err.Error()))
 	if p.json {
 		report.JSON(p.s.out, &result.Result{Mode: p.mode, Failure: err})
 	}
@@ -41,7 +41,7 @@ func (p *textPresenter) usage(err error) {
 func (p *textPresenter) present(res *result.Result) {
 	report.Text(p.s.err, res)
 	if err := res.Err(); err != nil {
-		fmt.Fprintf(p.s.err, "%serror: %v\n", report.Prefix, err)
+		fmt.Fprintf(p.s.err, "%serror: %s\n", report.Prefix, report.Clean(err.Error()))
 	}
 	if p.json {
 		report.JSON(p.s.out, res)

@@ -57,11 +57,11 @@ func (p *progress) line(id, text string, final bool) {
 	p.last[id] = now
 	p.shown[id] = true
 	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K%s%s", report.Prefix, text)
+		fmt.Fprintf(p.w, "\r\033[K%s%s", report.Prefix, report.Clean(text))
 		p.drawn = true
 		return
 	}
-	fmt.Fprintf(p.w, "%s%s\n", report.Prefix, text)
+	fmt.Fprintf(p.w, "%s%s\n", report.Prefix, report.Clean(text))
 }
 
 // seeds reports repo-seeds bytes compressed so far.

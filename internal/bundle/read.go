@@ -291,6 +291,16 @@ func ownerAndMode(h *tar.Header) string {
 	return ""
 }
 
+// WithinLimits reads an archive to its end and reports whether it stays
+// within lim: the gate runs it on every secrets archive it builds, so that
+// an archive verify would refuse is never uploaded.
+func WithinLimits(r io.Reader, lim Limits) error {
+	return walk(r, lim, func(h *tar.Header, name string, body io.Reader) error {
+		_, err := io.Copy(io.Discard, body)
+		return err
+	})
+}
+
 // walk decompresses r within lim and calls fn for each tar entry with its
 // normalized name (no "./" prefix, no trailing slash). Names that are
 // absolute, contain "..", or are otherwise unsafe stop the walk with an

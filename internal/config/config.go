@@ -398,6 +398,10 @@ func (c *Config) validate() error {
 	if c.ExpectedRecipient != "" {
 		if _, err := age.ParseX25519Recipient(c.ExpectedRecipient); err != nil {
 			if _, err2 := age.ParseHybridRecipient(c.ExpectedRecipient); err2 != nil {
+				if looksLikeIdentity(c.ExpectedRecipient) {
+					// Never echo it: it is a private key, pasted in the wrong place.
+					return usagef("expected-recipient holds an age identity (a private key), not a recipient: pass its age1... recipient (age-keygen -y), and rotate the key if this ran where others can read the log")
+				}
 				return usagef("expected-recipient %q is not an age recipient (age1...)", c.ExpectedRecipient)
 			}
 		}
@@ -428,4 +432,11 @@ func (c *Config) Secrets() []string {
 		}
 	}
 	return out
+}
+
+// looksLikeIdentity reports whether s holds an age identity: a native,
+// hybrid or plugin secret key, in any case, anywhere in it.
+func looksLikeIdentity(s string) bool {
+	u := strings.ToUpper(s)
+	return strings.Contains(u, "AGE-SECRET-KEY-") || strings.Contains(u, "AGE-PLUGIN-")
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -82,5 +83,23 @@ func TestFromArgsKeyNeverAFlag(t *testing.T) {
 	c, err := FromArgs(Publish, []string{"--s3-bucket", "b"}, env(map[string]string{"CLAWDINATOR_AGE_KEY": "AGE-SECRET-KEY-1X"}), &sb)
 	if err != nil || string(c.AgeKey) != "AGE-SECRET-KEY-1X" {
 		t.Fatalf("CLAWDINATOR_AGE_KEY not read: %v", err)
+	}
+}
+
+// An identity pasted where the recipient belongs is refused without being
+// echoed, by the CLI and the Action alike.
+func TestExpectedRecipientIdentityNotEchoed(t *testing.T) {
+	const id = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
+	_, err := FromArgs(Verify, []string{"--s3-bucket", "b", "--expected-recipient", id}, env(nil), io.Discard)
+	if err == nil || strings.Contains(err.Error(), "QQQQ") || !strings.Contains(err.Error(), "holds an age identity") {
+		t.Errorf("CLI: %v", err)
+	}
+	_, err = FromInputs(env(map[string]string{"INPUT_MODE": "verify", "INPUT_S3-BUCKET": "b", "INPUT_EXPECTED-RECIPIENT": strings.ToLower(id)}))
+	if err == nil || strings.Contains(strings.ToUpper(err.Error()), "QQQQ") || !strings.Contains(err.Error(), "holds an age identity") {
+		t.Errorf("Action: %v", err)
+	}
+	_, err = FromArgs(Verify, []string{"--s3-bucket", "b", "--expected-recipient", "age1nope"}, env(nil), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `"age1nope" is not an age recipient`) {
+		t.Errorf("a mistyped recipient is named: %v", err)
 	}
 }

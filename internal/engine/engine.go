@@ -71,7 +71,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*result.Result, 
 	in := gate.Inputs{
 		AgeKey: cfg.AgeKey, SecretsDir: cfg.SecretsDir, RepoSeedsDir: cfg.RepoSeedsDir,
 		Instances: instances, InstancesProblems: iprobs, Policy: pol, SeedsAllowKeys: cfg.SeedsAllowKeys,
-		Mtime: cfg.Mtime, Progress: opt.SeedsProgress,
+		Mtime: cfg.Mtime, Progress: opt.SeedsProgress, ExpectedRecipient: cfg.ExpectedRecipient,
 	}
 	var b bucket.Bucket
 	switch {

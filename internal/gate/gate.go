@@ -38,6 +38,8 @@ type Inputs struct {
 	AgeKey       []byte
 	SecretsDir   string
 	RepoSeedsDir string
+	// ExpectedRecipient, when set, must be the recipient of AgeKey.
+	ExpectedRecipient string
 	// Instances and InstancesProblems are what plan.LoadInstances returned
 	// for the instances file: the caller loads it once for the whole run.
 	Instances         []plan.Instance
@@ -121,6 +123,8 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 	key, err := agekey.Parse(in.AgeKey)
 	if err != nil {
 		probs.Add(problem.Problem{Input: "age-key", Message: err.Error()})
+	} else if in.ExpectedRecipient != "" && key.Recipient() != in.ExpectedRecipient {
+		probs.Add(problem.Problem{Input: "expected-recipient", Message: fmt.Sprintf("is %s, but the age key's recipient is %s: the key was rotated or the pin is wrong", in.ExpectedRecipient, key.Recipient())})
 	}
 	instances, iprobs := in.Instances, in.InstancesProblems
 	probs = append(probs, iprobs...)
@@ -220,9 +224,19 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 			out.Close()
 			return nil, probs, fmt.Errorf("build %s for %s: %w", bundle.SecretsObject, ip.Name, err)
 		}
+		// What verify would refuse is never uploaded: the same limits, on
+		// the archive as built.
+		if err := bundle.WithinLimits(bytes.NewReader(buf.Bytes()), bundle.SecretsLimits); err != nil {
+			probs.Add(problem.Problem{Instance: ip.Name, Message: fmt.Sprintf("its %s would exceed what verify accepts (%d entries, %d MiB unpacked): %v; ship fewer or smaller secrets", bundle.SecretsObject, bundle.SecretsLimits.MaxEntries, bundle.SecretsLimits.MaxUnpacked>>20, err)})
+			continue
+		}
 		out.Secrets[ip.Name] = &Archive{Size: int64(buf.Len()), SHA256: sha256.Sum256(buf.Bytes()), Data: buf.Bytes()}
 		out.SecretInfo[ip.Name] = infos
 		out.Statements[ip.Name] = &st
+	}
+	if probs.HasErrors() {
+		out.Close()
+		return nil, probs, nil
 	}
 	return out, probs, nil
 }

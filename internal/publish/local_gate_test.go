@@ -1,12 +1,15 @@
 package publish_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
+	"filippo.io/age"
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
 
@@ -116,6 +119,22 @@ func TestGate(t *testing.T) {
 		{"seeds age identity", func(t *testing.T, f *localFixture) {
 			write(t, seed(f, "openclaw/.env"), "KEY=1\n"+string(f.Key))
 		}, []string{"openclaw/.env", "age identity"}},
+		{"expected-recipient not the key's", func(t *testing.T, f *localFixture) {
+			other, err := age.GenerateX25519Identity()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.in.ExpectedRecipient = other.Recipient().String()
+		}, []string{"expected-recipient: is age1", "but the age key's recipient is age1"}},
+		{"more entries than verify accepts", func(t *testing.T, f *localFixture) {
+			// One more than the cap, counting the key, the statement and secrets/.
+			r := s3Recipient(t, f.Key)
+			for i := range bundle.SecretsLimits.MaxEntries {
+				if err := sample.Encrypt(secret(f, fmt.Sprintf("extra-%04d.age", i)), []byte("x"), r); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, []string{"instance clawdinator-1", "would exceed what verify accepts (4096 entries, 64 MiB unpacked): more than 4096 entries"}},
 		{"seeds PEM key", func(t *testing.T, f *localFixture) {
 			write(t, seed(f, "openclaw/docs/id_ed25519"), pem)
 		}, []string{"openclaw/docs/id_ed25519", "PEM private key"}},

@@ -6,8 +6,10 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
@@ -28,10 +30,10 @@ func Text(w io.Writer, r *result.Result) {
 			if o.VersionID != "" {
 				ver = " version " + ShortVersion(o.VersionID)
 			}
-			fmt.Fprintf(w, "%s%s: %s %s %s sha256 %s%s %s\n", Prefix, in.Instance, o.Key, o.Status, Size(o.Size), Short(o.SHA256), ver, state)
+			fmt.Fprintf(w, "%s%s\n", Prefix, Clean(fmt.Sprintf("%s: %s %s %s sha256 %s%s %s", in.Instance, o.Key, o.Status, Size(o.Size), Short(o.SHA256), ver, state)))
 		}
 		if in.Verified && len(in.Secrets) > 0 {
-			fmt.Fprintf(w, "%s%s: %d secrets decrypted to EOF with the bundled key\n", Prefix, in.Instance, len(in.Secrets))
+			fmt.Fprintf(w, "%s%s: %d secrets decrypted to EOF with the bundled key\n", Prefix, Clean(in.Instance), len(in.Secrets))
 		}
 	}
 	Problems(w, r.Problems)
@@ -44,7 +46,7 @@ func Problems(w io.Writer, l problem.List) {
 		if p.Severity == problem.Warning {
 			kind = "warning"
 		}
-		fmt.Fprintf(w, "%s%s: %s\n", Prefix, kind, p.String())
+		fmt.Fprintf(w, "%s%s: %s\n", Prefix, kind, Clean(p.String()))
 	}
 }
 
@@ -108,7 +110,7 @@ func Summary(r *result.Result) string {
 	}
 	fmt.Fprintf(&b, "### %s clawdinator-bundle %s\n\n", mark, r.Mode)
 	if r.Recipient != "" {
-		fmt.Fprintf(&b, "Key recipient: `%s`\n\n", r.Recipient)
+		fmt.Fprintf(&b, "Key recipient: %s\n\n", code(r.Recipient))
 	}
 	if len(r.Instances) > 0 {
 		b.WriteString("| instance | object | size | sha256 | version | status | secrets | verified |\n")
@@ -123,13 +125,13 @@ func Summary(r *result.Result) string {
 				if o.Verified {
 					v = "✅"
 				}
-				fmt.Fprintf(&b, "| %s | `%s` | %s | `%s` | %s | %s | %s | %s |\n", in.Instance, o.Key, Size(o.Size), Short(o.SHA256), cell(ShortVersion(o.VersionID)), o.Status, secrets, v)
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", Markdown(in.Instance), code(o.Key), Size(o.Size), code(Short(o.SHA256)), cell(ShortVersion(o.VersionID)), Markdown(string(o.Status)), secrets, v)
 			}
 		}
 		b.WriteString("\n")
 	}
 	if runErr != nil {
-		fmt.Fprintf(&b, "**Could not complete:** %s\n\n", escape(runErr.Error()))
+		fmt.Fprintf(&b, "**Could not complete:** %s\n\n", Markdown(runErr.Error()))
 	}
 	if len(r.Problems) > 0 {
 		b.WriteString("**Problems**\n\n")
@@ -138,7 +140,7 @@ func Summary(r *result.Result) string {
 			if p.Severity == problem.Warning {
 				kind = "warning"
 			}
-			fmt.Fprintf(&b, "- %s: %s\n", kind, escape(p.String()))
+			fmt.Fprintf(&b, "- %s: %s\n", kind, Markdown(p.String()))
 		}
 		b.WriteString("\n")
 	}
@@ -149,10 +151,67 @@ func cell(s string) string {
 	if s == "" {
 		return "—"
 	}
+	return code(s)
+}
+
+// code renders s as a Markdown code span, or as escaped text when s holds a
+// backtick that would end the span.
+func code(s string) string {
+	s = Clean(s)
+	if strings.ContainsAny(s, "`|") {
+		return Markdown(s)
+	}
 	return "`" + s + "`"
 }
 
-func escape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+// Clean escapes every control character in s (C0, DEL, C1, and the Unicode
+// line and paragraph separators) as \xNN or \uNNNN, so that no text from
+// an input, a file name or a bucket listing starts a new line, a workflow
+// command (a line beginning "::") or a terminal escape sequence.
+func Clean(s string) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !unsafeRune(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0x2028 || r == 0x2029 || r == utf8.RuneError
+}
+
+// Markdown renders s as plain text inside a line of a Markdown step summary
+// (a table cell, a list item; never at the start of a line): control
+// characters escaped (Clean), HTML escaped, and every character that marks
+// up inline text or ends a cell backslash-escaped.
+func Markdown(s string) string {
+	s = html.EscapeString(Clean(s))
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("\\`*_[]|~", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
 
 // Short abbreviates a digest for tables.
 func Short(h string) string {

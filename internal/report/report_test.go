@@ -111,3 +111,44 @@ func TestJSONNoInstances(t *testing.T) {
 		t.Errorf("want an empty instances array:\n%s", b.String())
 	}
 }
+
+// Text from an input, a file name or a bucket listing never starts a line,
+// a workflow command or a terminal escape, and never marks up the summary.
+func TestHostileText(t *testing.T) {
+	hostile := "bootstrap/x\n::warning::owned\r\x1b[31m\u2028<img src=x>|`*_"
+	r := &result.Result{Mode: result.Verify, Instances: []result.Instance{{Instance: "evil\n::add-mask::x", Objects: []result.Object{{Key: hostile, Status: result.Checked}}}}}
+	r.Problems.Add(problem.Problem{Instance: "evil\n::error::x", Object: hostile, Message: "msg\n::debug::x"})
+	var b bytes.Buffer
+	Text(&b, r)
+	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if !strings.HasPrefix(line, Prefix) || strings.ContainsAny(line, "\r\x1b\u2028") {
+			t.Errorf("unsafe text line %q", line)
+		}
+	}
+	if !strings.Contains(b.String(), `bootstrap/x\x0a::warning::owned\x0d\x1b[31m\u2028`) {
+		t.Errorf("control characters not escaped visibly:\n%s", b.String())
+	}
+	s := Summary(r)
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(line, "::") || strings.ContainsAny(line, "\r\x1b<>") {
+			t.Errorf("unsafe summary line %q", line)
+		}
+	}
+	if !strings.Contains(s, `&lt;img src=x&gt;\|\`+"`"+`\*\_`) {
+		t.Errorf("markup not escaped:\n%s", s)
+	}
+}
+
+func TestClean(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain ascii/é":  "plain ascii/é",
+		"a\tb":           `a\x09b`,
+		"\x7f\u0085":     `\x7f\x85`,
+		"bad\xffutf8":    `bad\ufffdutf8`,
+		"line\u2029para": `line\u2029para`,
+	} {
+		if got := Clean(in); got != want {
+			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
