@@ -13,11 +13,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/openclaw/clawdinator-bundle/internal/faultproxy"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
@@ -150,6 +153,8 @@ type matrixEnv struct {
 type matrixRun struct {
 	actionRun
 	ws string
+	// writes lists every request other than GET and HEAD that reached S3.
+	writes []string
 }
 
 const (
@@ -173,6 +178,16 @@ func matrixCases() []matrixCase {
 	other, _ := age.GenerateX25519Identity()
 	pemBody := ""
 	return []matrixCase{
+		// --- the pin ------------------------------------------------------
+
+		// 3 a.m.: "expected-recipient: is age1…, but the age key's recipient is age1…": the key was rotated, the pin was not.
+		{name: "pin is another key", with: map[string]string{"expected-recipient": other.Recipient().String()},
+			code: exitProblems, re: `^expected-recipient: is age1\S+, but the age key's recipient is age1\S+: the key was rotated or the pin is wrong`},
+		// 3 a.m.: "expected-recipient holds an age identity (a private key)": the secret was pasted where the variable goes.
+		{name: "pin is an identity", with: map[string]string{"expected-recipient": other.String()},
+			code: exitUsage, re: `expected-recipient holds an age identity \(a private key\), not a recipient`,
+			secrets: []string{other.String(), strings.TrimPrefix(other.String(), "AGE-SECRET-KEY-")}},
+
 		// --- the age key ---------------------------------------------------
 
 		// 3 a.m.: "age-key: line 1: not an age identity": the secret holds a password, not the key.
@@ -503,8 +518,12 @@ func (m *matrixEnv) check(t *testing.T, tc matrixCase, ws string, action bool) {
 		}
 	}
 
-	// (3) Nothing uploaded; an accepted run adds versions of mayWrite
-	// objects only, and removes none.
+	// (3) Nothing uploaded, not even uploaded and rolled back: a refused
+	// run sends no write request at all. An accepted run adds versions of
+	// mayWrite objects only, and removes none.
+	if tc.code != exitOK && len(r.writes) > 0 {
+		t.Errorf("a refused run sent write requests:\n%s", strings.Join(r.writes, "\n"))
+	}
 	if len(tc.mayWrite) == 0 {
 		if after != before {
 			t.Errorf("the bucket changed:\nbefore:\n%s\nafter:\n%s", before, after)
@@ -585,9 +604,24 @@ func (m *matrixEnv) run(t *testing.T, tc matrixCase, ws string, action bool) mat
 	if tc.awsSecret != "" {
 		secret = tc.awsSecret
 	}
+	// Every request passes through a proxy that records the writes.
+	var mu sync.Mutex
+	var writes []string
+	proxy, err := faultproxy.Start(m.srv.Endpoint, faultproxy.Config{Rules: []faultproxy.Rule{{Match: func(r *http.Request) bool {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			mu.Lock()
+			writes = append(writes, r.Method+" "+r.URL.RequestURI())
+			mu.Unlock()
+		}
+		return false
+	}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
 	with := map[string]string{
 		"s3-bucket":   m.bucket,
-		"s3-endpoint": m.srv.Endpoint,
+		"s3-endpoint": proxy.URL,
 	}
 	for k, v := range tc.with {
 		if v == "{closedport}" {
@@ -633,7 +667,9 @@ func (m *matrixEnv) run(t *testing.T, tc matrixCase, ws string, action bool) mat
 	}
 
 	br := runBinary(t, binOpts{dir: ws, args: args, env: env, deadline: matrixDeadline})
-	r := matrixRun{actionRun: br, ws: ws}
+	mu.Lock()
+	r := matrixRun{actionRun: br, ws: ws, writes: append([]string(nil), writes...)}
+	mu.Unlock()
 	if left, _ := os.ReadDir(br.tmp); len(left) > 0 {
 		var names []string
 		for _, e := range left {
