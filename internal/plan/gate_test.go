@@ -1,9 +1,13 @@
 package plan_test
 
 import (
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
@@ -164,4 +168,102 @@ func TestParseDuplicateKeys(t *testing.T) {
 		{"field", `{"a": {"bootstrapPrefix": "p", "bootstrapPrefix": "q", "discordTokenSecret": "t"}}`, "a", "field bootstrapPrefix is given 2 times", 0},
 		{"field in another case", `{"a": {"discordTokenSecret": "t", "DiscordTokenSecret": "u"}}`, "a", "field discordTokenSecret is given 2 times", 0},
 	})
+}
+
+// TestBuildExcludedToken: a discordTokenSecret that an exclude glob matches
+// names a CI-only secret; it used to ship to its instance silently (however
+// broad the glob), and is now refused, for every instance, selected or not.
+func TestBuildExcludedToken(t *testing.T) {
+	ci := plan.Instance{Name: "clawdinator-1", BootstrapPrefix: "bootstrap/clawdinator-1", DiscordTokenSecret: "clawdinator-image-uploader-secret-access-key"}
+	cases := []struct {
+		name     string
+		fleet    []plan.Instance
+		exclude  []string
+		only     []string
+		instance string
+		file     string
+		glob     string
+		planned  []string
+	}{
+		{"default glob", []plan.Instance{ci, fleet[1]}, plan.DefaultExclude, nil, "clawdinator-1", "clawdinator-image-uploader-secret-access-key.age", "clawdinator-image-*.age", []string{"clawdinator-babelfish"}},
+		{"unselected instance", []plan.Instance{ci, fleet[1]}, plan.DefaultExclude, []string{"clawdinator-babelfish"}, "clawdinator-1", "clawdinator-image-uploader-secret-access-key.age", "clawdinator-image-*.age", []string{"clawdinator-babelfish"}},
+		{"broad glob", fleet, []string{" ", "ci-*.age", "*-token*.age"}, nil, "clawdinator-babelfish", "babelfish-bot-token.age", "*-token*.age", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := secretsDir(t, "a.age", "clawdinator-discord-token-1.age", "babelfish-bot-token.age", "clawdinator-image-uploader-secret-access-key.age")
+			p, probs := plan.Build(tc.fleet, dir, plan.Policy{Exclude: tc.exclude, Only: tc.only})
+			var hit bool
+			for _, pr := range probs.Errors() {
+				if pr.Instance == tc.instance && pr.File == filepath.Join(dir, tc.file) &&
+					strings.Contains(pr.Message, "matches exclude-secrets \""+tc.glob+"\": excluded secrets are CI-only") {
+					hit = true
+				}
+				if strings.Contains(pr.Message, "is missing") {
+					t.Errorf("an excluded token is also called missing: %v", pr)
+				}
+			}
+			if !hit {
+				t.Fatalf("no refusal of %s's token %s; got:\n%s", tc.instance, tc.file, render(probs))
+			}
+			var planned []string
+			for _, ip := range p.Instances {
+				planned = append(planned, ip.Name)
+				if slices.Contains(names(ip), tc.file) {
+					t.Errorf("%s still gets %s", ip.Name, tc.file)
+				}
+			}
+			if !slices.Equal(planned, tc.planned) {
+				t.Errorf("planned %v, want %v", planned, tc.planned)
+			}
+		})
+	}
+}
+
+// TestBuildFileNameControl: a file name in the secrets directory with a
+// control character (or invalid UTF-8) is refused, quoted, with the
+// directory as the subject.
+func TestBuildFileNameControl(t *testing.T) {
+	for _, name := range []string{"a\n.age", "a\r.age", "a\t.age", "\x1b[2Ja.age", "a\x7f.age", "a\u0085.age", "a\u009b.age", "a\xff.age", "notes\n.txt"} {
+		t.Run(strconv.Quote(name), func(t *testing.T) {
+			dir := secretsDir(t, "clawdinator-discord-token-1.age", "babelfish-bot-token.age", name)
+			p, probs := plan.Build(fleet, dir, plan.Policy{})
+			errs := probs.Errors()
+			if len(errs) != 1 || errs[0].File != dir || errs[0].Instance != "" ||
+				!strings.Contains(errs[0].Message, "file name "+strconv.Quote(name)) {
+				t.Fatalf("want one refusal about %s naming %s; got:\n%s", dir, strconv.Quote(name), render(probs))
+			}
+			if s := errs[0].String(); strings.ContainsFunc(s, unicode.IsControl) || !utf8.ValidString(s) {
+				t.Errorf("problem holds the raw name: %q", s)
+			}
+			for _, ip := range p.Instances {
+				if slices.Contains(names(ip), name) {
+					t.Errorf("%s gets %q", ip.Name, name)
+				}
+			}
+		})
+	}
+}
+
+// TestBuildCaseCollision: two secret files whose names differ only in case
+// are one file to a case-insensitive tool (an instance's token "x.age"
+// beside a common "X.age" would reach every host as x.age there).
+func TestBuildCaseCollision(t *testing.T) {
+	dir := secretsDir(t, "a.age", "Clawdinator-Discord-Token-1.age", "clawdinator-discord-token-1.age", "babelfish-bot-token.age")
+	_, probs := plan.Build(fleet, dir, plan.Policy{})
+	errs := probs.Errors()
+	if len(errs) != 1 || errs[0].File != filepath.Join(dir, "clawdinator-discord-token-1.age") ||
+		!strings.Contains(errs[0].Message, "differs from Clawdinator-Discord-Token-1.age only in case") {
+		t.Fatalf("got:\n%s", render(probs))
+	}
+}
+
+// TestBuildOnlyQuoted: an --instances name with a control character is
+// named quoted.
+func TestBuildOnlyQuoted(t *testing.T) {
+	dir := secretsDir(t, "clawdinator-discord-token-1.age", "babelfish-bot-token.age")
+	_, probs := plan.Build(fleet, dir, plan.Policy{Only: []string{"clawdinator-1\x1b[2K"}})
+	if len(probs) != 1 || probs[0].Instance != `"clawdinator-1\x1b[2K"` || !strings.Contains(probs[0].Message, "not in the instances file") {
+		t.Fatalf("got:\n%s", render(probs))
+	}
 }

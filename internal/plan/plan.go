@@ -436,8 +436,15 @@ func Build(instances []Instance, secretsDir string, pol Policy) (*Plan, problem.
 
 	var common []Secret
 	present := map[string]bool{}
+	folded := map[string]string{} // lower case name -> the first such file
 	for _, e := range entries {
 		name := e.Name()
+		if msg := checkFileName(name); msg != "" {
+			// The name is quoted and the subject is the directory: no raw
+			// control character reaches a terminal or an annotation.
+			probs.Errorf("", secretsDir, "file name %q %s: rename it", name, msg)
+			continue
+		}
 		rel := filepath.Join(secretsDir, name)
 		switch t := e.Type(); {
 		case t&os.ModeSymlink != 0:
@@ -454,11 +461,19 @@ func Build(instances []Instance, secretsDir string, pol Policy) (*Plan, problem.
 			probs.Errorf("", rel, "is not an .age file: only age-encrypted files may sit beside host secrets (plaintext never ships)")
 			continue
 		}
+		// Planned on as usual (the error blocks the run): the file is
+		// there, and calling it missing would mislead.
+		if other, dup := folded[strings.ToLower(name)]; dup {
+			probs.Errorf("", rel, "differs from %s only in case: a case-insensitive file system or tool would take one for the other; rename one", other)
+		} else {
+			folded[strings.ToLower(name)] = name
+		}
 		if excluded(name, pol.Exclude) {
+			// An instance's own token that is excluded is refused below.
 			if !ownTokens[name] {
 				probs.Warn(problem.Problem{File: rel, Message: "excluded by exclude-secrets: not shipped to hosts"})
-				continue
 			}
+			continue
 		}
 		present[name] = true
 		if ownTokens[name] || matchGlob(TokenPattern, name) {
@@ -485,8 +500,23 @@ func Build(instances []Instance, secretsDir string, pol Policy) (*Plan, problem.
 		}
 	}
 
+	// An excluded secret is CI-only (the image pipeline's, by default): an
+	// instance whose token names one would ship it to a host. Every
+	// instance, selected or not, like the required-secret check above: the
+	// instances file is wrong either way.
+	badToken := map[string]bool{}
+	for _, in := range instances {
+		if g := matchingGlob(in.TokenFile(), pol.Exclude); g != "" {
+			badToken[in.Name] = true
+			probs.Errorf(in.Name, filepath.Join(secretsDir, in.TokenFile()), "discordTokenSecret %q of instance %s matches exclude-secrets %q: excluded secrets are CI-only and never ship to a host; name the instance's own token or narrow the glob", in.DiscordTokenSecret, in.Name, g)
+		}
+	}
+
 	p := &Plan{SecretsDir: secretsDir}
 	for _, in := range selected {
+		if badToken[in.Name] {
+			continue
+		}
 		tf := in.TokenFile()
 		if !present[tf] {
 			probs.Errorf(in.Name, filepath.Join(secretsDir, tf), "discord token of instance %s is missing (discordTokenSecret %q)", in.Name, in.DiscordTokenSecret)
@@ -516,7 +546,7 @@ func filter(instances []Instance, only []string) ([]Instance, problem.List) {
 			continue
 		}
 		if _, ok := byName[n]; !ok {
-			probs.Add(problem.Problem{Instance: n, Message: "not in the instances file"})
+			probs.Add(problem.Problem{Instance: subject(n), Message: "not in the instances file"})
 			continue
 		}
 		want[n] = true
@@ -530,13 +560,30 @@ func filter(instances []Instance, only []string) ([]Instance, problem.List) {
 	return out, probs
 }
 
-func excluded(name string, globs []string) bool {
+func excluded(name string, globs []string) bool { return matchingGlob(name, globs) != "" }
+
+// matchingGlob returns the first of globs that matches name, or "".
+func matchingGlob(name string, globs []string) string {
 	for _, g := range globs {
 		if g = strings.TrimSpace(g); g != "" && matchGlob(g, name) {
-			return true
+			return g
 		}
 	}
-	return false
+	return ""
+}
+
+// checkFileName returns why a directory entry's name may not be printed or
+// shipped as it is, or "".
+func checkFileName(name string) string {
+	if !utf8.ValidString(name) {
+		return "is not valid UTF-8"
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("holds a control character (%U)", r)
+		}
+	}
+	return ""
 }
 
 func matchGlob(pattern, name string) bool {
