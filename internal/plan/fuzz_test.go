@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 )
@@ -31,6 +32,11 @@ func FuzzParseInstances(f *testing.F) {
 		`{"a":{"bootstrapPrefix":"p","discordTokenSecret":"t"},"b":{"bootstrapPrefix":"p//","discordTokenSecret":"u"}}`,
 		`{"..":{"discordTokenSecret":"t"}}`, `{"a":{"discordTokenSecret":"../k"}}`,
 		`{"a":{"bootstrapPrefix":"x/...","discordTokenSecret":".."}}`,
+		`{"a":{"discordTokenSecret":"x"},"b":{"discordTokenSecret":"X.age"}}`,
+		`{"a":{"discordTokenSecret":"x"},"b":{"discordTokenSecret":"x.age.age"}}`,
+		`{"a":{"bootstrapPrefix":"p","discordTokenSecret":"t"},"b":{"bootstrapPrefix":"P/manifest.json","discordTokenSecret":"u"}}`,
+		`{"a":{"discordTokenSecret":"t"},"a":{"discordTokenSecret":"u"}}`,
+		`{"a\n":{"bootstrapPrefix":" p\u0085","discordTokenSecret":"t\u007f"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -38,6 +44,30 @@ func FuzzParseInstances(f *testing.F) {
 		got, probs := plan.ParseInstances(data, "f.json")
 		if len(got) == 0 && len(probs) == 0 {
 			t.Fatal("no instances and no problem")
+		}
+		for _, p := range probs {
+			if strings.ContainsFunc(p.String(), unicode.IsControl) {
+				t.Fatalf("problem holds a raw control character: %q", p.String())
+			}
+		}
+		for i, a := range got {
+			for _, b := range got[i+1:] {
+				if strings.EqualFold(a.TokenFile(), b.TokenFile()) {
+					t.Fatalf("instances %q and %q share a token file ignoring case", a.Name, b.Name)
+				}
+				pa, pb := strings.ToLower(a.BootstrapPrefix)+"/", strings.ToLower(b.BootstrapPrefix)+"/"
+				if strings.HasPrefix(pa, pb) || strings.HasPrefix(pb, pa) {
+					t.Fatalf("prefixes %q and %q are equal or nested", a.BootstrapPrefix, b.BootstrapPrefix)
+				}
+			}
+			for _, s := range []string{a.Name, a.BootstrapPrefix, a.TokenFile()} {
+				if s != strings.TrimSpace(s) || strings.ContainsFunc(s, unicode.IsControl) {
+					t.Fatalf("instance %q: %q has edge whitespace or a control character", a.Name, s)
+				}
+			}
+			if strings.HasSuffix(strings.ToLower(a.DiscordTokenSecret), ".age") {
+				t.Fatalf("instance %q: token %q keeps a .age suffix", a.Name, a.DiscordTokenSecret)
+			}
 		}
 		tokens, prefixes := map[string]bool{}, map[string]bool{}
 		for _, in := range got {

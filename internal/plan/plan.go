@@ -16,7 +16,10 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 )
@@ -66,10 +69,16 @@ func AgeName(name string) string {
 // name whose values carry bootstrapPrefix (default "bootstrap/<name>") and
 // discordTokenSecret; unknown keys are tolerated. source names the file in
 // problems. Instances are returned sorted by name.
+//
+// Refused, each as a problem naming the instance (quoted when its text is
+// not plain): a key given twice (encoding/json would silently keep the
+// last), a name or prefix with leading or trailing whitespace or a control
+// character, two tokens naming one file, and two prefixes where one equals
+// the other or holds it at a "/" boundary (see sameToken and nestedPrefix).
 func ParseInstances(data []byte, source string) ([]Instance, problem.List) {
 	var probs problem.List
 	bad := func(instance, format string, args ...any) {
-		probs.Add(problem.Problem{Instance: instance, File: source, Message: fmt.Sprintf(format, args...)})
+		probs.Add(problem.Problem{Instance: subject(instance), File: source, Message: fmt.Sprintf(format, args...)})
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		bad("", "instances file is empty: expected a JSON object keyed by instance name")
@@ -84,6 +93,10 @@ func ParseInstances(data []byte, source string) ([]Instance, problem.List) {
 		bad("", "no instances: expected a JSON object keyed by instance name")
 		return nil, probs
 	}
+	counts := map[string]int{}
+	for _, k := range objectKeys(data) {
+		counts[k]++
+	}
 	names := make([]string, 0, len(raw))
 	for name := range raw {
 		names = append(names, name)
@@ -91,9 +104,15 @@ func ParseInstances(data []byte, source string) ([]Instance, problem.List) {
 	sort.Strings(names)
 
 	var out []Instance
-	tokens := map[string]string{}
-	prefixes := map[string]string{}
 	for _, name := range names {
+		if n := counts[name]; n > 1 {
+			bad(name, "instance is defined %d times in the instances file: JSON would silently keep the last; keep one entry per instance", n)
+			continue
+		}
+		if msg := checkName(name); msg != "" {
+			bad(name, "instance name %q %s", name, msg)
+			continue
+		}
 		var e struct {
 			BootstrapPrefix    *string `json:"bootstrapPrefix"`
 			DiscordTokenSecret *string `json:"discordTokenSecret"`
@@ -102,8 +121,8 @@ func ParseInstances(data []byte, source string) ([]Instance, problem.List) {
 			bad(name, "entry is not an object with string fields: %v", jsonErr(err))
 			continue
 		}
-		if !validName(name) {
-			bad(name, "instance name must be letters, digits, '-', '_' or '.'")
+		if field, n := repeatedField(raw[name]); n > 1 {
+			bad(name, "field %s is given %d times: JSON would silently keep the last; keep one", field, n)
 			continue
 		}
 		in := Instance{Name: name, BootstrapPrefix: "bootstrap/" + name}
@@ -119,24 +138,166 @@ func ParseInstances(data []byte, source string) ([]Instance, problem.List) {
 			bad(name, "discordTokenSecret is missing: every instance needs its own discord token")
 			continue
 		}
-		in.DiscordTokenSecret = strings.TrimSuffix(*e.DiscordTokenSecret, ".age")
-		if strings.ContainsAny(in.DiscordTokenSecret, `/\`) || in.DiscordTokenSecret == "" || strings.HasPrefix(in.DiscordTokenSecret, ".") {
-			bad(name, "discordTokenSecret %q must be a plain file name", *e.DiscordTokenSecret)
+		tok := *e.DiscordTokenSecret
+		if msg := checkToken(tok); msg != "" {
+			bad(name, "discordTokenSecret %q %s", tok, msg)
 			continue
 		}
-		if other, dup := tokens[in.DiscordTokenSecret]; dup {
-			bad(name, "discordTokenSecret %q is also used by instance %s: each instance needs its own token", in.DiscordTokenSecret, other)
+		in.DiscordTokenSecret = strings.TrimSuffix(tok, ".age")
+		if msg := clash(in, out); msg != "" {
+			bad(name, "%s", msg)
 			continue
 		}
-		if other, dup := prefixes[in.BootstrapPrefix]; dup {
-			bad(name, "bootstrapPrefix %q is also used by instance %s", in.BootstrapPrefix, other)
-			continue
-		}
-		tokens[in.DiscordTokenSecret] = name
-		prefixes[in.BootstrapPrefix] = name
 		out = append(out, in)
 	}
 	return out, probs
+}
+
+// clash returns why in may not join the instances already accepted, or "".
+func clash(in Instance, accepted []Instance) string {
+	for _, o := range accepted {
+		if sameToken(in.TokenFile(), o.TokenFile()) {
+			return fmt.Sprintf("discordTokenSecret %q is also used by instance %s (%q): both name the file %s, ignoring case; each instance needs its own token", in.DiscordTokenSecret, o.Name, o.DiscordTokenSecret, o.TokenFile())
+		}
+	}
+	for _, o := range accepted {
+		switch {
+		case strings.EqualFold(in.BootstrapPrefix, o.BootstrapPrefix):
+			return fmt.Sprintf("bootstrapPrefix %q is also used by instance %s (%q, ignoring case)", in.BootstrapPrefix, o.Name, o.BootstrapPrefix)
+		case nestedPrefix(in.BootstrapPrefix, o.BootstrapPrefix):
+			return fmt.Sprintf("bootstrapPrefix %q is nested under the prefix %q of instance %s: its objects would sit among that instance's objects (%s/manifest.json, say)", in.BootstrapPrefix, o.BootstrapPrefix, o.Name, o.BootstrapPrefix)
+		case nestedPrefix(o.BootstrapPrefix, in.BootstrapPrefix):
+			return fmt.Sprintf("bootstrapPrefix %q holds the prefix %q of instance %s: that instance's objects would sit among this one's (%s/manifest.json, say)", in.BootstrapPrefix, o.BootstrapPrefix, o.Name, in.BootstrapPrefix)
+		}
+	}
+	return ""
+}
+
+// sameToken reports whether two token file names are one file. Names are
+// compared ignoring case: hosts and CI may use case-insensitive file systems
+// and tools (macOS, Windows runners), where "X.age" and "x.age" are one file,
+// and refusing is safer than shipping a token twice. Spellings with or
+// without ".age" ("x", "x.age") are already one name by AgeName, and path
+// tricks ("./x", "a/../x") and doubled suffixes ("x.age.age") never get here:
+// checkToken refuses them.
+func sameToken(a, b string) bool { return strings.EqualFold(a, b) }
+
+// nestedPrefix reports whether inner lies under outer at a "/" boundary
+// ("p/x" under "p", not "px" under "p"), ignoring case like sameToken.
+// Either prefix's objects would then be the other's "directories": "p" has
+// the object p/manifest.json and "p/manifest.json" has
+// p/manifest.json/manifest.json, and an assemble --out tree could not hold
+// both.
+func nestedPrefix(inner, outer string) bool {
+	return len(inner) > len(outer) && inner[len(outer)] == '/' && strings.EqualFold(inner[:len(outer)], outer)
+}
+
+// checkToken returns why a discordTokenSecret value is not a plain token
+// name, or "".
+//
+// "x" and "x.age" name the file x.age. A value ending in ".age" twice, in
+// any case ("x.age.age", "x.AGE.age"), is refused, and so is ".age" in
+// another case ("x.AGE"). Before this check the suffix was trimmed once and
+// AgeName kept the rest, so "x.age.age" silently meant the file x.age and
+// escaped the duplicate check against "x"; reading it as the file x.age.age
+// instead would change what TokenFile means for every caller (verify,
+// check). A doubled suffix is a slip either way: the operator says which.
+func checkToken(tok string) string {
+	for _, r := range tok {
+		if unicode.IsSpace(r) || !strconv.IsPrint(r) {
+			return fmt.Sprintf("holds whitespace or a control character (%U): it must be a plain file name", r)
+		}
+	}
+	if strings.HasSuffix(strings.ToLower(tok), ".age") && !strings.HasSuffix(tok, ".age") {
+		return "ends in a suffix like .age in another case: the suffix is .age, lowercase"
+	}
+	base := strings.TrimSuffix(tok, ".age")
+	if base == "" || base == "." || base == ".." || strings.ContainsAny(base, `/\`) || strings.HasPrefix(base, ".") {
+		return "must be a plain file name: no '/' or '\\', not '.' or '..', not starting with '.'"
+	}
+	if strings.HasSuffix(strings.ToLower(base), ".age") {
+		return "ends in .age twice: name the token file once, as x or x.age"
+	}
+	return ""
+}
+
+// checkName returns why s is not an instance name, or "".
+func checkName(s string) string {
+	if s != strings.TrimSpace(s) {
+		return "has leading or trailing whitespace"
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("holds a control character (%U)", r)
+		}
+	}
+	if !validName(s) {
+		return "must be letters, digits, '-', '_' or '.'"
+	}
+	return ""
+}
+
+// subject returns s for use as a problem's subject: as it is when it is
+// plain text, quoted (strconv.Quote) when it holds anything a terminal or a
+// GitHub annotation could misread: a control or other non-printing
+// character, invalid UTF-8, or leading or trailing whitespace.
+func subject(s string) string {
+	if s != strings.TrimSpace(s) || !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// objectKeys returns the keys of the top-level JSON object in data, in
+// order and with repeats, or nil when data is not an object. encoding/json
+// keeps the last of repeated keys silently; this walk sees them all.
+func objectKeys(data []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	var keys []string
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return keys
+		}
+		k, ok := t.(string)
+		if !ok {
+			return keys
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return keys
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// repeatedField returns a field of an instance entry that is given more
+// than once and how often, or ("", 0). Fields match as encoding/json matches
+// them to the struct, ignoring case.
+func repeatedField(entry []byte) (string, int) {
+	counts := map[string]int{}
+	for _, k := range objectKeys(entry) {
+		for _, f := range []string{"bootstrapPrefix", "discordTokenSecret"} {
+			if strings.EqualFold(k, f) {
+				counts[f]++
+			}
+		}
+	}
+	for _, f := range []string{"bootstrapPrefix", "discordTokenSecret"} {
+		if counts[f] > 1 {
+			return f, counts[f]
+		}
+	}
+	return "", 0
 }
 
 // LoadInstances reads and parses the instances file at path.
@@ -187,6 +348,14 @@ func checkPrefix(p string) string {
 		return "contains a backslash"
 	case strings.Contains(p, "//"):
 		return "contains an empty path segment"
+	}
+	for _, r := range p {
+		if !strconv.IsPrint(r) {
+			return fmt.Sprintf("holds a control or non-printing character (%U)", r)
+		}
+	}
+	if p != strings.TrimSpace(p) {
+		return "has leading or trailing whitespace"
 	}
 	for _, seg := range strings.Split(p, "/") {
 		if seg == ".." || seg == "." {
@@ -267,8 +436,15 @@ func Build(instances []Instance, secretsDir string, pol Policy) (*Plan, problem.
 
 	var common []Secret
 	present := map[string]bool{}
+	folded := map[string]string{} // lower case name -> the first such file
 	for _, e := range entries {
 		name := e.Name()
+		if msg := checkFileName(name); msg != "" {
+			// The name is quoted and the subject is the directory: no raw
+			// control character reaches a terminal or an annotation.
+			probs.Errorf("", secretsDir, "file name %q %s: rename it", name, msg)
+			continue
+		}
 		rel := filepath.Join(secretsDir, name)
 		switch t := e.Type(); {
 		case t&os.ModeSymlink != 0:
@@ -285,11 +461,19 @@ func Build(instances []Instance, secretsDir string, pol Policy) (*Plan, problem.
 			probs.Errorf("", rel, "is not an .age file: only age-encrypted files may sit beside host secrets (plaintext never ships)")
 			continue
 		}
+		// Planned on as usual (the error blocks the run): the file is
+		// there, and calling it missing would mislead.
+		if other, dup := folded[strings.ToLower(name)]; dup {
+			probs.Errorf("", rel, "differs from %s only in case: a case-insensitive file system or tool would take one for the other; rename one", other)
+		} else {
+			folded[strings.ToLower(name)] = name
+		}
 		if excluded(name, pol.Exclude) {
+			// An instance's own token that is excluded is refused below.
 			if !ownTokens[name] {
 				probs.Warn(problem.Problem{File: rel, Message: "excluded by exclude-secrets: not shipped to hosts"})
-				continue
 			}
+			continue
 		}
 		present[name] = true
 		if ownTokens[name] || matchGlob(TokenPattern, name) {
@@ -316,8 +500,23 @@ func Build(instances []Instance, secretsDir string, pol Policy) (*Plan, problem.
 		}
 	}
 
+	// An excluded secret is CI-only (the image pipeline's, by default): an
+	// instance whose token names one would ship it to a host. Every
+	// instance, selected or not, like the required-secret check above: the
+	// instances file is wrong either way.
+	badToken := map[string]bool{}
+	for _, in := range instances {
+		if g := matchingGlob(in.TokenFile(), pol.Exclude); g != "" {
+			badToken[in.Name] = true
+			probs.Errorf(in.Name, filepath.Join(secretsDir, in.TokenFile()), "discordTokenSecret %q of instance %s matches exclude-secrets %q: excluded secrets are CI-only and never ship to a host; name the instance's own token or narrow the glob", in.DiscordTokenSecret, in.Name, g)
+		}
+	}
+
 	p := &Plan{SecretsDir: secretsDir}
 	for _, in := range selected {
+		if badToken[in.Name] {
+			continue
+		}
 		tf := in.TokenFile()
 		if !present[tf] {
 			probs.Errorf(in.Name, filepath.Join(secretsDir, tf), "discord token of instance %s is missing (discordTokenSecret %q)", in.Name, in.DiscordTokenSecret)
@@ -347,7 +546,7 @@ func filter(instances []Instance, only []string) ([]Instance, problem.List) {
 			continue
 		}
 		if _, ok := byName[n]; !ok {
-			probs.Add(problem.Problem{Instance: n, Message: "not in the instances file"})
+			probs.Add(problem.Problem{Instance: subject(n), Message: "not in the instances file"})
 			continue
 		}
 		want[n] = true
@@ -361,13 +560,30 @@ func filter(instances []Instance, only []string) ([]Instance, problem.List) {
 	return out, probs
 }
 
-func excluded(name string, globs []string) bool {
+func excluded(name string, globs []string) bool { return matchingGlob(name, globs) != "" }
+
+// matchingGlob returns the first of globs that matches name, or "".
+func matchingGlob(name string, globs []string) string {
 	for _, g := range globs {
 		if g = strings.TrimSpace(g); g != "" && matchGlob(g, name) {
-			return true
+			return g
 		}
 	}
-	return false
+	return ""
+}
+
+// checkFileName returns why a directory entry's name may not be printed or
+// shipped as it is, or "".
+func checkFileName(name string) string {
+	if !utf8.ValidString(name) {
+		return "is not valid UTF-8"
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("holds a control character (%U)", r)
+		}
+	}
+	return ""
 }
 
 func matchGlob(pattern, name string) bool {

@@ -203,24 +203,6 @@ func TestBuildTokens(t *testing.T) {
 	}
 }
 
-// TestBuildExcludeOwnToken: an exclude glob broad enough to match tokens
-// must not take an instance's own token away (every host needs it).
-func TestBuildExcludeOwnToken(t *testing.T) {
-	dir := secretsDir(t, "a.age", "clawdinator-discord-token-1.age", "babelfish-bot-token.age", "ci-deploy.age")
-	p, probs := plan.Build(fleet, dir, plan.Policy{Exclude: []string{"*-token*.age", "ci-*.age"}})
-	if len(probs.Errors()) > 0 {
-		t.Fatalf("problems:\n%s", render(probs))
-	}
-	for _, ip := range p.Instances {
-		if got := names(ip); !slices.Equal(got, []string{"a.age", ip.TokenFile()}) {
-			t.Errorf("%s gets %v", ip.Name, got)
-		}
-	}
-	if w := probs.Warnings(); len(w) != 1 || !strings.HasSuffix(w[0].File, "ci-deploy.age") {
-		t.Errorf("warnings:\n%s", render(w))
-	}
-}
-
 func TestBuildOnly(t *testing.T) {
 	dir := secretsDir(t, "a.age", "clawdinator-discord-token-1.age") // babelfish's token is missing
 	p, probs := plan.Build(fleet, dir, plan.Policy{Only: []string{" clawdinator-1 ", ""}})
