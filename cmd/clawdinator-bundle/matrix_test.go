@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -346,6 +347,43 @@ func matrixCases() []matrixCase {
 				in["clawdinator-2"]["discordTokenSecret"] = in["clawdinator-1"]["discordTokenSecret"]
 			})
 		}, code: exitProblems, file: mxInstancesFile, re: `^instance clawdinator-2: nix/instances\.json: discordTokenSecret "clawdinator-discord-token-1" is also used by instance clawdinator-1`},
+		// 3 a.m.: the same token by another spelling (case): one file, two instances.
+		{name: "instance token in other case", setup: func(t *testing.T, m *matrixEnv, ws string) {
+			mxEditInstances(t, ws, func(in map[string]map[string]any) {
+				in["clawdinator-2"]["discordTokenSecret"] = "CLAWDINATOR-DISCORD-TOKEN-1.age"
+			})
+		}, code: exitProblems, file: mxInstancesFile, re: `discordTokenSecret "CLAWDINATOR-DISCORD-TOKEN-1\.age" is also used by instance clawdinator-1 .*both name the file`},
+		// 3 a.m.: a CI-only secret named as an instance's token would ship to a host.
+		{name: "instance token is CI-only", setup: func(t *testing.T, m *matrixEnv, ws string) {
+			mxEditInstances(t, ws, func(in map[string]map[string]any) {
+				in["clawdinator-2"]["discordTokenSecret"] = "clawdinator-image-bucket-name"
+			})
+		}, code: exitProblems, file: "nix/age-secrets/clawdinator-image-bucket-name.age", re: `^instance clawdinator-2: nix/age-secrets/clawdinator-image-bucket-name\.age: discordTokenSecret "clawdinator-image-bucket-name" of instance clawdinator-2 matches exclude-secrets`},
+		// 3 a.m.: a newline in a prefix would have printed workflow commands.
+		{name: "prefix with a newline", setup: func(t *testing.T, m *matrixEnv, ws string) {
+			mxEditInstances(t, ws, func(in map[string]map[string]any) {
+				in["clawdinator-2"]["bootstrapPrefix"] = "bootstrap/clawdinator-2\n::warning::owned"
+			})
+		}, code: exitProblems, file: mxInstancesFile, re: `bootstrapPrefix "bootstrap/clawdinator-2\\n::warning::owned" holds a control`,
+			after: func(t *testing.T, m *matrixEnv, r matrixRun) {
+				for _, out := range []string{r.stdout, r.stderr, r.summary} {
+					for _, l := range strings.Split(out, "\n") {
+						if strings.HasPrefix(l, "::warning::owned") {
+							t.Errorf("attacker text became a workflow command: %q", l)
+						}
+					}
+				}
+			}},
+		// 3 a.m.: a prefix under another instance's prefix: its objects would sit among the other's.
+		{name: "nested prefix", setup: func(t *testing.T, m *matrixEnv, ws string) {
+			mxEditInstances(t, ws, func(in map[string]map[string]any) {
+				in["clawdinator-2"]["bootstrapPrefix"] = "bootstrap/clawdinator-1/manifest.json"
+			})
+		}, code: exitProblems, file: mxInstancesFile, re: `bootstrapPrefix "bootstrap/clawdinator-1/manifest\.json" is nested under the prefix "bootstrap/clawdinator-1" of instance clawdinator-1`},
+		// 3 a.m.: an instance listed twice; JSON keeps the last without a word.
+		{name: "instance listed twice", setup: func(t *testing.T, m *matrixEnv, ws string) {
+			mxWrite(t, filepath.Join(ws, mxInstancesFile), []byte(`{"clawdinator-1": {"discordTokenSecret": "clawdinator-discord-token-1"}, "clawdinator-1": {"discordTokenSecret": "clawdinator-discord-token-2"}}`))
+		}, code: exitProblems, file: mxInstancesFile, re: `instance clawdinator-1: nix/instances\.json: instance is defined 2 times in the instances file`},
 		// 3 a.m.: "nix/instances.json: cannot read instances file: no such file or directory": the checkout is missing.
 		{name: "instances file missing", setup: func(t *testing.T, m *matrixEnv, ws string) {
 			mxRemove(t, filepath.Join(ws, mxInstancesFile))
@@ -491,7 +529,7 @@ func (m *matrixEnv) check(t *testing.T, tc matrixCase, ws string, action bool) {
 				t.Logf("exit %d, %s", r.code, a.line)
 			}
 			// The step summary, where people look first, says the same.
-			if !strings.Contains(r.summary, "❌") || !regexp.MustCompile("(?m)"+strings.TrimPrefix(re, "^")).MatchString(strings.ReplaceAll(r.summary, `\|`, "|")) {
+			if !strings.Contains(r.summary, "❌") || !regexp.MustCompile("(?m)"+strings.TrimPrefix(re, "^")).MatchString(mxSummaryText(r.summary)) {
 				t.Errorf("step summary does not show the failure (%s):\n%s", re, r.summary)
 			}
 		} else if !strings.Contains(r.summary, "✅") {
@@ -884,4 +922,10 @@ func mxSymlink(t *testing.T, target, p string) {
 	if err := os.Symlink(target, p); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// mxSummaryText reads a step summary as its reader sees it: Markdown
+// backslash escapes and HTML entities resolved.
+func mxSummaryText(md string) string {
+	return html.UnescapeString(regexp.MustCompile(`\\([\\`+"`"+`*_\[\]|~])`).ReplaceAllString(md, "$1"))
 }
