@@ -1,11 +1,13 @@
 // Package config holds the one table of options shared by the GitHub Action
 // inputs (action.yml, INPUT_* variables) and the CLI flags, and turns either
 // into a validated Config. It reads the environment only through the getenv
-// function it is given, and the file system only for --age-key-file and to
-// see whether the default secrets dir exists (CompareSecretsDir).
+// function it is given, and the file system only for --age-key-file (see
+// ReadKeyFile) and to see whether the default secrets dir exists
+// (CompareSecretsDir).
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -193,6 +195,14 @@ func FromInputs(getenv func(string) string) (*Config, error) {
 // environment (the default credential chain). --help and -h write Help(mode)
 // to usage and return ErrHelp; usage gets nothing else.
 func FromArgs(mode string, args []string, getenv func(string) string, usage io.Writer) (*Config, error) {
+	return FromArgsContext(context.Background(), mode, args, getenv, usage)
+}
+
+// FromArgsContext is FromArgs reading --age-key-file with ReadKeyFile under
+// ctx: a key file that waits (a FIFO without a writer, a terminal) stops
+// waiting when ctx is done, with an error that Is ctx.Err(). Pass a context
+// canceled by SIGINT and SIGTERM (signal.NotifyContext).
+func FromArgsContext(ctx context.Context, mode string, args []string, getenv func(string) string, usage io.Writer) (*Config, error) {
 	switch mode {
 	case Publish, Verify, Assemble:
 	default:
@@ -249,9 +259,9 @@ func FromArgs(mode string, args []string, getenv func(string) string, usage io.W
 	}
 	c.Dir, c.JSON = vals["dir"], vals["json"] == "true"
 	if keyFile := vals["age-key-file"]; keyFile != "" {
-		data, err := os.ReadFile(keyFile)
+		data, err := ReadKeyFile(ctx, keyFile)
 		if err != nil {
-			return nil, usagef("--age-key-file: %v", err)
+			return nil, err
 		}
 		if len(strings.TrimSpace(string(data))) == 0 {
 			return nil, usagef("--age-key-file %s is empty: expected the age identity from age-keygen", keyFile)

@@ -186,7 +186,7 @@ func TestFromArgsAgeKeyFile(t *testing.T) {
 		"env":               {nil, map[string]string{"CLAWDINATOR_AGE_KEY": testKey}, testKey, ""},
 		"none":              {nil, nil, "", "age-key is required for assemble"},
 		"empty env":         {nil, map[string]string{"CLAWDINATOR_AGE_KEY": ""}, "", "age-key is required for assemble"},
-		"missing file":      {[]string{"--age-key-file", filepath.Join(dir, "nope")}, nil, "", "--age-key-file: open "},
+		"missing file":      {[]string{"--age-key-file", filepath.Join(dir, "nope")}, nil, "", "--age-key-file " + filepath.Join(dir, "nope") + ": no such file or directory"},
 		"empty file":        {[]string{"--age-key-file", empty}, map[string]string{"CLAWDINATOR_AGE_KEY": testKey}, "", "--age-key-file " + empty + " is empty"},
 		"empty file name":   {[]string{"--age-key-file", ""}, map[string]string{"CLAWDINATOR_AGE_KEY": testKey}, testKey, ""},
 		"key for verify no": {[]string{"--age-key-file", keyFile, "--s3-bucket"}, nil, "", "flag provided but not defined"},
