@@ -12,9 +12,13 @@ import (
 
 // runCLI runs publish, verify or assemble from command-line flags.
 func runCLI(ctx context.Context, mode string, args []string, s stdio, getenv func(string) string) int {
-	cfg, err := config.FromArgs(mode, args, getenv, s.err)
+	cfg, err := config.FromArgsContext(ctx, mode, args, getenv, s.err)
 	if errors.Is(err, config.ErrHelp) {
 		return exitOK
+	}
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintf(s.err, "%serror: interrupted: %s\n", report.Prefix, report.Clean(err.Error()))
+		return exitFailed
 	}
 	if err != nil {
 		fmt.Fprintf(s.err, "%serror: %s\n", report.Prefix, report.Clean(err.Error()))

@@ -118,6 +118,9 @@ type matrixCase struct {
 	key func(m *matrixEnv) string
 	// keyEnv passes the CLI's key in CLAWDINATOR_AGE_KEY, not a file.
 	keyEnv bool
+	// keyFile, when set, is the CLI's --age-key-file (a device, a
+	// directory) instead of a file holding the key.
+	keyFile string
 	// with holds inputs (CLI: flags) over the defaults. "mode" is the CLI
 	// subcommand. "{closedport}" becomes a URL nobody listens on.
 	with map[string]string
@@ -191,6 +194,32 @@ func matrixCases() []matrixCase {
 
 		// --- the age key ---------------------------------------------------
 
+		// 3 a.m.: "--age-key-file /dev/zero: …": a device is refused, not read until memory runs out.
+		{name: "key file is a device", only: "cli", keyFile: "/dev/zero",
+			code: exitUsage, re: `--age-key-file /dev/zero: `},
+		// 3 a.m.: "--age-key-file nix/keys: …": a directory, not the key in it.
+		{name: "key file is a directory", only: "cli", keyFile: "nix/keys",
+			code: exitUsage, re: `--age-key-file nix/keys: `},
+		// 3 a.m.: assemble --out into a directory where a symlink leads elsewhere: refused, nothing written outside.
+		{name: "output dir holds a symlink", only: "cli", with: map[string]string{"mode": "assemble", "output-dir": "out"},
+			setup: func(t *testing.T, m *matrixEnv, ws string) {
+				if err := os.MkdirAll(filepath.Join(ws, "out"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Mkdir(filepath.Join(ws, "elsewhere"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink("../elsewhere", filepath.Join(ws, "out", "bootstrap")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			code: exitProblems, re: `^out/bootstrap: is a symlink under the output directory: refused, not followed`,
+			after: func(t *testing.T, m *matrixEnv, r matrixRun) {
+				if left, _ := os.ReadDir(filepath.Join(r.ws, "elsewhere")); len(left) != 0 {
+					t.Errorf("assemble wrote through the symlink: %v", left)
+				}
+			}},
+
 		// 3 a.m.: "age-key: line 1: not an age identity": the secret holds a password, not the key.
 		{name: "key malformed", key: func(*matrixEnv) string { return "# pasted\n" + badKey + "\n" },
 			code: exitProblems, re: `^age-key: line 2: not an age identity`, secrets: []string{badKey}},
@@ -218,7 +247,7 @@ func matrixCases() []matrixCase {
 			code: exitOK, mayWrite: []string{"manifest.json"}},
 		// 3 a.m.: "--age-key-file: open nope.agekey: no such file or directory" (the Action has no key file).
 		{name: "key file missing", only: "cli", with: map[string]string{"age-key-file": "nope.agekey"},
-			code: exitUsage, re: `^--age-key-file: open nope\.agekey: no such file or directory`},
+			code: exitUsage, re: `^--age-key-file nope\.agekey: no such file or directory`},
 
 		// --- the secrets directory -----------------------------------------
 
@@ -352,7 +381,7 @@ func matrixCases() []matrixCase {
 			mxEditInstances(t, ws, func(in map[string]map[string]any) {
 				in["clawdinator-2"]["discordTokenSecret"] = "CLAWDINATOR-DISCORD-TOKEN-1.age"
 			})
-		}, code: exitProblems, file: mxInstancesFile, re: `discordTokenSecret "CLAWDINATOR-DISCORD-TOKEN-1\.age" is also used by instance clawdinator-1 .*both name the file`},
+		}, code: exitProblems, file: mxInstancesFile, re: `discordTokenSecret "CLAWDINATOR-DISCORD-TOKEN-1(\.age)?" is also used by instance clawdinator-1 .*both name the file`},
 		// 3 a.m.: a CI-only secret named as an instance's token would ship to a host.
 		{name: "instance token is CI-only", setup: func(t *testing.T, m *matrixEnv, ws string) {
 			mxEditInstances(t, ws, func(in map[string]map[string]any) {
@@ -638,6 +667,9 @@ func (m *matrixEnv) run(t *testing.T, tc matrixCase, ws string, action bool) mat
 		keyFile = filepath.Join(dir, "key.txt")
 		mxWrite(t, keyFile, []byte(key))
 	}
+	if tc.keyFile != "" {
+		keyFile = tc.keyFile
+	}
 	secret := m.srv.SecretKey
 	if tc.awsSecret != "" {
 		secret = tc.awsSecret
@@ -687,6 +719,10 @@ func (m *matrixEnv) run(t *testing.T, tc matrixCase, ws string, action bool) mat
 		if v, ok := with["mode"]; ok {
 			cmd = v
 			delete(with, "mode")
+		}
+		if cmd == "assemble" { // no bucket
+			delete(with, "s3-bucket")
+			delete(with, "s3-endpoint")
 		}
 		args = append(args, cmd)
 		if tc.keyEnv {

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
@@ -175,4 +178,29 @@ func TestRunActionAnnotations(t *testing.T) {
 		t.Errorf("the key text reached the log:\n%s", stdout)
 	}
 	_ = fx
+}
+
+// A key file that is a FIFO nobody writes to does not hold the run
+// forever: SIGINT or SIGTERM (main turns them into ctx's cancellation) end
+// it with exit 3.
+func TestRunInterruptedReadingKey(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "key.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var errb bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"assemble", "--age-key-file", fifo}, stdio{in: strings.NewReader(""), out: io.Discard, err: &errb}, func(string) string { return "" })
+	}()
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitFailed || !strings.Contains(errb.String(), "interrupted") {
+			t.Errorf("exit %d, stderr %q; want 3 and interrupted", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not end after cancellation")
+	}
 }

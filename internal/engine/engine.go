@@ -16,14 +16,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/verify"
@@ -93,6 +98,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*result.Result, 
 			in.PublishedSeeds = publish.FindProvenSeeds(ctx, b, instances, key)
 		}
 	case cfg.OutputDir != "":
+		if probs := symlinksUnder(cfg.OutputDir, instances); len(probs) > 0 {
+			return &result.Result{Mode: mode, Problems: probs}, nil
+		}
 		b = bucket.Dir(cfg.OutputDir)
 	}
 	prep, probs, err := gate.Prepare(ctx, in)
@@ -152,4 +160,30 @@ func requireVersioning(ctx context.Context, b bucket.Bucket, name string) error 
 			"(enable it: aws s3api put-bucket-versioning --bucket %s --versioning-configuration Status=Enabled)", name, name)}
 	}
 	return nil
+}
+
+// symlinksUnder finds symlinks on the paths assemble --out would write
+// below dir, before anything is built: a symlink there would lead the
+// key elsewhere (bucket.Dir refuses them too, write by write).
+func symlinksUnder(dir string, instances []plan.Instance) problem.List {
+	var probs problem.List
+	seen := map[string]bool{}
+	for _, in := range instances {
+		p := dir
+		parts := strings.Split(in.BootstrapPrefix, "/")
+		for _, name := range []string{bundle.SecretsObject, bundle.SeedsObject, bundle.ManifestName} {
+			p = dir
+			for _, part := range append(append([]string(nil), parts...), name) {
+				p = filepath.Join(p, part)
+				if seen[p] {
+					continue
+				}
+				seen[p] = true
+				if st, err := os.Lstat(p); err == nil && st.Mode()&os.ModeSymlink != 0 {
+					probs.Add(problem.Problem{File: p, Message: "is a symlink under the output directory: refused, not followed (remove it, or choose another --out)"})
+				}
+			}
+		}
+	}
+	return probs
 }
