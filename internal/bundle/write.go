@@ -332,8 +332,9 @@ func allowed(rel string, globs []string) bool {
 }
 
 // keyScanner looks for private key material in a stream: an age identity
-// (AGE-SECRET-KEY-1 or -PQ-1 followed by Bech32 text) or a PEM private key
-// header. It keeps a small tail so matches that straddle writes are seen.
+// (AGE-SECRET-KEY-1 or -PQ-1 followed by Bech32 text), a PEM private key
+// header or a PuTTY private key (.ppk, versions 2 and 3, whose first line is
+// "PuTTY-User-Key-File-2: ssh-ed25519"). It keeps a small tail so matches that straddle writes are seen.
 type keyScanner struct {
 	tail []byte
 	kind string
@@ -342,6 +343,9 @@ type keyScanner struct {
 var (
 	ageKeyRE = regexp.MustCompile(`AGE-SECRET-KEY-(PQ-)?1[02-9AC-HJ-NP-Z]{50}`)
 	pemKeyRE = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----`)
+	// The version and the colon after the literal keep prose that names the
+	// format ("a PuTTY-User-Key-File-N header") from matching.
+	ppkKeyRE = regexp.MustCompile(`PuTTY-User-Key-File-[0-9]+: *[a-z]`)
 )
 
 const scanTail = 128
@@ -389,5 +393,9 @@ func (s *keyScanner) check(b []byte) {
 	}
 	if bytes.Contains(b, []byte("PRIVATE KEY-----")) && pemKeyRE.Match(b) {
 		s.kind = "a PEM private key"
+		return
+	}
+	if bytes.Contains(b, []byte("PuTTY-User-Key-File-")) && ppkKeyRE.Match(b) {
+		s.kind = "a PuTTY private key"
 	}
 }
