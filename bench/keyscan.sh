@@ -38,11 +38,13 @@ SEEDS_MB=$SEEDS_MB bash "$repo/bench/make-fixture.sh" "$work/fx" >/dev/null 2>"$
 seeds=$work/fx/repo-seeds
 allow='openclaw*/crypto' # the Go tree carries crypto test keys (as in bench/publish.sh)
 
-count_deep() { # prints what the deep scan reads in the tree at $1
-	local gz packs
-	gz=$(find "$1" -type f -exec sh -c 'for f; do [ "$(head -c 2 "$f" | od -An -tx1 | tr -d " ")" = 1f8b ] && echo "$f"; done' sh {} + | wc -l)
-	packs=$(find "$1" -type f -name '*.pack' -exec sh -c 'for f; do [ "$(head -c 4 "$f")" = PACK ] && echo "$f"; done' sh {} + | wc -l)
-	log "   $(du -sh "$1" | cut -f1) in $(find "$1" -type f | wc -l) files; gzip files: $gz, valid packs: $packs"
+count_deep() { # logs what the deep scan reads in the tree at $1
+	local counts
+	# shellcheck disable=SC2016 # perl code, not shell
+	counts=$(find "$1" -type f -exec perl -e 'for (@ARGV) { open(my $f, "<", $_) or next; read($f, my $b, 4);
+		$g++ if substr($b, 0, 2) eq "\x1f\x8b"; $p++ if $b eq "PACK" } printf "%d %d\n", $g, $p' {} + |
+		awk '{g += $1; p += $2} END {printf "gzip files: %d, packs: %d", g, p}')
+	log "   $(du -sh "$1" | cut -f1) in $(find "$1" -type f | wc -l) files; $counts"
 }
 
 run() { # run TREE MODE TAR; prints seconds
@@ -77,11 +79,13 @@ measure "bench tree" "$seeds"
 
 log "== adding a real git pack of repo-seeds/openclaw (its work tree but crypto/)"
 gitdir=$work/real.git
-g() { GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 git --git-dir="$gitdir" --work-tree="$seeds/openclaw" "$@"; }
+g() { GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 git -c gc.auto=0 --git-dir="$gitdir" --work-tree="$seeds/openclaw" "$@"; }
 git init -q --bare "$gitdir"
 g add -A -- . ':(exclude)crypto' ':(exclude).git'
 g -c user.name=bench -c user.email=bench@example.com commit -q -m seed
 g repack -adq
-cp "$gitdir"/objects/pack/pack-*.pack "$gitdir"/objects/pack/pack-*.idx "$seeds/openclaw/.git/objects/pack/"
-log "   pack: $(du -h "$gitdir"/objects/pack/pack-*.pack | cut -f1)"
+packs=("$gitdir"/objects/pack/pack-*.pack)
+[ "${#packs[@]}" = 1 ] || { log "want one pack, got: ${packs[*]}"; exit 1; }
+cp "${packs[0]}" "${packs[0]%.pack}.idx" "$seeds/openclaw/.git/objects/pack/"
+log "   pack: $(du -h "${packs[0]}" | cut -f1) for $(g ls-files | wc -l) files"
 measure "bench tree + real git pack" "$seeds"
