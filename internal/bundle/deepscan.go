@@ -36,6 +36,13 @@ import (
 // reported as a warning ("not scanned past …") and archived. Corrupt or
 // truncated streams are scanned up to the damage and otherwise ignored: the
 // archived bytes are the file's bytes either way.
+//
+// Cost (bench/keyscan.sh, 2 cores, medians of 3): the bench tree (225 MB,
+// 6 gzip files, its pack random bytes) archives in 1.35 s without and 1.53 s
+// with the deep scan; with a real 27 MB pack of a 10k-file shallow clone
+// added, 2.16 s and 2.67 s (x1.24; tar without zstd 0.51 s and 1.36 s). The
+// tee mode was no faster than reading the file again, so reopen is the
+// default: it is simpler and holds no goroutine.
 
 // deepKind says how a file's content is compressed, if it is one the deep
 // scan reads.
