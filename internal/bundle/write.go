@@ -14,6 +14,7 @@ package bundle
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -140,8 +141,11 @@ type SeedsOptions struct {
 // WriteSeeds writes the tree at root as repo-seeds.tar.zst to w, checking it
 // on the way: anything that escapes the root (absolute or outside-pointing
 // symlinks), special files (devices, fifos, sockets) and any file holding an
-// age identity or a PEM private key become problems naming the path. When
-// problems are returned the output is incomplete and must be discarded.
+// age identity, a PEM private key or a PuTTY private key, in plain text or
+// in gzip or git-compressed content (see deepscan.go), become problems
+// naming the path. When error problems are returned the output is
+// incomplete and must be discarded; a warning says a compressed file was
+// scanned only up to its bound.
 func WriteSeeds(w io.Writer, root string, opt SeedsOptions) (problem.List, error) {
 	probs := checkRoot(root)
 	if len(probs) > 0 {
@@ -190,8 +194,7 @@ func checkRoot(root string) problem.List {
 func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, error) {
 	var probs problem.List
 	tw := tar.NewWriter(w)
-	sc := newKeyScanner()
-	buf := make([]byte, 256<<10)
+	fsc := &fileScan{sc: newKeyScanner(), buf: make([]byte, 256<<10)}
 	var total int64
 
 	walkErr := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -234,21 +237,16 @@ func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, er
 			if err := tw.WriteHeader(h); err != nil {
 				return err
 			}
-			f, err := os.Open(p)
+			scan := !allowed(rel, opt.AllowKeys)
+			n, kind, truncated, err := fsc.copyFile(tw, p, rel, info.Size(), scan)
 			if err != nil {
-				return fmt.Errorf("open %s: %w", p, err)
+				return err
 			}
-			sc.reset()
-			n, err := io.CopyBuffer(io.MultiWriter(tw, sc), io.LimitReader(f, info.Size()), buf)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("read %s: %w", p, err)
-			}
-			if n != info.Size() {
-				return fmt.Errorf("read %s: file changed size while archiving", p)
-			}
-			if kind := sc.found(); kind != "" && !allowed(rel, opt.AllowKeys) {
+			switch {
+			case kind != "":
 				probs.Errorf("", p, "holds %s: repo-seeds must not carry keys (allow a test fixture with repo-seeds-allow-keys)", kind)
+			case truncated:
+				probs.Warn(problem.Problem{File: p, Message: fmt.Sprintf("decompresses to more than %d MiB: only that much was scanned for keys", deepScanBudget(info.Size())>>20)})
 			}
 			total += n
 			if opt.Progress != nil {
@@ -264,6 +262,82 @@ func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, er
 		return probs, walkErr
 	}
 	return probs, tw.Close()
+}
+
+// fileScan copies files into the archive while scanning them for keys.
+type fileScan struct {
+	sc  *keyScanner
+	ds  *deepScanner // made on the first compressed file
+	buf []byte
+}
+
+// copyFile writes the size bytes of the file at p to w. With scan set it
+// returns the kind of key the plain or the deep scan found, or "", and
+// whether the deep scan stopped at its bound. What w receives is exactly the
+// file's bytes: the deep scan is a side read (a second read of the file, or
+// a tee into a goroutine; see keyScanMode).
+func (s *fileScan) copyFile(w io.Writer, p, rel string, size int64, scan bool) (n int64, kind string, truncated bool, err error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return 0, "", false, fmt.Errorf("open %s: %w", p, err)
+	}
+	defer f.Close()
+	changed := fmt.Errorf("read %s: file changed size while archiving", p)
+	head := s.buf[:min(int64(len(s.buf)), size)]
+	if _, err := io.ReadFull(f, head); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return 0, "", false, changed
+		}
+		return 0, "", false, fmt.Errorf("read %s: %w", p, err)
+	}
+	deep := deepNone
+	if scan && deepScanMode != scanPlain {
+		deep = deepKindOf(rel, head)
+		if deep != deepNone && s.ds == nil {
+			s.ds = newDeepScanner()
+		}
+	}
+	var tee *teeScan
+	if scan {
+		s.sc.reset()
+		ws := []io.Writer{w, s.sc}
+		if deep != deepNone && deepScanMode == scanTee {
+			tee = startTee(s.ds, deep, size)
+			ws = append(ws, tee)
+		}
+		w = io.MultiWriter(ws...)
+	}
+	hn, err := w.Write(head)
+	n = int64(hn)
+	if err == nil {
+		var rest int64
+		rest, err = io.CopyBuffer(w, io.LimitReader(f, size-n), s.buf)
+		n += rest
+	}
+	var tr teeResult
+	if tee != nil {
+		tr = tee.wait()
+	}
+	if err != nil {
+		return n, "", false, fmt.Errorf("read %s: %w", p, err)
+	}
+	if n != size {
+		return n, "", false, changed
+	}
+	if !scan {
+		return n, "", false, nil
+	}
+	if kind = s.sc.found(); kind != "" || deep == deepNone {
+		return n, kind, false, nil
+	}
+	if tee != nil {
+		return n, tr.found, tr.truncated && tr.found == "", nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return n, "", false, fmt.Errorf("read %s: %w", p, err)
+	}
+	kind, truncated = s.ds.scan(io.LimitReader(f, size), deep, size)
+	return n, kind, truncated && kind == "", nil
 }
 
 func errText(err error) string {
@@ -332,8 +406,9 @@ func allowed(rel string, globs []string) bool {
 }
 
 // keyScanner looks for private key material in a stream: an age identity
-// (AGE-SECRET-KEY-1 or -PQ-1 followed by Bech32 text) or a PEM private key
-// header. It keeps a small tail so matches that straddle writes are seen.
+// (AGE-SECRET-KEY-1 or -PQ-1 followed by Bech32 text), a PEM private key
+// header or a PuTTY private key (.ppk, versions 2 and 3, whose first line is
+// "PuTTY-User-Key-File-2: ssh-ed25519"). It keeps a small tail so matches that straddle writes are seen.
 type keyScanner struct {
 	tail []byte
 	kind string
@@ -342,6 +417,9 @@ type keyScanner struct {
 var (
 	ageKeyRE = regexp.MustCompile(`AGE-SECRET-KEY-(PQ-)?1[02-9AC-HJ-NP-Z]{50}`)
 	pemKeyRE = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----`)
+	// The version and the colon after the literal keep prose that names the
+	// format ("a PuTTY-User-Key-File-N header") from matching.
+	ppkKeyRE = regexp.MustCompile(`PuTTY-User-Key-File-[0-9]+: *[a-z]`)
 )
 
 const scanTail = 128
@@ -351,6 +429,10 @@ func newKeyScanner() *keyScanner { return &keyScanner{tail: make([]byte, 0, 2*sc
 func (s *keyScanner) reset() { s.tail, s.kind = s.tail[:0], "" }
 
 func (s *keyScanner) found() string { return s.kind }
+
+// breakSeam forgets the tail, so no match spans what was written before and
+// what comes after (two objects of a pack).
+func (s *keyScanner) breakSeam() { s.tail = s.tail[:0] }
 
 func (s *keyScanner) Write(p []byte) (int, error) {
 	if s.kind != "" {
@@ -389,5 +471,9 @@ func (s *keyScanner) check(b []byte) {
 	}
 	if bytes.Contains(b, []byte("PRIVATE KEY-----")) && pemKeyRE.Match(b) {
 		s.kind = "a PEM private key"
+		return
+	}
+	if bytes.Contains(b, []byte("PuTTY-User-Key-File-")) && ppkKeyRE.Match(b) {
+		s.kind = "a PuTTY private key"
 	}
 }

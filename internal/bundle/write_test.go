@@ -32,6 +32,8 @@ func TestWriteSeedsFindsKeys(t *testing.T) {
 		"end":            filler(3*chunk+5) + pem,
 		"tiny":           identity,
 		"after-newlines": strings.Repeat("\n", 1000) + "# created: 2024\n" + identity,
+		"ppk-v2":         "PuTTY-User-Key-File-2: ssh-rsa\r\nEncryption: none\r\n",
+		"ppk-v3":         filler(chunk-20) + "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\n",
 	}
 	for name, content := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -49,7 +51,8 @@ func TestWriteSeedsFindsKeys(t *testing.T) {
 	// Near misses that are not keys must pass.
 	root := t.TempDir()
 	for name, content := range map[string]string{
-		"doc.md":  "set AGE-SECRET-KEY-1... in the secret\n-----BEGIN PUBLIC KEY-----\n",
+		"doc.md":  "set AGE-SECRET-KEY-1... in the secret\n-----BEGIN PUBLIC KEY-----\nthe PuTTY-User-Key-File-N header\n",
+		"key.pub": "---- BEGIN SSH2 PUBLIC KEY ----\nComment: \"PuTTY-User-Key-File-2\"\n",
 		"big.bin": filler(3*chunk) + "PRIVATE KEY-----",
 	} {
 		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
