@@ -259,6 +259,8 @@ func TestVerifySeedsHostile(t *testing.T) {
 		{"sticky directory", with(ent{name: "openclaw/tmp/", typ: tar.TypeDir, mode: 0o1777}), "openclaw/tmp: has mode 1777"},
 		{"owned by a user", with(ent{name: "openclaw/mine", typ: tar.TypeReg, mode: 0o644, uid: 1001}), "openclaw/mine: is owned by 1001:0, not root"},
 		{"owned by a group", with(ent{name: "openclaw/ours", typ: tar.TypeReg, mode: 0o644, gid: 100}), "openclaw/ours: is owned by 0:100, not root"},
+		{"root entry owned by a user", append([]ent{{name: "./", typ: tar.TypeDir, mode: 0o755, uid: 1000}}, base...), `entry "./" is owned by 1000:0`},
+		{"root entry setuid", append([]ent{{name: "./", typ: tar.TypeDir, mode: 0o7777}}, base...), `entry "./" has mode 7777`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,6 +268,25 @@ func TestVerifySeedsHostile(t *testing.T) {
 			mentions(t, probs, tc.want)
 		})
 	}
+
+	// GNU tar reads the data of a file named "x/" as more entries, which
+	// Go's reader never sees: here a setuid file. Go's writer will not
+	// make such a header, so the name is patched in the raw bytes.
+	t.Run("file named like a directory", func(t *testing.T) {
+		hidden := tarBytes(t, []ent{{name: "evil", typ: tar.TypeReg, mode: 0o4755, body: []byte("x")}})
+		raw := tarBytes(t, with(ent{name: "openclaw/hiddenX", typ: tar.TypeReg, mode: 0o644, body: hidden}))
+		i := bytes.Index(raw, []byte("openclaw/hiddenX"))
+		raw[i+len("openclaw/hiddenX")-1] = '/'
+		hdr := raw[i : i+512]
+		copy(hdr[148:156], "        ")
+		sum := 0
+		for _, c := range hdr {
+			sum += int(c)
+		}
+		copy(hdr[148:156], fmt.Sprintf("%06o\x00 ", sum))
+		_, probs := bundle.VerifySeeds(bytes.NewReader(zst(t, raw)), lim)
+		mentions(t, probs, `entry "openclaw/hidden/" ends in "/" but is a regular file`)
+	})
 
 	good := tarZst(t, base)
 	t.Run("truncated", func(t *testing.T) {

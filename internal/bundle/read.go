@@ -354,9 +354,22 @@ func walkHashed(r io.Reader, lim Limits, hash io.Writer, fn func(h *tar.Header, 
 		if isSparse(h) {
 			return fmt.Errorf("entry %q is a sparse file: not part of a bundle", h.Name)
 		}
+		// GNU tar takes any entry whose name ends in "/" for a directory and
+		// reads its data as more headers, which Go's reader never sees: a
+		// file there could hide entries from every check.
+		if strings.HasSuffix(h.Name, "/") && h.Typeflag != tar.TypeDir {
+			return fmt.Errorf("entry %q ends in \"/\" but is %s: GNU tar would read its data as more entries", h.Name, entryType(h))
+		}
+		if h.Typeflag == tar.TypeDir && h.Size != 0 {
+			return fmt.Errorf("entry %q is a directory with %d bytes of data", h.Name, h.Size)
+		}
 		if name == "" { // the "./" root entry of archives made with tar -C dir .
 			if h.Typeflag != tar.TypeDir {
 				return fmt.Errorf("entry %q is not a directory", h.Name)
+			}
+			// tar applies it to the directory it extracts into.
+			if msg := ownerAndMode(h); msg != "" {
+				return fmt.Errorf("entry %q %s", h.Name, msg)
 			}
 			continue
 		}
