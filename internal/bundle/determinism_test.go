@@ -56,12 +56,13 @@ func writeSeeds(t testing.TB, root string, conc int) []byte {
 }
 
 // TestWriteSeedsConcurrency: a runner's core count must not change the
-// bytes, or every CI machine would upload "changed" seeds.
+// bytes, or every CI machine would upload "changed" seeds. Zero or less
+// means one goroutine per core, and is no error.
 func TestWriteSeedsConcurrency(t *testing.T) {
 	root := t.TempDir()
 	writeTree(t, root, 20<<20, 1)
 	want := writeSeeds(t, root, 1)
-	for _, c := range []int{1, 2, 8} {
+	for _, c := range []int{1, 2, 8, 0, -1} {
 		got := writeSeeds(t, root, c)
 		if !bytes.Equal(got, want) {
 			t.Errorf("concurrency %d: %d bytes sha256 %x, concurrency 1: %d bytes sha256 %x", c, len(got), sha256.Sum256(got), len(want), sha256.Sum256(want))

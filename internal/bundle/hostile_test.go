@@ -62,6 +62,7 @@ func TestVerifySecretsHostile(t *testing.T) {
 		{"char device at top", with(ent{name: "null", typ: tar.TypeChar, mode: 0o666}), "null"},
 		{"key swap", with(reg(bundle.KeyEntry, other.file)), bundle.KeyEntry + ": appears twice"},
 		{"missing key", good[1:], bundle.KeyEntry + ": missing"},
+		{"key is not an identity", []ent{reg(bundle.KeyEntry, []byte("# just a comment\n")), dir("secrets/")}, bundle.KeyEntry + ": bad identity"},
 		{"extra top-level entry", with(reg("install.sh", []byte("#!/bin/sh\n"))), "install.sh"},
 		{"non-age file", with(reg("secrets/notes.txt", []byte("plaintext"))), "secrets/notes.txt"},
 		{"nested dir", with(dir("secrets/sub/"), reg("secrets/sub/x.age", cipher)), "secrets/sub"},

@@ -142,6 +142,10 @@ func TestWriteSeedsTree(t *testing.T) {
 	if got := readTar(t, bytes.NewReader(plain), mtime); !slices.Equal(got, want) {
 		t.Errorf("archive:\n got  %+v\n want %+v", got, want)
 	}
+	// A complete tar ends with two zero blocks; strict readers need them.
+	if len(plain)%512 != 0 || !bytes.HasSuffix(plain, make([]byte, 1024)) {
+		t.Errorf("the tar stream (%d bytes) does not end with the end-of-archive blocks", len(plain))
+	}
 	if !bytes.Equal(hashed.Bytes(), plain) {
 		t.Error("TarHash did not receive the uncompressed stream")
 	}
@@ -221,6 +225,24 @@ func TestWriteSeedsRefuses(t *testing.T) {
 		}
 		mentions(t, probs, filepath.Join(root, "pipe")+": is a fifo")
 		mentions(t, probs, filepath.Join(root, "sock")+": is a socket")
+	})
+
+	t.Run("devices", func(t *testing.T) {
+		root := t.TempDir()
+		for _, d := range []struct {
+			name string
+			mode uint32
+		}{{"tty", syscall.S_IFCHR}, {"disk", syscall.S_IFBLK}} {
+			if err := syscall.Mknod(filepath.Join(root, d.name), d.mode|0o600, 1<<8|3); err != nil {
+				t.Skipf("mknod: %v (needs CAP_MKNOD)", err)
+			}
+		}
+		probs, err := bundle.WriteSeeds(io.Discard, root, bundle.SeedsOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mentions(t, probs, filepath.Join(root, "tty")+": is a character device:")
+		mentions(t, probs, filepath.Join(root, "disk")+": is a device:")
 	})
 
 	file := filepath.Join(t.TempDir(), "seeds.tar")

@@ -3,6 +3,7 @@ package bundle_test
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -48,12 +49,16 @@ func TestWriteSeedsFindsKeys(t *testing.T) {
 			mentions(t, probs, "must not carry keys")
 		})
 	}
-	// Near misses that are not keys must pass.
+	// Near misses that are not keys must pass. stale.bin ends with the
+	// start of an identity, and its first read left identity characters
+	// just past where its last, short read ends: only the file's own bytes
+	// may complete a match.
 	root := t.TempDir()
 	for name, content := range map[string]string{
-		"doc.md":  "set AGE-SECRET-KEY-1... in the secret\n-----BEGIN PUBLIC KEY-----\nthe PuTTY-User-Key-File-N header\n",
-		"key.pub": "---- BEGIN SSH2 PUBLIC KEY ----\nComment: \"PuTTY-User-Key-File-2\"\n",
-		"big.bin": filler(3*chunk) + "PRIVATE KEY-----",
+		"doc.md":    "set AGE-SECRET-KEY-1... in the secret\n-----BEGIN PUBLIC KEY-----\nthe PuTTY-User-Key-File-N header\n",
+		"key.pub":   "---- BEGIN SSH2 PUBLIC KEY ----\nComment: \"PuTTY-User-Key-File-2\"\n",
+		"big.bin":   filler(3*chunk) + "PRIVATE KEY-----",
+		"stale.bin": filler(18) + strings.Repeat("Q", 60) + filler(chunk-78) + "xxAGE-SECRET-KEY-1",
 	} {
 		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -117,5 +122,38 @@ func TestWriteSecretsLayout(t *testing.T) {
 	dup := append(secrets, bundle.SecretFile{Name: "a.age", Data: []byte("A2")})
 	if err := bundle.WriteSecrets(io.Discard, k.file, nil, dup, mtime); err == nil || !strings.Contains(err.Error(), "a.age") {
 		t.Errorf("a secret listed twice: err = %v", err)
+	}
+}
+
+// failingWriter refuses every write, as a full disk or a closed pipe does.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestWritersReportWriteErrors: an archive that could not be written is an
+// error from every writer, even when the tree fits in the encoder's buffer
+// and the first write happens when it is closed.
+func TestWritersReportWriteErrors(t *testing.T) {
+	k := newKey(t)
+	root := mkTree(t, map[string]string{"a/b.txt": "small\n"}, nil)
+	writers := map[string]func() error{
+		"WriteSecrets": func() error {
+			return bundle.WriteSecrets(failingWriter{}, k.file, nil, []bundle.SecretFile{{Name: "a.age", Data: []byte("A")}}, bundle.DefaultMtime)
+		},
+		"WriteSeeds": func() error {
+			_, err := bundle.WriteSeeds(failingWriter{}, root, bundle.SeedsOptions{Concurrency: 1})
+			return err
+		},
+		"WriteSeedsTar": func() error {
+			_, err := bundle.WriteSeedsTar(failingWriter{}, root, bundle.SeedsOptions{})
+			return err
+		},
+	}
+	for name, write := range writers {
+		t.Run(name, func(t *testing.T) {
+			if err := write(); err == nil || !strings.Contains(err.Error(), "disk full") {
+				t.Errorf("err = %v, want the writer's error", err)
+			}
+		})
 	}
 }
