@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -270,4 +271,112 @@ func TestReadKeyFileStdin(t *testing.T) {
 			t.Errorf("stdin a %s: %v, output %q", name, err, out)
 		}
 	}
+}
+
+// readers counts the goroutines of ReadKeyFile whose stack also holds
+// frame (any goroutine of ReadKeyFile when frame is "").
+func readers(frame string) int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if !strings.Contains(g, "config.ReadKeyFile.func") || !strings.Contains(g, frame) {
+			continue
+		}
+		// In the kernel, not on its way there.
+		if head, _, _ := strings.Cut(g, "\n"); frame == "" || strings.Contains(head, "[syscall") || strings.Contains(head, "[IO wait") {
+			n++
+		}
+	}
+	return n
+}
+
+// waitReaders waits until at most want goroutines of ReadKeyFile hold
+// frame, or fails the test after a few seconds.
+func waitReaders(t *testing.T, frame string, want int, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for readers(frame) > want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d goroutines of ReadKeyFile, want %d", what, readers(frame), want)
+		}
+		runtime.Gosched()
+	}
+}
+
+// After a cancel, the goroutine doing the open or the read ends and
+// nothing of the FIFO stays open: a pending open is woken (and the writer
+// that woke it closed), a pending read stopped.
+func TestReadKeyFileCanceledLeavesNothing(t *testing.T) {
+	t.Run("pending open", func(t *testing.T) {
+		p := mkfifo(t)
+		before := readers("")
+		inOpen := readers("os.Open")
+		ctx, cancel := context.WithCancel(safety(t))
+		rctx := &reached{Context: ctx, waiting: make(chan struct{})}
+		done := make(chan error, 1)
+		go func() {
+			_, err := ReadKeyFile(rctx, p)
+			done <- err
+		}()
+		<-rctx.waiting
+		// Cancel only once the open waits in the kernel: before that, no
+		// reader is there to wake (and the open then waits until a writer
+		// comes: see docs/mutants.md, "Found on the way").
+		deadline := time.Now().Add(5 * time.Second)
+		for readers("os.Open") <= inOpen {
+			if time.Now().After(deadline) {
+				t.Fatal("ReadKeyFile never opened the FIFO")
+			}
+			runtime.Gosched()
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+		waitReaders(t, "", before, "after the cancel")
+		// No writer left open: a non-blocking read sees end of file, not
+		// EAGAIN.
+		fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer syscall.Close(fd)
+		if n, err := syscall.Read(fd, make([]byte, 1)); n != 0 || err != nil {
+			t.Fatalf("read %d bytes, %v: a writer of the FIFO is still open", n, err)
+		}
+	})
+	t.Run("pending read", func(t *testing.T) {
+		p := mkfifo(t)
+		before := readers("")
+		inRead := readers("io.ReadAll")
+		ctx, cancel := context.WithCancel(safety(t))
+		done := make(chan error, 1)
+		go func() {
+			_, err := ReadKeyFile(ctx, p)
+			done <- err
+		}()
+		w, err := os.OpenFile(p, os.O_WRONLY, 0) // returns once ReadKeyFile opened it
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		if _, err := w.WriteString("AGE"); err != nil {
+			t.Fatal(err)
+		}
+		// Cancel only once the read waits for more: the file is opened.
+		deadline := time.Now().Add(5 * time.Second)
+		for readers("io.ReadAll") <= inRead {
+			if time.Now().After(deadline) {
+				t.Fatal("ReadKeyFile never read")
+			}
+			runtime.Gosched()
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+		// The writer is still open: only the read deadline ends the read.
+		waitReaders(t, "", before, "after the cancel, with a writer still open")
+	})
 }
