@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -262,12 +264,21 @@ func TestReadKeyFileStdin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	for name, stdin := range map[string]io.Reader{"pipe": strings.NewReader(fileKey), "file": f} {
+	null, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	for name, stdin := range map[string]io.Reader{"pipe": strings.NewReader(fileKey), "file": f, "character device": null} {
 		cmd := exec.CommandContext(safety(t), os.Args[0], "-test.run=^TestReadKeyFileStdin$")
 		cmd.Env = append(os.Environ(), "CONFIG_TEST_READ_STDIN=1")
 		cmd.Stdin = stdin
 		out, err := cmd.Output()
-		if err != nil || !strings.HasPrefix(string(out), fileKey) {
+		want := fileKey
+		if stdin == null {
+			want = "PASS" // /dev/null read: nothing, then the test binary's verdict
+		}
+		if err != nil || !strings.HasPrefix(string(out), want) {
 			t.Errorf("stdin a %s: %v, output %q", name, err, out)
 		}
 	}
@@ -379,4 +390,41 @@ func TestReadKeyFileCanceledLeavesNothing(t *testing.T) {
 		// The writer is still open: only the read deadline ends the read.
 		waitReaders(t, "", before, "after the cancel, with a writer still open")
 	})
+}
+
+// Special files other than FIFOs and stdin are refused unopened, each named
+// for what it is.
+func TestReadKeyFileRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Skipf("unix socket: %v", err)
+	}
+	defer l.Close()
+	_, err = ReadKeyFile(safety(t), sock)
+	wantUsage(t, err, sock, "is a socket, not a file")
+
+	blk := filepath.Join(dir, "blk")
+	if err := syscall.Mknod(blk, syscall.S_IFBLK|0o600, 7<<8); err != nil {
+		t.Skipf("mknod a block device (needs CAP_MKNOD): %v", err)
+	}
+	_, err = ReadKeyFile(safety(t), blk)
+	wantUsage(t, err, blk, "is a block device, not a file")
+}
+
+// kind names the file types ReadKeyFile refuses by default; a stat that
+// follows symlinks never returns a symlink, and Linux has no irregular
+// files, so those two are checked here alone.
+func TestKind(t *testing.T) {
+	for m, want := range map[fs.FileMode]string{
+		fs.ModeSocket:    "socket",
+		fs.ModeSymlink:   "symlink",
+		fs.ModeIrregular: "irregular file",
+		0:                "special file",
+	} {
+		if got := kind(m); got != want {
+			t.Errorf("kind(%v) = %q, want %q", m, got, want)
+		}
+	}
 }
