@@ -28,8 +28,9 @@ log_dir=${MUTANTS_LOG_DIR:-}
 # Equivalent mutants: they live, and no behaviour can tell them apart from
 # the original (docs/mutants.md, "Equivalent mutants"). Left out of efficacy.
 equivalent=(
-	"internal/plan/plan.go:242:59 CONDITIONALS_BOUNDARY"
-	"internal/plan/plan.go:328:74 CONDITIONALS_BOUNDARY"
+	"internal/plan/plan.go:124:46 CONDITIONALS_BOUNDARY"
+	"internal/plan/plan.go:411:59 CONDITIONALS_BOUNDARY"
+	"internal/plan/plan.go:527:74 CONDITIONALS_BOUNDARY"
 	"internal/bundle/read.go:161:67 CONDITIONALS_BOUNDARY"
 	"internal/bundle/read.go:379:19 CONDITIONALS_BOUNDARY"
 	"internal/bundle/write.go:55:17 CONDITIONALS_BOUNDARY"
@@ -51,8 +52,18 @@ equivalent=(
 # "Not covered by construction", says how each was checked by hand. Left out
 # of mutant coverage.
 uncoverable=(
-	"internal/plan/plan.go:182:9 CONDITIONALS_NEGATION"
-	"internal/plan/plan.go:274:25 CONDITIONALS_NEGATION"
+	"internal/plan/plan.go:343:9 CONDITIONALS_NEGATION"
+	"internal/plan/plan.go:450:25 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:58:41 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:61:27 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:62:27 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:64:23 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:102:12 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:104:18 CONDITIONALS_BOUNDARY"
+	"internal/config/keyfile.go:104:18 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:132:23 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:134:24 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:136:26 CONDITIONALS_NEGATION"
 	"internal/problem/problem.go:76:15 CONDITIONALS_NEGATION"
 	"internal/problem/problem.go:78:16 CONDITIONALS_NEGATION"
 	"internal/problem/problem.go:80:14 CONDITIONALS_NEGATION"
