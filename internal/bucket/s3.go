@@ -80,6 +80,9 @@ type Config struct {
 	// Region is the signing region; empty means the SDK's chain
 	// (AWS_REGION, profile). New fails if neither gives one.
 	Region string
+	// RegionFromIMDS, when no region is configured, asks the EC2 instance
+	// metadata service for it (a host, like the aws CLI there).
+	RegionFromIMDS bool
 	// Endpoint is an optional S3-compatible endpoint URL
 	// ("http://127.0.0.1:7070"); it implies path-style addressing.
 	Endpoint string
@@ -200,6 +203,8 @@ func New(ctx context.Context, c Config) (*S3, error) {
 	}
 	if c.Region != "" {
 		opts = append(opts, config.WithRegion(c.Region))
+	} else if c.RegionFromIMDS {
+		opts = append(opts, config.WithEC2IMDSRegion())
 	}
 	if c.AccessKeyID != "" {
 		opts = append(opts, config.WithCredentialsProvider(

@@ -61,6 +61,10 @@ type SecretsContents struct {
 	// Statement holds the bytes of StatementEntry; nil when the archive has
 	// none (made before statements). internal/manifest parses it.
 	Statement []byte
+	// Entries holds the bytes of the key entry and of each secret, by
+	// entry name ("secrets/<name>.age"), for a host to install exactly
+	// what was checked. The key is secret: never print it.
+	Entries map[string][]byte
 }
 
 // VerifyOptions says what a secrets archive must hold.
@@ -169,7 +173,13 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 		return nil, probs
 	}
 
-	out := &SecretsContents{Statement: statement}
+	out := &SecretsContents{Statement: statement, Entries: map[string][]byte{}}
+	if haveKey {
+		out.Entries[KeyEntry] = keyData
+	}
+	for _, s := range secrets {
+		out.Entries[SecretsDir+"/"+s.name] = s.data
+	}
 	var key *agekey.Key
 	if !haveKey {
 		probs.Entryf(KeyEntry, "missing: a host needs the age identity at the top of the archive")
@@ -232,12 +242,37 @@ type SeedsStats struct {
 // setuid, setgid and sticky bits, owners other than root. Every byte must
 // decompress. TarSHA256 is the digest of the decompressed tar stream.
 func VerifySeeds(r io.Reader, lim Limits) (SeedsStats, problem.List) {
+	st, probs, _ := scanSeeds(r, lim, nil, nil)
+	return st, probs
+}
+
+// sinkError carries an error of an entry sink (a failed write while
+// extracting) through the walk, so that it is not taken for a fault of the
+// archive.
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return e.err.Error() }
+func (e *sinkError) Unwrap() error { return e.err }
+
+// scanSeeds is VerifySeeds that also hands every entry to put while no
+// error was found so far, and the root "./" entry, if any, to root. An
+// error from put or root stops the walk and is returned as err.
+func scanSeeds(r io.Reader, lim Limits, root func(h *tar.Header) error, put func(h *tar.Header, name string, body io.Reader) error) (SeedsStats, problem.List, error) {
 	var st SeedsStats
 	var probs problem.List
 	seen := map[string]bool{}
 	links := map[string]bool{}
 	th := sha256.New()
-	err := walkHashed(r, lim, th, func(h *tar.Header, name string, body io.Reader) error {
+	var onRoot func(h *tar.Header) error
+	if root != nil {
+		onRoot = func(h *tar.Header) error {
+			if err := root(h); err != nil {
+				return &sinkError{err}
+			}
+			return nil
+		}
+	}
+	err := walkHashed(r, lim, th, onRoot, func(h *tar.Header, name string, body io.Reader) error {
 		st.Entries++
 		if seen[name] {
 			probs.Entryf(name, "appears twice in the archive")
@@ -267,15 +302,44 @@ func VerifySeeds(r io.Reader, lim Limits) (SeedsStats, problem.List) {
 		default:
 			probs.Entryf(name, "is a %s: repo-seeds may hold only files, directories and relative symlinks", entryType(h))
 		}
-		n, err := io.Copy(io.Discard, body)
-		st.Bytes += n
+		cr := &countReader{r: body}
+		if put != nil && !probs.HasErrors() {
+			if err := put(h, name, cr); err != nil {
+				if cr.err != nil { // the archive failed, not the sink
+					return cr.err
+				}
+				return &sinkError{err}
+			}
+		}
+		_, err := io.Copy(io.Discard, cr)
+		st.Bytes += cr.n
 		return err
 	})
+	if se := (*sinkError)(nil); errors.As(err, &se) {
+		return st, probs, se.err
+	}
 	if err != nil {
 		probs.Entryf("", "unreadable archive: %s", err)
 	}
 	st.TarSHA256 = hex.EncodeToString(th.Sum(nil))
-	return st, probs
+	return st, probs, nil
+}
+
+// countReader counts what is read through it and keeps the first read
+// error other than io.EOF.
+type countReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }
 
 // ownerAndMode says what is wrong with an entry's owner or mode bits: the
@@ -306,12 +370,13 @@ func WithinLimits(r io.Reader, lim Limits) error {
 // absolute, contain "..", or are otherwise unsafe stop the walk with an
 // error naming the entry.
 func walk(r io.Reader, lim Limits, fn func(h *tar.Header, name string, body io.Reader) error) error {
-	return walkHashed(r, lim, nil, fn)
+	return walkHashed(r, lim, nil, nil, fn)
 }
 
 // walkHashed is walk that also writes every decompressed byte to hash, when
-// hash is not nil.
-func walkHashed(r io.Reader, lim Limits, hash io.Writer, fn func(h *tar.Header, name string, body io.Reader) error) error {
+// hash is not nil, and hands the "./" root entry, once checked, to root,
+// when root is not nil.
+func walkHashed(r io.Reader, lim Limits, hash io.Writer, root func(h *tar.Header) error, fn func(h *tar.Header, name string, body io.Reader) error) error {
 	zr, err := zstd.NewReader(r,
 		zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderMaxWindow(lim.MaxWindow),
@@ -370,6 +435,11 @@ func walkHashed(r io.Reader, lim Limits, hash io.Writer, fn func(h *tar.Header, 
 			// tar applies it to the directory it extracts into.
 			if msg := ownerAndMode(h); msg != "" {
 				return fmt.Errorf("entry %q %s", h.Name, msg)
+			}
+			if root != nil {
+				if err := root(h); err != nil {
+					return err
+				}
 			}
 			continue
 		}

@@ -71,13 +71,14 @@ func Forbidden(all []plan.Instance, self plan.Instance, exclude []string) func(s
 // whole archive proved good (its key, pinned by vo.ExpectedRecipient when
 // set, decrypts every secret) and the statement is about instance at
 // prefix and lists exactly the secrets the archive holds: only then does
-// the key vouch for it.
+// the key vouch for it. An empty instance accepts the statement's own: a
+// host knows its prefix, not its instance name.
 func Secrets(ctx context.Context, b bucket.Bucket, or *result.Object, vo bundle.VerifyOptions, instance, prefix string) (c *bundle.SecretsContents, st *manifest.Statement, probs problem.List, err error) {
 	// A download cut mid-body cannot be retried by the SDK, which has
 	// handed the body over already: read the whole object again.
 	for attempt := 1; ; attempt++ {
 		c, probs, err = checkSecretsOnce(ctx, b, or, vo)
-		if !retryRead(ctx, err, attempt) {
+		if !RetryRead(ctx, err, attempt) {
 			break
 		}
 	}
@@ -104,6 +105,9 @@ func statement(c *bundle.SecretsContents, instance, prefix string) (*manifest.St
 	if err != nil {
 		probs.Entryf(bundle.StatementEntry, "%v; publish again", err)
 		return nil, probs
+	}
+	if instance == "" {
+		instance = st.Instance
 	}
 	if st.Instance != instance || st.BootstrapPrefix != prefix {
 		probs.Entryf(bundle.StatementEntry, "is the statement of instance %q at %q, not of %q at %q: a bundle copied from another instance", st.Instance, st.BootstrapPrefix, instance, prefix)
@@ -139,9 +143,9 @@ func boolKeys[V any](m map[string]V) map[string]bool {
 	return out
 }
 
-// retryRead says whether a pull-back that failed with err should be tried
-// again, after waiting a moment.
-func retryRead(ctx context.Context, err error, attempt int) bool {
+// RetryRead says whether a read that failed with err on its attempt-th try
+// should be tried again, after waiting a moment.
+func RetryRead(ctx context.Context, err error, attempt int) bool {
 	const attempts = 3
 	if err == nil || !IsOperational(err) || attempt >= attempts || ctx.Err() != nil {
 		return false
@@ -203,7 +207,7 @@ func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, v
 func Seeds(ctx context.Context, b bucket.Bucket, or *result.Object, want manifest.Seeds, deep bool) (probs problem.List, err error) {
 	for attempt := 1; ; attempt++ {
 		probs, err = checkSeedsOnce(ctx, b, or, want, deep)
-		if !retryRead(ctx, err, attempt) {
+		if !RetryRead(ctx, err, attempt) {
 			return probs, err
 		}
 	}

@@ -406,14 +406,8 @@ func (c *Config) validate() error {
 		return usagef("sse must be AES256, aws:kms or none, got %q", c.SSE)
 	}
 	if c.ExpectedRecipient != "" {
-		if _, err := age.ParseX25519Recipient(c.ExpectedRecipient); err != nil {
-			if _, err2 := age.ParseHybridRecipient(c.ExpectedRecipient); err2 != nil {
-				if looksLikeIdentity(c.ExpectedRecipient) {
-					// Never echo it: it is a private key, pasted in the wrong place.
-					return usagef("expected-recipient holds an age identity (a private key), not a recipient: pass its age1... recipient (age-keygen -y), and rotate the key if this ran where others can read the log")
-				}
-				return usagef("expected-recipient %q is not an age recipient (age1...)", c.ExpectedRecipient)
-			}
+		if err := CheckRecipient("expected-recipient", c.ExpectedRecipient); err != nil {
+			return err
 		}
 	}
 	if (c.SecretAccessKey != "") != (c.AccessKeyID != "") {
@@ -449,4 +443,20 @@ func (c *Config) Secrets() []string {
 func looksLikeIdentity(s string) bool {
 	u := strings.ToUpper(s)
 	return strings.Contains(u, "AGE-SECRET-KEY-") || strings.Contains(u, "AGE-PLUGIN-")
+}
+
+// CheckRecipient refuses a value of option what that is not an age
+// recipient, without echoing it when it holds a private key.
+func CheckRecipient(what, r string) error {
+	if _, err := age.ParseX25519Recipient(r); err == nil {
+		return nil
+	}
+	if _, err := age.ParseHybridRecipient(r); err == nil {
+		return nil
+	}
+	if looksLikeIdentity(r) {
+		// Never echo it: it is a private key, pasted in the wrong place.
+		return usagef("%s holds an age identity (a private key), not a recipient: pass its age1... recipient (age-keygen -y), and rotate the key if this ran where others can read the log", what)
+	}
+	return usagef("%s %q is not an age recipient (age1...)", what, r)
 }

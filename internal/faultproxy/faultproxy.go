@@ -90,6 +90,10 @@ type Rule struct {
 	// Latency delays every matched request, faulted or not, before
 	// anything else happens to it.
 	Latency time.Duration
+	// Hold, when set, is called with every matched request before
+	// anything else happens to it, and the request waits until it
+	// returns: a test stops a client at a chosen request this way.
+	Hold func(*http.Request)
 	// MaxConsecutive, when positive, is the most attempts in a row at one
 	// method and path that are faulted; the next one is forwarded.
 	MaxConsecutive int
@@ -287,6 +291,9 @@ func (p *Proxy) Close() error {
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.requests.Add(1)
 	rule, fault := p.decide(r)
+	if rule != nil && rule.Hold != nil {
+		rule.Hold(r)
+	}
 	if rule != nil && rule.Latency > 0 {
 		p.delayed.Add(1)
 		t := time.NewTimer(rule.Latency)

@@ -1,0 +1,442 @@
+// Package install is the host side of the proof chain: what a CLAWDINATOR
+// host runs at boot instead of the boot script (docs/host.md). It installs
+// only a bundle it proved against a pinned key, and only whole:
+//
+//	pin ─▶ fetch secrets.tar.zst ─▶ prove it (key = pin, every secret
+//	decrypts, statement names the prefix) ─▶ already installed? stop
+//	─▶ fetch the repo-seeds object the statement names ─▶ extract into
+//	staging next to each destination ─▶ swap staging into place
+//
+// Nothing at a destination changes until every check passed and every
+// staging copy is complete; a failure while swapping puts back what was
+// swapped. The sentinel records the statement installed, so a newer proven
+// bundle is picked up on the next run and an unchanged one costs one
+// download of the secrets archive.
+package install
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/openclaw/clawdinator-bundle/internal/agekey"
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
+)
+
+// The files the boot script writes into SECRETS_DIR, kept for hosts whose
+// units or scripts look for them.
+const (
+	// SentinelName marks a finished installation. The boot script leaves it
+	// empty; install writes what it installed (see Sentinel).
+	SentinelName = ".bootstrap-ok"
+	// PrefixMarkerName holds the prefix installed from, without a newline.
+	PrefixMarkerName = ".bootstrap-prefix"
+)
+
+// Modes of what install writes (docs/host.md lists where they differ from
+// the boot script's).
+const (
+	keyMode        = 0o400
+	secretMode     = 0o400
+	secretsDirMode = 0o700
+	markerMode     = 0o644
+)
+
+// Options are one run of install.
+type Options struct {
+	Bucket bucket.Bucket
+	// Prefix is the bootstrap prefix (after BOOTSTRAP_PREFIX_FILE).
+	Prefix string
+	// SecretsArchive and SeedsArchive are object names under Prefix.
+	SecretsArchive, SeedsArchive string
+	// SecretsDir, SeedsDir and KeyPath are the destinations, absolute.
+	SecretsDir, SeedsDir, KeyPath string
+	// Pin is the recipient the bundled key must have, and PinSource says
+	// where it came from. Empty: the key installed at KeyPath is the pin.
+	Pin, PinSource string
+	// AllowUnpinned lets a first boot (no pin, no installed key) install
+	// whatever key the bundle holds.
+	AllowUnpinned bool
+	// Chown makes root own everything installed (install runs as root).
+	Chown bool
+	// Events, when set, receives a step as it starts.
+	Events func(check.Event)
+}
+
+// Pin is the recipient a bundle's key was held to, and why.
+type Pin struct {
+	Recipient string `json:"recipient"`
+	Source    string `json:"source"`
+}
+
+// Result is what one run of install did.
+type Result struct {
+	Prefix string `json:"prefix"`
+	Pin    Pin    `json:"pin"`
+	// Instance is the instance the proven statement names.
+	Instance string `json:"instance,omitempty"`
+	// Statement is the SHA-256 of the proven statement.
+	Statement string        `json:"statement,omitempty"`
+	Secrets   result.Object `json:"secretsArchive"`
+	Seeds     result.Object `json:"repoSeeds"`
+	// SeedsFrom says which version of repo-seeds was installed: "current",
+	// or "manifest" when the current one was not the one the statement
+	// names and the manifest's was.
+	SeedsFrom string `json:"seedsFrom,omitempty"`
+	// AlreadyInstalled: the proven bundle is the one installed; nothing
+	// was changed and repo-seeds was not downloaded.
+	AlreadyInstalled bool `json:"alreadyInstalled"`
+	// Installed names the secrets installed; Removed those no longer in
+	// the bundle, removed from SecretsDir.
+	Installed []string `json:"installed,omitempty"`
+	Removed   []string `json:"removed,omitempty"`
+	// Proven counts the secrets proven to decrypt with the bundled key.
+	Proven int `json:"proven"`
+	// SeedsEntries counts the entries of the installed repo-seeds tree.
+	SeedsEntries int          `json:"seedsEntries,omitempty"`
+	Problems     problem.List `json:"-"`
+	// Failure ends a run that could not complete (S3, local disk).
+	Failure error `json:"-"`
+}
+
+// OK says whether the bundle is installed (now or before).
+func (r *Result) OK() bool { return r.Failure == nil && !r.Problems.HasErrors() }
+
+// UsageError is a configuration that cannot run: exit status 2.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Run installs the current proven bundle at opt.Prefix, or says why not.
+// An error is a usage error; everything else is in the result.
+func Run(ctx context.Context, opt Options) (*Result, error) {
+	if err := checkOptions(opt); err != nil {
+		return nil, err
+	}
+	res := &Result{Prefix: opt.Prefix}
+	pin, probs, err := resolvePin(opt)
+	if err != nil || probs.HasErrors() {
+		res.Problems = probs
+		return res, err
+	}
+	res.Pin = pin
+	if err := checkDestinations(opt); err != nil {
+		return nil, err
+	}
+
+	// 1. The secrets archive, proven against the pin.
+	res.Secrets = result.Object{Name: bundle.SecretsObject, Key: check.Key(opt.Prefix, opt.SecretsArchive), Status: result.Checked}
+	event(opt, "download", res.Secrets.Key)
+	c, st, probs, err := check.Secrets(ctx, opt.Bucket, &res.Secrets, bundle.VerifyOptions{ExpectedRecipient: pin.Recipient}, "", opt.Prefix)
+	if err != nil {
+		if bucket.Classify(err) == bucket.NotFound {
+			res.Problems.Add(problem.Problem{Object: res.Secrets.Key, Message: "missing: nothing to install"})
+			return res, nil
+		}
+		res.Failure = err
+		return res, nil
+	}
+	res.Problems = probs.In("", res.Secrets.Key)
+	if st == nil || probs.HasErrors() {
+		return res, nil
+	}
+	res.Secrets.Verified = true
+	res.Proven = len(st.Secrets)
+	if pin.Recipient == "" {
+		res.Pin.Recipient = c.Recipient
+	}
+	if want := check.Key(opt.Prefix, opt.SeedsArchive); st.RepoSeeds.Key != want {
+		res.Problems.Add(problem.Problem{Object: res.Secrets.Key, Entry: bundle.StatementEntry,
+			Message: fmt.Sprintf("names repo-seeds at %s, not %s (SEEDS_ARCHIVE)", st.RepoSeeds.Key, want)})
+		return res, nil
+	}
+	digest := sha256.Sum256(c.Statement)
+	res.Statement = hex.EncodeToString(digest[:])
+	res.Instance = st.Instance
+
+	// 2. Already installed: the sentinel and the files say so.
+	if installed(opt, c, st, res.Statement) {
+		res.AlreadyInstalled = true
+		return res, nil
+	}
+
+	// 3. The repo-seeds object, proven by its bytes, extracted in staging.
+	var created []string
+	fail := func(err error) (*Result, error) {
+		removeCreated(created)
+		res.Failure = err
+		return res, nil
+	}
+	for _, p := range []string{filepath.Dir(opt.SeedsDir), filepath.Dir(opt.SecretsDir), filepath.Dir(opt.KeyPath)} {
+		made, err := mkdirs(p)
+		created = append(created, made...)
+		if err != nil {
+			return fail(err)
+		}
+	}
+	seedsStage, err := os.MkdirTemp(filepath.Dir(opt.SeedsDir), "."+filepath.Base(opt.SeedsDir)+".install-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(seedsStage)
+	res.Seeds = result.Object{Name: bundle.SeedsObject, Key: st.RepoSeeds.Key, Status: result.Checked}
+	event(opt, "download", res.Seeds.Key)
+	sp, err := fetchSeeds(ctx, opt, st.RepoSeeds, &res.Seeds, &res.SeedsFrom, filepath.Join(seedsStage, "archive"))
+	if err != nil {
+		return fail(err)
+	}
+	if sp.HasErrors() {
+		removeCreated(created)
+		res.Problems = append(res.Problems, sp.In("", res.Seeds.Key)...)
+		return res, nil
+	}
+	event(opt, "extract", res.Seeds.Key)
+	tree := filepath.Join(seedsStage, "tree")
+	stats, xp, err := extractSeeds(filepath.Join(seedsStage, "archive"), tree, opt.Chown)
+	if err != nil {
+		return fail(fmt.Errorf("extract %s into %s: %w", res.Seeds.Key, seedsStage, err))
+	}
+	if !xp.HasErrors() && stats.TarSHA256 != st.RepoSeeds.TarSHA256 {
+		xp.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", check.Short(stats.TarSHA256), check.Short(st.RepoSeeds.TarSHA256))})
+	}
+	if xp.HasErrors() {
+		removeCreated(created)
+		res.Problems = append(res.Problems, xp.In("", res.Seeds.Key)...)
+		return res, nil
+	}
+	res.Seeds.Verified = true
+	res.Seeds.TarSHA256 = stats.TarSHA256
+	res.SeedsEntries = stats.Entries
+
+	// 4. The secrets directory and the key, staged next to theirs.
+	secretsStage, err := os.MkdirTemp(filepath.Dir(opt.SecretsDir), "."+filepath.Base(opt.SecretsDir)+".install-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(secretsStage)
+	secretsTree := filepath.Join(secretsStage, "tree")
+	removed, err := stageSecrets(opt, c, st, secretsTree, res.Statement)
+	if err != nil {
+		return fail(err)
+	}
+	keyStage, err := stageFile(opt.KeyPath, c.Entries[bundle.KeyEntry], keyMode, opt.Chown)
+	if err != nil {
+		return fail(err)
+	}
+	defer os.Remove(keyStage)
+
+	// 5. Swap: seeds, key, then the secrets directory with the sentinel.
+	event(opt, "install", opt.Prefix)
+	if err := commit([]swap{{tree, opt.SeedsDir}, {keyStage, opt.KeyPath}, {secretsTree, opt.SecretsDir}}); err != nil {
+		return fail(err)
+	}
+	for _, s := range st.Secrets {
+		res.Installed = append(res.Installed, s.Name)
+	}
+	res.Removed = removed
+	cleanStale(opt)
+	return res, nil
+}
+
+func event(opt Options, step, object string) {
+	if opt.Events != nil {
+		opt.Events(check.Event{Step: step, Object: object})
+	}
+}
+
+// checkOptions refuses what cannot be a host's configuration.
+func checkOptions(opt Options) error {
+	if msg := CheckPrefix(opt.Prefix); msg != "" {
+		return &UsageError{fmt.Sprintf("PREFIX %q %s", opt.Prefix, msg)}
+	}
+	for _, a := range []struct{ what, name string }{{"SECRETS_ARCHIVE", opt.SecretsArchive}, {"SEEDS_ARCHIVE", opt.SeedsArchive}} {
+		if a.name == "" || strings.ContainsAny(a.name, "/\\") || a.name == "." || a.name == ".." || hasControl(a.name) {
+			return &UsageError{fmt.Sprintf("%s %q: want an object name without \"/\"", a.what, a.name)}
+		}
+	}
+	dests := []struct{ what, p string }{{"SECRETS_DIR", opt.SecretsDir}, {"REPO_SEEDS_DIR", opt.SeedsDir}, {"AGE_KEY_PATH", opt.KeyPath}}
+	for i, d := range dests {
+		if !filepath.IsAbs(d.p) || filepath.Clean(d.p) != d.p || d.p == "/" || hasControl(d.p) {
+			return &UsageError{fmt.Sprintf("%s %q: want a clean absolute path", d.what, d.p)}
+		}
+		for _, o := range dests[:i] {
+			if within(d.p, o.p) || within(o.p, d.p) {
+				return &UsageError{fmt.Sprintf("%s %s and %s %s overlap: each is replaced as a whole", o.what, o.p, d.what, d.p)}
+			}
+		}
+	}
+	if opt.Bucket == nil {
+		return &UsageError{"no bucket"}
+	}
+	return nil
+}
+
+// CheckPrefix says what is wrong with a bootstrap prefix, or "".
+func CheckPrefix(p string) string {
+	switch {
+	case p == "":
+		return "is empty"
+	case hasControl(p) || strings.Contains(p, `\`):
+		return "holds a control character or a backslash"
+	case strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/"):
+		return "starts or ends with \"/\""
+	case path.Clean(p) != p || p == "." || strings.HasPrefix(p, "../") || p == "..":
+		return "is not a clean relative key prefix"
+	}
+	return ""
+}
+
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+func within(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// checkDestinations refuses destinations install would have to replace
+// through a symlink or over something of another kind.
+func checkDestinations(opt Options) error {
+	for _, d := range []struct {
+		what, p string
+		dir     bool
+	}{{"SECRETS_DIR", opt.SecretsDir, true}, {"REPO_SEEDS_DIR", opt.SeedsDir, true}, {"AGE_KEY_PATH", opt.KeyPath, false}} {
+		fi, err := os.Lstat(d.p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			continue
+		case err != nil:
+			return &UsageError{fmt.Sprintf("%s: %v", d.what, err)}
+		case fi.Mode()&os.ModeSymlink != 0:
+			return &UsageError{fmt.Sprintf("%s %s is a symlink: install replaces it by renaming, so give the real path", d.what, d.p)}
+		case d.dir && !fi.IsDir():
+			return &UsageError{fmt.Sprintf("%s %s is not a directory", d.what, d.p)}
+		case !d.dir && !fi.Mode().IsRegular():
+			return &UsageError{fmt.Sprintf("%s %s is not a regular file", d.what, d.p)}
+		}
+	}
+	return nil
+}
+
+// resolvePin decides the recipient the bundled key must have: the pin
+// given, else the key already installed (a host that booted once never
+// accepts another key), else none, only when a first boot without a pin
+// was allowed explicitly.
+func resolvePin(opt Options) (Pin, problem.List, error) {
+	if opt.Pin != "" {
+		return Pin{Recipient: opt.Pin, Source: opt.PinSource}, nil, nil
+	}
+	data, err := readSmall(opt.KeyPath, 64<<10)
+	switch {
+	case err == nil:
+		k, perr := agekey.Parse(data)
+		if perr != nil {
+			var probs problem.List
+			probs.Add(problem.Problem{File: opt.KeyPath, Message: fmt.Sprintf("the installed key, the pin when none is given, does not parse: %v (pass --expected-recipient or --expected-recipient-file)", perr)})
+			return Pin{}, probs, nil
+		}
+		return Pin{Recipient: k.Recipient(), Source: "the key installed at " + opt.KeyPath}, nil, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return Pin{}, nil, &UsageError{fmt.Sprintf("AGE_KEY_PATH: %v", err)}
+	case opt.AllowUnpinned:
+		return Pin{Source: "none: first boot without a pin (--allow-unpinned-first-boot)"}, nil, nil
+	}
+	return Pin{}, nil, &UsageError{"no pin: pass --expected-recipient or --expected-recipient-file (the recipient of the fleet key), " +
+		"or, only for a first boot you trust, --allow-unpinned-first-boot; once a key is installed at AGE_KEY_PATH it is the pin"}
+}
+
+// readSmall reads a regular file of at most max bytes, not through a
+// symlink.
+func readSmall(p string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", p, max)
+	}
+	return data, nil
+}
+
+// Sentinel is what install writes to SECRETS_DIR/.bootstrap-ok.
+func Sentinel(prefix, statement string) []byte {
+	return []byte("clawdinator-bundle install\nprefix " + prefix + "\nstatement sha256:" + statement + "\n")
+}
+
+// installed says whether the bundle proven (c, st) is the one installed:
+// the sentinel records its statement and prefix, the key and every secret
+// are in place with the bytes it names, no other secret is, and the seeds
+// directory exists.
+func installed(opt Options, c *bundle.SecretsContents, st *manifest.Statement, digest string) bool {
+	sentinel, err := readSmall(filepath.Join(opt.SecretsDir, SentinelName), 4096)
+	if err != nil || string(sentinel) != string(Sentinel(opt.Prefix, digest)) {
+		return false
+	}
+	marker, err := readSmall(filepath.Join(opt.SecretsDir, PrefixMarkerName), 4096)
+	if err != nil || string(marker) != opt.Prefix {
+		return false
+	}
+	key, err := readSmall(opt.KeyPath, 64<<10)
+	if err != nil || string(key) != string(c.Entries[bundle.KeyEntry]) {
+		return false
+	}
+	have, err := ageFiles(opt.SecretsDir)
+	if err != nil || len(have) != len(st.Secrets) {
+		return false
+	}
+	for _, s := range st.Secrets {
+		data, err := readSmall(filepath.Join(opt.SecretsDir, s.Name), 1<<20)
+		if err != nil {
+			return false
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != s.SHA256 {
+			return false
+		}
+	}
+	fi, err := os.Lstat(opt.SeedsDir)
+	return err == nil && fi.IsDir()
+}
+
+// ageFiles lists the *.age names in dir ("" names when it does not exist).
+func ageFiles(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".age") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}

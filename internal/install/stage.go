@@ -1,0 +1,395 @@
+package install
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
+)
+
+// fetchSeeds downloads the repo-seeds object want names into file: the
+// current version when its bytes are the ones named, else the version the
+// manifest names when its bytes are. A manifest never chooses on its own:
+// whatever it names must match the statement too.
+func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *result.Object, from *string, file string) (problem.List, error) {
+	var probs problem.List
+	cur, err := opt.Bucket.Head(ctx, want.Key, "")
+	switch {
+	case bucket.Classify(err) == bucket.NotFound:
+		// A missing current version: the manifest may still name one.
+		probs.Add(problem.Problem{Message: "missing"})
+	case err != nil:
+		return nil, err
+	case cur.SHA256 != "" && (cur.SHA256 != want.SHA256 || cur.Size != want.Size):
+		// The store's checksum already says it is another object.
+		probs.Add(problem.Problem{Message: fmt.Sprintf("the current version %s is not the object the statement names: the store's checksum is sha256 %s (%d bytes), the statement says %s (%d bytes)",
+			check.ShortVersion(cur.VersionID), check.Short(cur.SHA256), cur.Size, check.Short(want.SHA256), want.Size)})
+	default:
+		sum, size, err := download(ctx, opt.Bucket, want.Key, cur.VersionID, file)
+		if err != nil {
+			return nil, err
+		}
+		if sum == want.SHA256 && size == want.Size {
+			or.VersionID, or.SHA256, or.Size = cur.VersionID, sum, size
+			*from = "current"
+			return nil, nil
+		}
+		probs.Add(problem.Problem{Message: fmt.Sprintf("the current version %s is not the object the statement names: its bytes have sha256 %s (%d bytes), the statement says %s (%d bytes)",
+			check.ShortVersion(cur.VersionID), check.Short(sum), size, check.Short(want.SHA256), want.Size)})
+	}
+
+	// The manifest's version, if it names one with the right bytes.
+	mkey := check.Key(opt.Prefix, bundle.ManifestName)
+	m, err := check.ReadManifest(ctx, opt.Bucket, mkey)
+	if check.IsOperational(err) {
+		return nil, err
+	}
+	if err != nil {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("and no manifest names another version (%s: %v)", mkey, err)})
+		return probs, nil
+	}
+	mo := m.Object(bundle.SeedsObject)
+	if mo == nil || mo.Key != want.Key || mo.VersionID == "" || mo.VersionID == cur.VersionID || mo.SHA256 != want.SHA256 {
+		probs.Add(problem.Problem{Message: "and the manifest names no other version with the statement's bytes"})
+		return probs, nil
+	}
+	sum, size, err := download(ctx, opt.Bucket, want.Key, mo.VersionID, file)
+	if check.IsOperational(err) {
+		return nil, err
+	}
+	if err != nil {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("and the version %s the manifest names cannot be read: %v", check.ShortVersion(mo.VersionID), err)})
+		return probs, nil
+	}
+	if sum != want.SHA256 || size != want.Size {
+		probs.Add(problem.Problem{Message: fmt.Sprintf("and the version %s the manifest names has sha256 %s (%d bytes), not the statement's", check.ShortVersion(mo.VersionID), check.Short(sum), size)})
+		return probs, nil
+	}
+	or.VersionID, or.SHA256, or.Size = mo.VersionID, sum, size
+	*from = "manifest"
+	return nil, nil
+}
+
+// download writes key at version to file, hashing it, and tries again when
+// the transfer breaks off.
+func download(ctx context.Context, b bucket.Bucket, key, version, file string) (sum string, size int64, err error) {
+	for attempt := 1; ; attempt++ {
+		sum, size, err = downloadOnce(ctx, b, key, version, file)
+		if !check.RetryRead(ctx, err, attempt) {
+			return sum, size, err
+		}
+	}
+}
+
+func downloadOnce(ctx context.Context, b bucket.Bucket, key, version, file string) (string, int64, error) {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|noFollow, 0o600)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	rc, _, err := b.Get(ctx, key, version)
+	if err != nil {
+		return "", 0, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), rc)
+	if err != nil {
+		return "", n, err
+	}
+	if err := f.Close(); err != nil {
+		return "", n, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// extractSeeds unpacks the proven archive into tree, a new directory.
+func extractSeeds(archive, tree string, chown bool) (bundle.SeedsStats, problem.List, error) {
+	f, err := os.Open(archive)
+	if err != nil {
+		return bundle.SeedsStats{}, nil, err
+	}
+	defer f.Close()
+	if err := os.Mkdir(tree, 0o700); err != nil {
+		return bundle.SeedsStats{}, nil, err
+	}
+	st, probs, err := bundle.ExtractSeeds(f, tree, bundle.SeedsLimits, bundle.ExtractOptions{Chown: chown})
+	if err == nil {
+		err = syncTree(tree)
+	}
+	if err == nil {
+		// The archive is not needed once unpacked; the staging directory
+		// goes on holding the tree.
+		err = os.Remove(archive)
+	}
+	return st, probs, err
+}
+
+// stageSecrets builds the new SECRETS_DIR in dir: everything of the
+// current one that install does not own (hard links, same filesystem),
+// the statement's secrets, the prefix marker and the sentinel. It returns
+// the names of the secrets the current directory holds that the bundle no
+// longer does.
+func stageSecrets(opt Options, c *bundle.SecretsContents, st *manifest.Statement, dir, digest string) ([]string, error) {
+	if err := os.Mkdir(dir, secretsDirMode); err != nil {
+		return nil, err
+	}
+	owned := func(name string) bool {
+		return strings.HasSuffix(name, ".age") || name == SentinelName || name == PrefixMarkerName
+	}
+	if err := linkTree(opt.SecretsDir, dir, owned); err != nil {
+		return nil, fmt.Errorf("carry over %s: %w", opt.SecretsDir, err)
+	}
+	var keep []string
+	for _, s := range st.Secrets {
+		keep = append(keep, s.Name)
+		if err := writeFile(filepath.Join(dir, s.Name), c.Entries[bundle.SecretsDir+"/"+s.Name], secretMode, opt.Chown); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeFile(filepath.Join(dir, PrefixMarkerName), []byte(opt.Prefix), markerMode, opt.Chown); err != nil {
+		return nil, err
+	}
+	if err := writeFile(filepath.Join(dir, SentinelName), Sentinel(opt.Prefix, digest), markerMode, opt.Chown); err != nil {
+		return nil, err
+	}
+	if err := chownIf(dir, opt.Chown); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(dir, secretsDirMode); err != nil {
+		return nil, err
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, err
+	}
+	old, err := ageFiles(opt.SecretsDir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, n := range old {
+		if !slices.Contains(keep, n) {
+			removed = append(removed, n)
+		}
+	}
+	return removed, nil
+}
+
+// linkTree recreates src below dst, hard-linking files and copying
+// symlinks, skipping top-level names skip says install owns.
+func linkTree(src, dst string, skip func(string) bool) error {
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		if !strings.Contains(rel, string(filepath.Separator)) && skip(rel) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			return os.Mkdir(target, fi.Mode().Perm())
+		case d.Type()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		default:
+			return os.Link(p, target)
+		}
+	})
+	if errors.Is(err, os.ErrNotExist) {
+		if _, serr := os.Lstat(src); errors.Is(serr, os.ErrNotExist) {
+			return nil
+		}
+	}
+	return err
+}
+
+// stageFile writes data with mode next to dest, for a rename over it.
+func stageFile(dest string, data []byte, mode os.FileMode, chown bool) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".install-")
+	if err != nil {
+		return "", err
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return "", err
+	}
+	if err := writeFile(name, data, mode, chown); err != nil {
+		os.Remove(name)
+		return "", err
+	}
+	return name, nil
+}
+
+// writeFile creates p (which must not exist) with data, owner root when
+// chown, and mode, and syncs it.
+func writeFile(p string, data []byte, mode os.FileMode, chown bool) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|noFollow, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if chown {
+		if err := f.Chown(0, 0); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func chownIf(p string, chown bool) error {
+	if !chown {
+		return nil
+	}
+	return os.Lchown(p, 0, 0)
+}
+
+// mkdirs makes p and its missing parents (0755, as mkdir -p) and returns
+// those it made, deepest last.
+func mkdirs(p string) ([]string, error) {
+	var missing []string
+	for d := p; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		missing = append(missing, d)
+		if d == filepath.Dir(d) {
+			break
+		}
+	}
+	slices.Reverse(missing)
+	for i, d := range missing {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return missing[:i], err
+		}
+	}
+	return missing, nil
+}
+
+// removeCreated removes the directories mkdirs made, deepest first, if
+// they are still empty.
+func removeCreated(dirs []string) {
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i])
+	}
+}
+
+// cleanStale removes staging left next to the destinations by a run that
+// was killed before it could clean up.
+func cleanStale(opt Options) {
+	for _, dest := range []string{opt.SeedsDir, opt.SecretsDir, opt.KeyPath} {
+		matches, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), "."+globEscape(filepath.Base(dest))+".install-*"))
+		for _, m := range matches {
+			os.RemoveAll(m)
+		}
+	}
+}
+
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// swap is one staged path and the destination it replaces.
+type swap struct{ staged, dest string }
+
+// commit moves every staged path into place, in order. A destination that
+// exists is exchanged with its staged copy in one step, so that the old
+// one is kept under the staged name until the end; when a later step
+// fails, the earlier ones are exchanged back (or removed, where nothing
+// was there before).
+func commit(swaps []swap) error {
+	type done struct {
+		swap
+		exchanged bool
+	}
+	var did []done
+	undo := func() {
+		for i := len(did) - 1; i >= 0; i-- {
+			d := did[i]
+			if d.exchanged {
+				exchange(d.staged, d.dest)
+			} else {
+				os.Rename(d.dest, d.staged)
+			}
+		}
+	}
+	for _, s := range swaps {
+		_, err := os.Lstat(s.dest)
+		exists := err == nil
+		if exists {
+			err = exchange(s.staged, s.dest)
+		} else if errors.Is(err, os.ErrNotExist) {
+			err = os.Rename(s.staged, s.dest)
+		}
+		if err != nil {
+			undo()
+			return fmt.Errorf("install %s: %w (everything swapped before it was put back)", s.dest, err)
+		}
+		did = append(did, done{s, exists})
+	}
+	// Installed: a failure to flush the renames now changes nothing a
+	// retry could do better.
+	for _, s := range swaps {
+		_ = syncDir(filepath.Dir(s.dest))
+	}
+	return nil
+}
+
+func syncDir(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
