@@ -174,9 +174,18 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 
 	// 3. The repo-seeds object, proven by its bytes, extracted in staging.
-	var created []string
+	// Staging goes when the run ends; directories made for it go too,
+	// unless the bundle was installed into them.
+	var created, stages []string
+	defer func() {
+		for _, s := range stages {
+			os.RemoveAll(s)
+		}
+		if !res.OK() {
+			removeCreated(created)
+		}
+	}()
 	fail := func(err error) (*Result, error) {
-		removeCreated(created)
 		res.Failure = err
 		return res, nil
 	}
@@ -191,7 +200,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return fail(err)
 	}
-	defer os.RemoveAll(seedsStage)
+	stages = append(stages, seedsStage)
 	res.Seeds = result.Object{Name: bundle.SeedsObject, Key: st.RepoSeeds.Key, Status: result.Checked}
 	event(opt, "download", res.Seeds.Key)
 	sp, err := fetchSeeds(ctx, opt, st.RepoSeeds, &res.Seeds, &res.SeedsFrom, filepath.Join(seedsStage, "archive"))
@@ -199,7 +208,6 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return fail(err)
 	}
 	if sp.HasErrors() {
-		removeCreated(created)
 		res.Problems = append(res.Problems, sp.In("", res.Seeds.Key)...)
 		return res, nil
 	}
@@ -213,7 +221,6 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		xp.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", check.Short(stats.TarSHA256), check.Short(st.RepoSeeds.TarSHA256))})
 	}
 	if xp.HasErrors() {
-		removeCreated(created)
 		res.Problems = append(res.Problems, xp.In("", res.Seeds.Key)...)
 		return res, nil
 	}
@@ -226,7 +233,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return fail(err)
 	}
-	defer os.RemoveAll(secretsStage)
+	stages = append(stages, secretsStage)
 	secretsTree := filepath.Join(secretsStage, "tree")
 	removed, err := stageSecrets(opt, c, st, secretsTree, res.Statement)
 	if err != nil {
@@ -236,7 +243,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return fail(err)
 	}
-	defer os.Remove(keyStage)
+	stages = append(stages, keyStage)
 
 	// 5. Swap: seeds, key, then the secrets directory with the sentinel.
 	event(opt, "install", opt.Prefix)

@@ -118,8 +118,10 @@ func TestInstallIdempotent(t *testing.T) {
 	h := newHost(t)
 	var seedsGets atomic.Int64
 	proxy := startProxy(t, w, faultproxy.Rule{
-		Match: func(r *http.Request) bool { return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/repo-seeds.tar.zst") },
-		Hold:  func(*http.Request) { seedsGets.Add(1) },
+		Match: func(r *http.Request) bool {
+			return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/repo-seeds.tar.zst")
+		},
+		Hold: func(*http.Request) { seedsGets.Add(1) },
 	})
 	b := w.open(t, proxy)
 	mustInstall(t, w.options(h, b, prefix1))

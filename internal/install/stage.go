@@ -339,6 +339,9 @@ func globEscape(s string) string {
 	return b.String()
 }
 
+// failSwap, set by tests only, makes swap number i fail.
+var failSwap func(i int) bool
+
 // swap is one staged path and the destination it replaces.
 type swap struct{ staged, dest string }
 
@@ -363,10 +366,12 @@ func commit(swaps []swap) error {
 			}
 		}
 	}
-	for _, s := range swaps {
+	for i, s := range swaps {
 		_, err := os.Lstat(s.dest)
 		exists := err == nil
-		if exists {
+		if failSwap != nil && failSwap(i) {
+			err = errors.New("swap refused by a test")
+		} else if exists {
 			err = exchange(s.staged, s.dest)
 		} else if errors.Is(err, os.ErrNotExist) {
 			err = os.Rename(s.staged, s.dest)
