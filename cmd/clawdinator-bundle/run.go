@@ -35,7 +35,7 @@ type command struct {
 }
 
 func commands() []command {
-	return []command{publishCommand, verifyCommand, assembleCommand, demoCommand, versionCommand}
+	return []command{publishCommand, verifyCommand, assembleCommand, planCommand, demoCommand, versionCommand}
 }
 
 func usageText() string {

@@ -103,8 +103,8 @@ func TestFromArgsErrors(t *testing.T) {
 		"stray argument":           {Assemble, []string{"extra"}, `unexpected argument "extra"`},
 		"argument after --":        {Assemble, []string{"--", "--json"}, `unexpected argument "--json"`},
 		"bool takes no next value": {Assemble, []string{"--deep-verify", "false"}, `unexpected argument "false"`},
-		"not a mode":               {"demo", nil, `mode must be publish, verify or assemble, got "demo"`},
-		"empty mode":               {"", nil, `mode must be publish, verify or assemble, got ""`},
+		"not a mode":               {"demo", nil, `mode must be publish, verify, assemble or plan, got "demo"`},
+		"empty mode":               {"", nil, `mode must be publish, verify, assemble or plan, got ""`},
 		"validated":                {Verify, nil, "s3-bucket is required for verify"},
 	} {
 		t.Run(name, func(t *testing.T) {
