@@ -151,8 +151,8 @@ func TestSecrets(t *testing.T) {
 }
 
 func TestFromArgsHelp(t *testing.T) {
-	for _, mode := range []string{Publish, Verify, Assemble} {
-		for _, a := range [][]string{{"--help"}, {"-h"}, {"--secrets-dir", "s", "--help"}, {"--json", "-h", "extra"}} {
+	for _, mode := range []string{Publish, Verify, Assemble, Plan} {
+		for _, a := range [][]string{{"--help"}, {"-h"}, {"--instances", "s", "--help"}, {"--json", "-h", "extra"}} {
 			var usage strings.Builder
 			c, err := FromArgs(mode, a, env(nil), &usage)
 			if !errors.Is(err, ErrHelp) || c != nil {
