@@ -36,8 +36,8 @@ func TestOutputValues(t *testing.T) {
 		return []result.Object{{Name: "repo-seeds.tar.zst", Status: result.Unchanged}, {Name: "secrets.tar.zst", Status: s}}
 	}
 	for _, tc := range []struct {
-		name                             string
-		r                                *result.Result
+		name                            string
+		r                               *result.Result
 		uploaded, proven, names, matrix string
 	}{
 		{"nothing ran", &result.Result{Mode: result.Publish},
