@@ -58,7 +58,9 @@ type JSONResult struct {
 	*result.Result
 	OK       bool          `json:"ok"`
 	Problems []JSONProblem `json:"problems"`
-	Error    string        `json:"error,omitempty"`
+	// Planned is result.Planned, present (maybe empty) in plan mode only.
+	Planned *[]result.Planned `json:"planned,omitempty"`
+	Error   string            `json:"error,omitempty"`
 }
 
 // JSONProblem is one problem in the --json document.
@@ -81,6 +83,11 @@ func JSON(w io.Writer, r *result.Result) error {
 		r = &cp
 	}
 	doc := JSONResult{Result: r, OK: r.OK(), Problems: []JSONProblem{}}
+	if r.Mode == result.Plan {
+		// A plan's list is always there, empty when the plan failed.
+		planned := append([]result.Planned{}, r.Planned...)
+		doc.Planned = &planned
+	}
 	if runErr != nil {
 		doc.Error = runErr.Error()
 	}

@@ -87,7 +87,8 @@ type Result struct {
 	Recipient string     `json:"recipient,omitempty"`
 	Instances []Instance `json:"instances"`
 	// Planned holds the instances a plan run selected, in name order; it
-	// is empty in every other mode, and when the plan found an error.
+	// is empty in every other mode (and left out of their JSON), and when
+	// the plan found an error.
 	Planned []Planned `json:"planned,omitempty"`
 	// Problems holds every finding, warnings included.
 	Problems problem.List `json:"-"`
