@@ -57,7 +57,7 @@ func (p *actionPresenter) usage(err error) {
 }
 
 func (p *actionPresenter) present(res *result.Result) {
-	report.Text(p.s.err, &result.Result{Mode: res.Mode, Instances: res.Instances})
+	report.Text(p.s.err, &result.Result{Mode: res.Mode, Instances: res.Instances, Planned: res.Planned})
 	for _, pr := range res.Problems {
 		fields := map[string]string{"title": report.Clean(title(pr))}
 		if pr.File != "" {
@@ -73,8 +73,9 @@ func (p *actionPresenter) present(res *result.Result) {
 		p.a.Errorf("could not complete: %s", report.Clean(err.Error()))
 	}
 	if p.getenv("GITHUB_OUTPUT") != "" {
-		p.a.SetOutput("manifest", report.ManifestOutput(res))
-		p.a.SetOutput("recipient", res.Recipient)
+		for _, o := range report.Outputs(res) {
+			p.a.SetOutput(o.Name, o.Value)
+		}
 	}
 	summary(p.a, p.getenv, report.Summary(res))
 }

@@ -220,6 +220,7 @@ func TestAction(t *testing.T) {
 		if outs["recipient"] != fx.Recipient {
 			t.Errorf("recipient output = %q, want %q", outs["recipient"], fx.Recipient)
 		}
+		checkBranchOutputs(t, outs, "true", len(sample.Instances))
 		var ms []manifest.Manifest
 		if err := json.Unmarshal([]byte(outs["manifest"]), &ms); err != nil {
 			t.Fatalf("manifest output is not a JSON array of manifests: %v\n%s", err, outs["manifest"])
@@ -286,6 +287,8 @@ func TestAction(t *testing.T) {
 		if n := strings.Count(r.summary, " | unchanged | "); n != 2*len(sample.Instances) {
 			t.Errorf("step summary has %d unchanged rows, want %d:\n%s", n, 2*len(sample.Instances), r.summary)
 		}
+		// Nothing uploaded, everything proven again.
+		checkBranchOutputs(t, parseOutputs(t, r.output), "false", len(sample.Instances))
 	})
 
 	t.Run("verify", func(t *testing.T) {
@@ -304,6 +307,7 @@ func TestAction(t *testing.T) {
 		if err := json.Unmarshal([]byte(outs["manifest"]), &ms); err != nil || len(ms) != 3 {
 			t.Errorf("manifest output: %d manifests, %v", len(ms), err)
 		}
+		checkBranchOutputs(t, outs, "false", len(sample.Instances))
 		if strings.Contains(r.stdout, "::error") {
 			t.Errorf("error annotations on a good bucket:\n%s", r.stdout)
 		}
@@ -367,6 +371,29 @@ func TestAction(t *testing.T) {
 		}
 	})
 
+	t.Run("verify with one instance drifting", func(t *testing.T) {
+		// clawdinator-2's own token differs from the one bundled: the other
+		// instances are still proven, and instances-proven says so.
+		p := filepath.Join(fx.SecretsDir, sample.TokenName("clawdinator-2"))
+		orig, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.WriteFile(p, orig, 0o644) })
+		rcp, err := age.ParseX25519Recipient(fx.Recipient)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sample.Encrypt(p, []byte(sample.Canary+"rotated"), rcp); err != nil {
+			t.Fatal(err)
+		}
+		r := runActionBinary(t, ws, inputs(map[string]string{"mode": "verify", "secrets-dir": "./nix/age-secrets"}), false)
+		if r.code != exitProblems || !strings.Contains(r.stdout, "::instance clawdinator-2: ") {
+			t.Fatalf("verify: want exit status %d and clawdinator-2 named: %v", exitProblems, r)
+		}
+		checkBranchOutputs(t, parseOutputs(t, r.output), "false", len(sample.Instances)-1)
+	})
+
 	t.Run("verify with a wrong expected recipient", func(t *testing.T) {
 		const other = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
 		r := runActionBinary(t, ws, inputs(map[string]string{
@@ -409,6 +436,19 @@ func TestAction(t *testing.T) {
 			t.Errorf("the bucket changed:\nbefore:\n%s\nafter:\n%s", before, after)
 		}
 	})
+}
+
+// checkBranchOutputs checks the outputs a workflow branches on without
+// fromJSON, and the instance list every run sets.
+func checkBranchOutputs(t *testing.T, outs map[string]string, uploaded string, proven int) {
+	t.Helper()
+	if outs["uploaded"] != uploaded || outs["instances-proven"] != fmt.Sprint(proven) {
+		t.Errorf("uploaded %q, instances-proven %q; want %q, %d", outs["uploaded"], outs["instances-proven"], uploaded, proven)
+	}
+	names, _ := json.Marshal(sample.Instances)
+	if outs["instances"] != string(names) || outs["matrix"] != `{"instance":`+string(names)+`}` {
+		t.Errorf("instances %q, matrix %q", outs["instances"], outs["matrix"])
+	}
 }
 
 func contains(list []string, s string) bool {

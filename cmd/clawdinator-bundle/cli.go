@@ -10,7 +10,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
-// runCLI runs publish, verify or assemble from command-line flags.
+// runCLI runs publish, verify, assemble or plan from command-line flags.
 func runCLI(ctx context.Context, mode string, args []string, s stdio, getenv func(string) string) int {
 	cfg, err := config.FromArgsContext(ctx, mode, args, getenv, s.err)
 	if errors.Is(err, config.ErrHelp) {
@@ -49,5 +49,10 @@ func (p *textPresenter) present(res *result.Result) {
 	}
 	if p.json {
 		report.JSON(p.s.out, res)
+		return
+	}
+	// plan's answer is its list: one name a line on stdout, for scripts.
+	for _, pl := range res.Planned {
+		fmt.Fprintln(p.s.out, report.Clean(pl.Instance))
 	}
 }

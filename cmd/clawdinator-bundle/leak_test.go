@@ -279,6 +279,7 @@ func TestLeak(t *testing.T) {
 		{"assemble --out", append([]string{"assemble", "--repo-seeds-dir", fx.SeedsDir, "--age-key-file", fx.KeyFile, "--out", cliOut}, files...), cliEnv(map[string]string{"CLAWDINATOR_AGE_KEY": ""}), exitOK, cliOut},
 		{"verify --dir", []string{"verify", "--dir", cliOut, "--instances-file", fx.InstancesFile, "--json"}, cliEnv(), exitOK, ""},
 		{"demo", []string{"demo"}, cliEnv(), exitOK, ""},
+		{"plan", []string{"plan", "--json", "--instances-file", fx.InstancesFile}, cliEnv(), exitOK, ""},
 		{"publish with a bad key", append(append([]string{"publish", "--repo-seeds-dir", fx.SeedsDir, "--json"}, files...), s3Flags...), cliEnv(map[string]string{"CLAWDINATOR_AGE_KEY": badKeys["mangled"]}), exitProblems, ""},
 		{"assemble with a bad key", append([]string{"assemble", "--repo-seeds-dir", fx.SeedsDir, "--json"}, files...), cliEnv(map[string]string{"CLAWDINATOR_AGE_KEY": badKeys["wrapped"]}), exitProblems, ""},
 		{"publish with wrong credentials", append(append([]string{"publish", "--repo-seeds-dir", fx.SeedsDir, "--json"}, files...), s3Flags...), cliEnv(map[string]string{"AWS_SECRET_ACCESS_KEY": badSecret, "AWS_SESSION_TOKEN": badToken}), exitFailed, ""},
@@ -287,6 +288,7 @@ func TestLeak(t *testing.T) {
 		{"action publish", nil, actionEnv(s3Inputs("publish", nil)), exitOK, ""},
 		{"action verify", nil, actionEnv(s3Inputs("verify", map[string]string{"age-key": ""})), exitOK, ""},
 		{"action assemble", nil, actionEnv(s3Inputs("assemble", nil)), exitOK, ""},
+		{"action plan", nil, actionEnv(s3Inputs("plan", map[string]string{"instances-file": fx.InstancesFile})), exitOK, ""},
 		{"action assemble output-dir", nil, actionEnv(s3Inputs("assemble", map[string]string{"output-dir": actionOut})), exitOK, actionOut},
 		{"action publish with a bad key", nil, actionEnv(s3Inputs("publish", map[string]string{"age-key": badKeys["mangled"]})), exitProblems, ""},
 		{"action assemble with a bad key", nil, actionEnv(s3Inputs("assemble", map[string]string{"age-key": badKeys["wrapped"]})), exitProblems, ""},
@@ -347,6 +349,9 @@ func TestLeakDiskWrites(t *testing.T) {
 		"internal/bucket/dir.go":             "assemble --out: archives (ciphertext) and manifests",
 		"internal/gate/gate.go":              "the repo-seeds temp archive (no secrets)",
 		"internal/config/keyfile_unix.go":    "opens the key's FIFO for writing, writes nothing: wakes a read that waits for a writer when the run is interrupted",
+		"internal/install/install.go":        "install on a host: staging directories next to the destinations",
+		"internal/install/stage.go":          "install on a host: the key at AGE_KEY_PATH (its purpose, 0400 root, staged next to it), ciphertext .age files, markers, the proven repo-seeds archive and tree; never plaintext",
+		"internal/bundle/extract.go":         "install on a host: the repo-seeds tree (no secrets)",
 	}
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Module}}|{{.Dir}}|{{join .GoFiles \",\"}}{{end}}", ".").Output()
 	if err != nil {

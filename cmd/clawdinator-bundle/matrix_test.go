@@ -482,9 +482,9 @@ func matrixCases() []matrixCase {
 
 		// --- usage and configuration ---------------------------------------
 
-		// 3 a.m.: CLI "unknown command "frobnicate"" with the usage; Action "mode must be publish, verify or assemble, got "frobnicate"".
+		// 3 a.m.: CLI "unknown command "frobnicate"" with the usage; Action "mode must be publish, verify, assemble or plan, got "frobnicate"".
 		{name: "unknown mode", with: map[string]string{"mode": "frobnicate"},
-			code: exitUsage, re: `^unknown command "frobnicate"`, actionRe: `^mode must be publish, verify or assemble, got "frobnicate"`},
+			code: exitUsage, re: `^unknown command "frobnicate"`, actionRe: `^mode must be publish, verify, assemble or plan, got "frobnicate"`},
 		// 3 a.m.: "aws-access-key-id and aws-secret-access-key go together" (the CLI takes AWS secrets only from the environment).
 		{name: "aws secret without key id", only: "action", with: map[string]string{"aws-access-key-id": ""},
 			code: exitUsage, re: `^aws-access-key-id and aws-secret-access-key go together`},

@@ -35,7 +35,7 @@ type command struct {
 }
 
 func commands() []command {
-	return []command{publishCommand, verifyCommand, assembleCommand, installCommand, demoCommand, versionCommand}
+	return []command{publishCommand, verifyCommand, assembleCommand, planCommand, installCommand, demoCommand, versionCommand}
 }
 
 func usageText() string {

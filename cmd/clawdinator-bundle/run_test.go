@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -59,6 +62,8 @@ func TestRunUsage(t *testing.T) {
 		{name: "publish --help", args: []string{"publish", "--help"}, code: exitOK, stderr: "--s3-bucket"},
 		{name: "verify --help", args: []string{"verify", "--help"}, code: exitOK, stderr: "--dir"},
 		{name: "assemble --help", args: []string{"assemble", "--help"}, code: exitOK, stderr: "--out"},
+		{name: "plan --help", args: []string{"plan", "--help"}, code: exitOK, stderr: "usage: clawdinator-bundle plan [flags]"},
+		{name: "plan listed", args: []string{"--help"}, code: exitOK, stdout: "\n  plan "},
 		{name: "bad flag", args: []string{"verify", "--no-such-flag"}, code: exitUsage, stderr: "no-such-flag"},
 		{name: "publish without a bucket", env: map[string]string{"CLAWDINATOR_AGE_KEY": "AGE-SECRET-KEY-1X"}, args: []string{"publish"}, code: exitUsage, stderr: "s3-bucket is required"},
 		{name: "bad SOURCE_DATE_EPOCH", env: map[string]string{"SOURCE_DATE_EPOCH": "yesterday", "CLAWDINATOR_AGE_KEY": "AGE-SECRET-KEY-1X"}, args: []string{"assemble"}, code: exitUsage, stderr: "SOURCE_DATE_EPOCH"},
@@ -202,5 +207,53 @@ func TestRunInterruptedReadingKey(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the run did not end after cancellation")
+	}
+}
+
+// plan reads the instances file and nothing else: given every input a
+// publish would get (a key, a bucket, an endpoint, credentials), it sends
+// no request to the endpoint, and prints the key nowhere. The same inputs
+// in verify do reach the endpoint: the counter works.
+func TestRunPlanContactsNothing(t *testing.T) {
+	dir := t.TempDir()
+	fx, err := sample.Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inDir(t, dir)
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	defer srv.Close()
+	outputs := filepath.Join(t.TempDir(), "outputs")
+	env := map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outputs, "AWS_EC2_METADATA_DISABLED": "true", "CLAWDINATOR_PROGRESS": "0",
+		"INPUT_MODE": "plan", "INPUT_AGE-KEY": string(fx.Key), "INPUT_S3-BUCKET": "b", "INPUT_S3-ENDPOINT": srv.URL,
+		"INPUT_AWS-REGION": "us-east-1", "INPUT_AWS-ACCESS-KEY-ID": "AKIDPLAN", "INPUT_AWS-SECRET-ACCESS-KEY": "plan-secret-not-real",
+		"INPUT_INSTANCES": "clawdinator-1\nclawdinator-babelfish",
+	}
+	code, stdout, stderr := runIn(t, env)
+	if code != exitOK || requests.Load() != 0 {
+		t.Fatalf("plan: exit %d, %d requests\n%s\n%s", code, requests.Load(), stdout, stderr)
+	}
+	out, _ := os.ReadFile(outputs)
+	if !strings.Contains(string(out), "\n"+`["clawdinator-1","clawdinator-babelfish"]`+"\n") {
+		t.Errorf("instances output:\n%s", out)
+	}
+	// Masked first, as in every mode, and printed nowhere else.
+	checkMasksFirst(t, stdout, keyLine(t, fx.Key), "plan-secret-not-real")
+	checkNoLeak(t, actionRun{stdout: stdout, stderr: stderr, output: string(out)}, keyLine(t, fx.Key), "plan-secret-not-real")
+
+	// The CLI lists the same instances.
+	code, stdout, _ = runIn(t, nil, "plan", "--instances", "clawdinator-1,clawdinator-babelfish")
+	if code != exitOK || stdout != "clawdinator-1\nclawdinator-babelfish\n" {
+		t.Errorf("CLI plan: exit %d, stdout %q", code, stdout)
+	}
+
+	env["INPUT_MODE"] = "verify"
+	if code, _, _ := runIn(t, env); code == exitOK || requests.Load() == 0 {
+		t.Fatalf("verify against the same endpoint: exit %d, %d requests: the counter sees nothing", code, requests.Load())
 	}
 }

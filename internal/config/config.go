@@ -28,7 +28,15 @@ const (
 	Publish  = "publish"
 	Verify   = "verify"
 	Assemble = "assemble"
+	// Plan reads the instances file only (no key, no bucket, no secrets
+	// dir) and lists the instances a run would process, for a workflow to
+	// fan out over.
+	Plan = "plan"
 )
+
+// bundleModes are the modes that read or build bundles: every mode but
+// plan.
+var bundleModes = []string{Publish, Verify, Assemble}
 
 // Option is one row of the table: an action input and, unless Secret, the
 // CLI flag of the same name (--name, GNU style).
@@ -58,9 +66,9 @@ type Option struct {
 // Options is the table. action.yml is generated from it (see ActionYAML)
 // and a test holds the two equal.
 var Options = []Option{
-	{Name: "mode", Default: Publish, Description: "What to do: `publish` (gate, upload, pull back and verify), `verify` (prove what S3 holds now) or `assemble` (build the bundles locally, no network)."},
+	{Name: "mode", Default: Publish, Description: "What to do: `publish` (gate, upload, pull back and verify), `verify` (prove what S3 holds now), `assemble` (build the bundles locally, no network) or `plan` (list the selected instances from the instances file only, for a matrix)."},
 	{Name: "age-key", Secret: true, Modes: []string{Publish, Assemble}, Description: "The age identity (`AGE-SECRET-KEY-1...`) every host secret is encrypted to; `#` comment lines and CRLF are tolerated. Required for publish and assemble. Pass it from a secret."},
-	{Name: "secrets-dir", Default: "nix/age-secrets", Arg: "DIR", Description: "Directory of `*.age` files. In verify mode, optional: when set, bundled secrets that differ from these files are reported as drift."},
+	{Name: "secrets-dir", Default: "nix/age-secrets", Arg: "DIR", Modes: bundleModes, Description: "Directory of `*.age` files. In verify mode, optional: when set, bundled secrets that differ from these files are reported as drift."},
 	{Name: "repo-seeds-dir", Default: "repo-seeds", Arg: "DIR", Modes: []string{Publish, Assemble}, Description: "Tree shipped to every host as `repo-seeds.tar.zst` (modes and relative symlinks kept)."},
 	{Name: "instances-file", Default: "nix/instances.json", Arg: "FILE", Description: "Instance list: a JSON object keyed by instance name with `bootstrapPrefix` and `discordTokenSecret`."},
 	{Name: "instances", List: true, Arg: "LIST", Description: "Comma or newline separated instance names to process (default: all)."},
@@ -73,11 +81,11 @@ var Options = []Option{
 	{Name: "aws-secret-access-key", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional secret access key, with aws-access-key-id."},
 	{Name: "aws-session-token", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional session token, with aws-access-key-id."},
 	{Name: "s3-endpoint", Arg: "URL", Modes: []string{Publish, Verify}, Description: "S3-compatible endpoint URL (path-style addressing), e.g. MinIO or versitygw."},
-	{Name: "expected-recipient", Arg: "RECIPIENT", Description: "The `age1...` recipient the bundled key must match; lets a scheduled check pin the key without holding it."},
+	{Name: "expected-recipient", Arg: "RECIPIENT", Modes: bundleModes, Description: "The `age1...` recipient the bundled key must match; lets a scheduled check pin the key without holding it."},
 	{Name: "sse", Default: "AES256", Arg: "TYPE", Modes: []string{Publish}, Description: "Server-side encryption for uploads: `AES256`, `aws:kms` or `none`."},
 	{Name: "sse-kms-key-id", Arg: "KEY", Modes: []string{Publish}, Description: "KMS key id or ARN, with `sse: aws:kms`."},
 	{Name: "expected-bucket-owner", Arg: "ACCOUNT", Modes: []string{Publish, Verify}, Description: "Account id the bucket must belong to (sent as ExpectedBucketOwner)."},
-	{Name: "deep-verify", Default: "false", Bool: true, Description: "Also download and fully unpack every repo-seeds archive (default: verify it by SHA-256 checksum)."},
+	{Name: "deep-verify", Default: "false", Bool: true, Modes: bundleModes, Description: "Also download and fully unpack every repo-seeds archive (default: verify it by SHA-256 checksum)."},
 	{Name: "output-dir", Arg: "DIR", Alias: "out", Modes: []string{Assemble}, Description: "Assemble only: where to write the bundles, laid out as the bucket. Empty: check and build in memory, write nothing (a pull-request gate)."},
 }
 
@@ -85,6 +93,10 @@ var Options = []Option{
 var Outputs = []Option{
 	{Name: "manifest", Description: "JSON array of every instance's manifest: instance, object keys, sizes, SHA-256 digests, version ids and secrets."},
 	{Name: "recipient", Description: "The `age1...` recipient of the bundled key."},
+	{Name: "uploaded", Description: "`true` when this run uploaded a bundle object (`secrets.tar.zst` or `repo-seeds.tar.zst`) that is still in place: what hosts download changed. `false` when everything was unchanged, and always in verify, assemble and plan."},
+	{Name: "instances-proven", Description: "How many instances this run proved (publish: pulled back, verified, manifest written; verify: verified as they are now; assemble: built and checked). `0` in plan."},
+	{Name: "instances", Description: "JSON array of the names of the instances the run processed, on one line; in plan, the selected instances, for a `strategy.matrix` through `fromJSON`."},
+	{Name: "matrix", Description: "The same names as `{\"instance\": [...]}`, a whole `strategy.matrix` through `fromJSON`."},
 }
 
 // Config is a validated set of options.
@@ -126,7 +138,7 @@ type Config struct {
 	CompareSecretsDir bool
 	// Mtime is stamped on archive entries: SOURCE_DATE_EPOCH (seconds, the
 	// reproducible-builds convention), else the Unix epoch, in UTC. Read in
-	// publish and assemble only; zero in verify.
+	// publish and assemble only; zero in verify and plan.
 	Mtime time.Time
 	// SourceRepository, SourceSHA and SourceRunID come from
 	// GITHUB_REPOSITORY, GITHUB_SHA and GITHUB_RUN_ID and are recorded in
@@ -204,9 +216,9 @@ func FromArgs(mode string, args []string, getenv func(string) string, usage io.W
 // canceled by SIGINT and SIGTERM (signal.NotifyContext).
 func FromArgsContext(ctx context.Context, mode string, args []string, getenv func(string) string, usage io.Writer) (*Config, error) {
 	switch mode {
-	case Publish, Verify, Assemble:
+	case Publish, Verify, Assemble, Plan:
 	default:
-		return nil, usagef("mode must be publish, verify or assemble, got %q", mode)
+		return nil, usagef("mode must be publish, verify, assemble or plan, got %q", mode)
 	}
 	fs := pflag.NewFlagSet(mode, pflag.ContinueOnError)
 	fs.SetOutput(usage)
@@ -306,16 +318,19 @@ func finish(c *Config, getenv func(string) string) (*Config, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	if c.Mode != Verify {
+	switch c.Mode {
+	case Publish, Assemble:
 		t, err := sourceDate(getenv("SOURCE_DATE_EPOCH"))
 		if err != nil {
 			return nil, err
 		}
 		c.Mtime = t
-	} else if c.SecretsDirSet {
-		c.CompareSecretsDir = true
-	} else if st, err := os.Stat(c.SecretsDir); err == nil && st.IsDir() {
-		c.CompareSecretsDir = true
+	case Verify:
+		if c.SecretsDirSet {
+			c.CompareSecretsDir = true
+		} else if st, err := os.Stat(c.SecretsDir); err == nil && st.IsDir() {
+			c.CompareSecretsDir = true
+		}
 	}
 	c.SourceRepository, c.SourceSHA, c.SourceRunID = getenv("GITHUB_REPOSITORY"), getenv("GITHUB_SHA"), getenv("GITHUB_RUN_ID")
 	return c, nil
@@ -383,14 +398,14 @@ func splitList(s string) []string {
 
 func (c *Config) validate() error {
 	switch c.Mode {
-	case Publish, Verify, Assemble:
+	case Publish, Verify, Assemble, Plan:
 	default:
-		return usagef("mode must be publish, verify or assemble, got %q", c.Mode)
+		return usagef("mode must be publish, verify, assemble or plan, got %q", c.Mode)
 	}
-	if c.Mode != Verify && len(strings.TrimSpace(string(c.AgeKey))) == 0 {
+	if (c.Mode == Publish || c.Mode == Assemble) && len(strings.TrimSpace(string(c.AgeKey))) == 0 {
 		return usagef("age-key is required for %s (CLI: --age-key-file or CLAWDINATOR_AGE_KEY)", c.Mode)
 	}
-	if c.Mode != Assemble && c.Bucket == "" && c.Dir == "" {
+	if (c.Mode == Publish || c.Mode == Verify) && c.Bucket == "" && c.Dir == "" {
 		return usagef("s3-bucket is required for %s", c.Mode)
 	}
 	switch c.SSE {

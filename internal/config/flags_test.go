@@ -103,8 +103,8 @@ func TestFromArgsErrors(t *testing.T) {
 		"stray argument":           {Assemble, []string{"extra"}, `unexpected argument "extra"`},
 		"argument after --":        {Assemble, []string{"--", "--json"}, `unexpected argument "--json"`},
 		"bool takes no next value": {Assemble, []string{"--deep-verify", "false"}, `unexpected argument "false"`},
-		"not a mode":               {"demo", nil, `mode must be publish, verify or assemble, got "demo"`},
-		"empty mode":               {"", nil, `mode must be publish, verify or assemble, got ""`},
+		"not a mode":               {"demo", nil, `mode must be publish, verify, assemble or plan, got "demo"`},
+		"empty mode":               {"", nil, `mode must be publish, verify, assemble or plan, got ""`},
 		"validated":                {Verify, nil, "s3-bucket is required for verify"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -151,8 +151,8 @@ func TestSecrets(t *testing.T) {
 }
 
 func TestFromArgsHelp(t *testing.T) {
-	for _, mode := range []string{Publish, Verify, Assemble} {
-		for _, a := range [][]string{{"--help"}, {"-h"}, {"--secrets-dir", "s", "--help"}, {"--json", "-h", "extra"}} {
+	for _, mode := range []string{Publish, Verify, Assemble, Plan} {
+		for _, a := range [][]string{{"--help"}, {"-h"}, {"--instances", "s", "--help"}, {"--json", "-h", "extra"}} {
 			var usage strings.Builder
 			c, err := FromArgs(mode, a, env(nil), &usage)
 			if !errors.Is(err, ErrHelp) || c != nil {

@@ -14,6 +14,7 @@ var summaries = map[string]string{
 	Publish:  "Gate, upload, pull back and verify every instance's bundle in S3.",
 	Verify:   "Prove what S3 (or a directory written by 'assemble --out') holds now.",
 	Assemble: "Build the bundles on local disk (--out DIR), no network; without --out, check and build in memory and write nothing.",
+	Plan:     "Read the instances file only (no key, no bucket, no secrets dir) and list the instances a run with the same --instances would process: their names on stdout, one a line, or the whole plan with --json. A workflow fans publish or verify out over them with a matrix.",
 	Demo:     "Run publish and verify end to end on generated data, in-process: a throwaway key, sample secrets and an S3-compatible server on 127.0.0.1, then tamper with one object and show verify catching it. No network, no credentials. Takes no flags.",
 }
 
@@ -37,7 +38,7 @@ var Environment = []EnvVar{
 	{Name: "GITHUB_REPOSITORY", Modes: []string{Publish, Assemble}, Description: "Recorded in each manifest.json as source.repository."},
 	{Name: "GITHUB_SHA", Modes: []string{Publish, Assemble}, Description: "Recorded in each manifest.json as source.sha."},
 	{Name: "GITHUB_RUN_ID", Modes: []string{Publish, Assemble}, Description: "Recorded in each manifest.json as source.runId."},
-	{Name: "CLAWDINATOR_PROGRESS", Description: "0 disables the progress lines."},
+	{Name: "CLAWDINATOR_PROGRESS", Modes: []string{Publish, Verify, Assemble, Demo}, Description: "0 disables the progress lines."},
 }
 
 // exitStatus is one line of Help's "exit status:" section.
@@ -47,13 +48,15 @@ type exitStatus struct {
 	// demo is what the status means for demo; empty: demo never exits with
 	// it.
 	demo string
+	// plan is what it means for plan; empty: plan never exits with it.
+	plan string
 }
 
 var exitStatuses = []exitStatus{
-	{0, "all good", "the demo passed"},
-	{1, "problems found: validation (nothing was written) or verification", ""},
-	{2, "bad usage or configuration", "bad usage (demo takes no arguments)"},
-	{3, "could not complete: S3 unreachable, access denied, no such bucket, timed out", "a step failed, or verify missed the tampered object"},
+	{0, "all good", "the demo passed", "all good: the plan is printed"},
+	{1, "problems found: validation (nothing was written) or verification", "", "problems found in the instances file or the selection: no instance is listed"},
+	{2, "bad usage or configuration", "bad usage (demo takes no arguments)", "bad usage or configuration"},
+	{3, "could not complete: S3 unreachable, access denied, no such bucket, timed out", "a step failed, or verify missed the tampered object", ""},
 }
 
 // cliFlags lists a subcommand's flags in the order Help shows them: the
@@ -80,8 +83,8 @@ func cliFlags(mode string) []Option {
 
 // Help is the text `clawdinator-bundle <mode> --help` prints: usage, the
 // flags with their values' names and defaults, the environment variables
-// the mode reads and the exit statuses. mode is publish, verify, assemble
-// or demo; any other gives "".
+// the mode reads and the exit statuses. mode is publish, verify, assemble,
+// plan or demo; any other gives "".
 func Help(mode string) string {
 	summary, ok := summaries[mode]
 	if !ok {
@@ -102,17 +105,23 @@ func Help(mode string) string {
 		b.WriteString("  -h, --help\n" + wrap("Print this help.", indent, width))
 		b.WriteString("\n" + wrap("A LIST is comma or newline separated; a list flag may be repeated, each time adding to the list (the first replaces the default).", "", width))
 	}
-	b.WriteString("\nenvironment:\n")
+	env := ""
 	for _, e := range Environment {
 		if len(e.Modes) == 0 || appliesTo(Option{Modes: e.Modes}, mode) {
-			b.WriteString("  " + e.Name + "\n" + wrap(e.Description, indent, width))
+			env += "  " + e.Name + "\n" + wrap(e.Description, indent, width)
 		}
+	}
+	if env != "" {
+		b.WriteString("\nenvironment:\n" + env)
 	}
 	b.WriteString("\nexit status:\n")
 	for _, s := range exitStatuses {
 		meaning := s.meaning
-		if mode == Demo {
+		switch mode {
+		case Demo:
 			meaning = s.demo
+		case Plan:
+			meaning = s.plan
 		}
 		if meaning != "" {
 			b.WriteString(wrap(fmt.Sprintf("%d %s", s.code, meaning), "  ", width))

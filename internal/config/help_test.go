@@ -30,6 +30,9 @@ func TestHelpFlags(t *testing.T) {
 		Assemble: {"--age-key-file FILE", "--secrets-dir DIR", "--repo-seeds-dir DIR", "--instances-file FILE", "--instances LIST",
 			"--required-secrets LIST", "--exclude-secrets LIST", "--repo-seeds-allow-keys LIST", "--expected-recipient RECIPIENT",
 			"--deep-verify", "--output-dir DIR, --out DIR", "--json", "-h, --help"},
+		// The instances file and what selects or refuses an instance in
+		// it: nothing that reads a key, a bucket or the secrets.
+		Plan: {"--instances-file FILE", "--instances LIST", "--required-secrets LIST", "--exclude-secrets LIST", "--json", "-h, --help"},
 	} {
 		t.Run(mode, func(t *testing.T) {
 			help := Help(mode)
@@ -132,6 +135,11 @@ func TestHelpExitStatus(t *testing.T) {
 		if h := Help(mode); !strings.HasSuffix(h, "\nexit status:\n"+cli) {
 			t.Errorf("%s exit status:\n%s", mode, h)
 		}
+	}
+	// plan reads one file and contacts nothing: it cannot fail to complete.
+	plan := "  0 all good: the plan is printed\n  1 problems found in the instances file or the selection: no instance is listed\n  2 bad usage or configuration\n"
+	if h := Help(Plan); !strings.HasSuffix(h, "\nexit status:\n"+plan) || strings.Contains(h, "environment:") {
+		t.Errorf("plan exit status and environment:\n%s", h)
 	}
 	demo := "  0 the demo passed\n  2 bad usage (demo takes no arguments)\n  3 a step failed, or verify missed the tampered object\n"
 	if h := Help(Demo); !strings.HasSuffix(h, "\nexit status:\n"+demo) {

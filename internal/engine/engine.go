@@ -4,6 +4,7 @@
 //	publish   plan ─▶ gate ─▶ assemble ─▶ upload ─▶ pull back ─▶ verify ─▶ manifest
 //	assemble  plan ─▶ gate ─▶ assemble ─▶ (write to a directory ─▶ pull back ─▶ verify)
 //	verify    read what the bucket holds now ─▶ verify
+//	plan      read the instances file ─▶ select (nothing else is read)
 //
 // Every decision about what to run lives here, where a test reaches it:
 // which bucket, whether an unchanged repo-seeds tree may be reused, what a
@@ -56,6 +57,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*result.Result, 
 	pol := plan.Policy{Required: cfg.Required, Exclude: cfg.Exclude, Only: cfg.Instances}
 	instances, iprobs := plan.LoadInstances(cfg.InstancesFile)
 
+	if mode == result.Plan {
+		return planned(instances, iprobs, cfg.InstancesFile, pol), nil
+	}
 	if mode == result.Verify {
 		if len(iprobs) > 0 {
 			return &result.Result{Mode: mode, Problems: iprobs}, nil
@@ -122,6 +126,21 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*result.Result, 
 	res := publish.Publish(ctx, prep, popt)
 	res.Mode = mode
 	return res, nil
+}
+
+// planned is a plan run's result: the selected instances, or none when
+// the instances file or the selection is wrong.
+func planned(instances []plan.Instance, iprobs problem.List, file string, pol plan.Policy) *result.Result {
+	res := &result.Result{Mode: result.Plan, Problems: iprobs}
+	if iprobs.HasErrors() {
+		return res
+	}
+	selected, probs := plan.Select(instances, file, pol)
+	res.Problems = append(res.Problems, probs...)
+	for _, in := range selected {
+		res.Planned = append(res.Planned, result.Planned{Instance: in.Name, Prefix: in.BootstrapPrefix, DiscordTokenSecret: in.DiscordTokenSecret})
+	}
+	return res
 }
 
 func openBucket(ctx context.Context, cfg *config.Config, opt Options) (bucket.Bucket, error) {

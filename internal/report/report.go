@@ -36,6 +36,9 @@ func Text(w io.Writer, r *result.Result) {
 			fmt.Fprintf(w, "%s%s: %d secrets decrypted to EOF with the bundled key\n", Prefix, Clean(in.Instance), len(in.Secrets))
 		}
 	}
+	for _, p := range r.Planned {
+		fmt.Fprintf(w, "%s%s\n", Prefix, Clean(fmt.Sprintf("%s: planned, prefix %s, token %s", p.Instance, p.Prefix, p.DiscordTokenSecret)))
+	}
 	Problems(w, r.Problems)
 }
 
@@ -55,7 +58,9 @@ type JSONResult struct {
 	*result.Result
 	OK       bool          `json:"ok"`
 	Problems []JSONProblem `json:"problems"`
-	Error    string        `json:"error,omitempty"`
+	// Planned is result.Planned, present (maybe empty) in plan mode only.
+	Planned *[]result.Planned `json:"planned,omitempty"`
+	Error   string            `json:"error,omitempty"`
 }
 
 // JSONProblem is one problem in the --json document.
@@ -78,6 +83,11 @@ func JSON(w io.Writer, r *result.Result) error {
 		r = &cp
 	}
 	doc := JSONResult{Result: r, OK: r.OK(), Problems: []JSONProblem{}}
+	if r.Mode == result.Plan {
+		// A plan's list is always there, empty when the plan failed.
+		planned := append([]result.Planned{}, r.Planned...)
+		doc.Planned = &planned
+	}
 	if runErr != nil {
 		doc.Error = runErr.Error()
 	}
@@ -98,6 +108,25 @@ func JSON(w io.Writer, r *result.Result) error {
 func ManifestOutput(r *result.Result) string {
 	data, _ := json.Marshal(r.Manifests())
 	return string(data)
+}
+
+// Output is one of the action's outputs.
+type Output struct{ Name, Value string }
+
+// Outputs returns every output of the action, in the order of action.yml,
+// for any result: the ones a workflow branches on (uploaded,
+// instances-proven) are plain strings, the lists are JSON on one line.
+func Outputs(r *result.Result) []Output {
+	names, _ := json.Marshal(r.Names())
+	matrix, _ := json.Marshal(map[string][]string{"instance": r.Names()})
+	return []Output{
+		{"manifest", ManifestOutput(r)},
+		{"recipient", r.Recipient},
+		{"uploaded", fmt.Sprint(r.Uploaded())},
+		{"instances-proven", fmt.Sprint(r.Proven())},
+		{"instances", string(names)},
+		{"matrix", string(matrix)},
+	}
 }
 
 // Summary renders the Markdown step summary: a table of every object.
@@ -127,6 +156,13 @@ func Summary(r *result.Result) string {
 				}
 				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", Markdown(in.Instance), code(o.Key), Size(o.Size), code(Short(o.SHA256)), cell(ShortVersion(o.VersionID)), Markdown(string(o.Status)), secrets, v)
 			}
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Planned) > 0 {
+		b.WriteString("| instance | prefix | discord token |\n|---|---|---|\n")
+		for _, p := range r.Planned {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", Markdown(p.Instance), code(p.Prefix), code(p.DiscordTokenSecret))
 		}
 		b.WriteString("\n")
 	}

@@ -21,6 +21,8 @@ const (
 	Publish  Mode = "publish"
 	Verify   Mode = "verify"
 	Assemble Mode = "assemble"
+	// Plan lists the instances a run would process; it reads no bundle.
+	Plan Mode = "plan"
 )
 
 // Status is what happened to one object.
@@ -84,11 +86,23 @@ type Result struct {
 	Mode      Mode       `json:"mode"`
 	Recipient string     `json:"recipient,omitempty"`
 	Instances []Instance `json:"instances"`
+	// Planned holds the instances a plan run selected, in name order; it
+	// is empty in every other mode (and left out of their JSON), and when
+	// the plan found an error.
+	Planned []Planned `json:"planned,omitempty"`
 	// Problems holds every finding, warnings included.
 	Problems problem.List `json:"-"`
 	// Failure is why the run could not complete, when it could not (S3
 	// unreachable, access denied, disk full): exit status 3.
 	Failure error `json:"-"`
+}
+
+// Planned is one instance a plan run selected, as the instances file
+// describes it.
+type Planned struct {
+	Instance           string `json:"instance"`
+	Prefix             string `json:"prefix"`
+	DiscordTokenSecret string `json:"discordTokenSecret"`
 }
 
 // Err returns the run's operational failure: Failure, or else the first
@@ -128,4 +142,42 @@ func (r *Result) Manifests() []*manifest.Manifest {
 		}
 	}
 	return out
+}
+
+// Names returns the names of the instances the run processed, in order: in
+// plan, those it selected.
+func (r *Result) Names() []string {
+	out := []string{}
+	for _, in := range r.Instances {
+		out = append(out, in.Instance)
+	}
+	for _, p := range r.Planned {
+		out = append(out, p.Instance)
+	}
+	return out
+}
+
+// Uploaded reports whether this run uploaded a bundle object that is still
+// in place (not rolled back): what a host downloads changed. manifest.json,
+// which publish writes on every success, is not a bundle object.
+func (r *Result) Uploaded() bool {
+	for _, in := range r.Instances {
+		for _, o := range in.Objects {
+			if o.Status == Uploaded {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Proven returns how many instances the run proved.
+func (r *Result) Proven() int {
+	n := 0
+	for _, in := range r.Instances {
+		if in.Verified {
+			n++
+		}
+	}
+	return n
 }
