@@ -303,3 +303,46 @@ func newStore(t *testing.T, srv *s3test.Server, endpoint string, mods ...func(*b
 	}
 	return st
 }
+
+// TestHold stops a matched request in Hold until it returns, before it
+// reaches the server; other requests pass meanwhile.
+func TestHold(t *testing.T) {
+	up, hits := upstream(t)
+	held, release := make(chan string, 1), make(chan struct{})
+	p := start(t, up.URL, Config{Rules: []Rule{{
+		Match: func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/held") },
+		Hold:  func(r *http.Request) { held <- r.URL.Path; <-release },
+	}}})
+	c := client()
+	done := make(chan error, 1)
+	go func() {
+		resp, err := c.Get(p.URL + "/bucket/held")
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	if path := <-held; path != "/bucket/held" {
+		t.Fatalf("held %q", path)
+	}
+	resp, err := c.Get(p.URL + "/bucket/other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("while one request is held, the server saw %d requests, want 1 (the other)", n)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the held request ended before its release: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := hits.Load(); n != 2 {
+		t.Errorf("after the release the server saw %d requests, want 2", n)
+	}
+}
