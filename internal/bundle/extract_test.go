@@ -513,6 +513,20 @@ func TestExtractSeedsTruncated(t *testing.T) {
 			mentions(t, probs, "unreadable archive")
 		})
 	}
+	// The limit is hit while a file is written: the archive's fault too.
+	t.Run("over the size limit", func(t *testing.T) {
+		dest := filepath.Join(t.TempDir(), "x")
+		mkdir(t, dest)
+		big := make([]byte, 2<<20)
+		rand.Read(big)
+		lim := bundle.SeedsLimits
+		lim.MaxUnpacked = 3 << 19 // above tarZst's 1 MiB window
+		_, probs, err := bundle.ExtractSeeds(bytes.NewReader(tarZst(t, []ent{{name: "big", typ: tar.TypeReg, mode: 0o644, body: big}})), dest, lim, bundle.ExtractOptions{Chown: asRoot()})
+		if err != nil {
+			t.Fatalf("an archive over its limit came back as a failure to write: %v", err)
+		}
+		mentions(t, probs, "size limit")
+	})
 }
 
 func mkdir(t *testing.T, p string) {
