@@ -300,7 +300,7 @@ func scanSeeds(r io.Reader, lim Limits, root func(h *tar.Header) error, put func
 				probs.Entryf(name, "%s", msg)
 			}
 		default:
-			probs.Entryf(name, "is a %s: repo-seeds may hold only files, directories and relative symlinks", entryType(h))
+			probs.Entryf(name, "is %s: repo-seeds may hold only files, directories and relative symlinks", entryType(h))
 		}
 		cr := &countReader{r: body}
 		if put != nil && !probs.HasErrors() {

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+)
+
+// installEnv keeps the AWS SDK off the network while install's options are
+// read: a region, no instance metadata. The bucket is never reached.
+func installEnv(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_ACCESS_KEY_ID", "none")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "none")
+}
+
+// hostArgs are install's positional arguments into a fresh host root, with
+// an endpoint where nothing listens.
+func hostArgs(t *testing.T, prefix string) []string {
+	root := t.TempDir()
+	return []string{"--s3-endpoint", "http://127.0.0.1:9", "no-such-bucket", prefix,
+		filepath.Join(root, "secrets"), filepath.Join(root, "repo-seeds"), filepath.Join(root, "keys/clawdinator.agekey")}
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRunInstallUsage: bad options are exit 2 with one clear message, before
+// anything is fetched or written.
+func TestRunInstallUsage(t *testing.T) {
+	installEnv(t)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, recipient := id.String(), id.Recipient().String()
+	noPrefixFile := map[string]string{"BOOTSTRAP_PREFIX_FILE": filepath.Join(t.TempDir(), "none")}
+	host := hostArgs(t, "bootstrap/clawdinator-1")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no arguments", nil, "install takes 5 to 7 arguments"},
+		{"four arguments", host[:len(host)-1], "install takes 5 to 7 arguments"},
+		{"eight arguments", append(append([]string(nil), host...), "secrets.tar.zst", "repo-seeds.tar.zst", "extra"), "got 8"},
+		{"both pins", append([]string{"--expected-recipient", recipient, "--expected-recipient-file", writeTemp(t, recipient+"\n")}, host...), "not both"},
+		{"pin file without a recipient", append([]string{"--expected-recipient-file", writeTemp(t, "# the fleet key\n\n")}, host...), "want exactly one age1... line, found 0"},
+		{"pin file with two recipients", append([]string{"--expected-recipient-file", writeTemp(t, recipient+"\n"+recipient+"\n")}, host...), "found 2"},
+		{"pin file missing", append([]string{"--expected-recipient-file", filepath.Join(t.TempDir(), "nope")}, host...), "no such file"},
+		{"pin not a recipient", append([]string{"--expected-recipient", "age1nope"}, host...), "is not an age recipient"},
+		{"no pin", host, "no pin: pass --expected-recipient"},
+		{"bad endpoint", append([]string{"--expected-recipient", recipient}, append(host[2:], "--s3-endpoint", "ftp://x")...), "s3-endpoint must be an http"},
+		{"relative SECRETS_DIR", append([]string{"--expected-recipient", recipient}, host[2], host[3], "secrets", host[5], host[6]), "SECRETS_DIR \"secrets\": want a clean absolute path"},
+		{"overlapping destinations", append([]string{"--expected-recipient", recipient}, host[2], host[3], host[4], host[4], host[6]), "overlap"},
+		{"bad PREFIX", append([]string{"--expected-recipient", recipient}, host[2], "a//b", host[4], host[5], host[6]), `PREFIX "a//b"`},
+		{"SEEDS_ARCHIVE with a slash", append(append([]string{"--expected-recipient", recipient}, host...), "secrets.tar.zst", "../x"), "SEEDS_ARCHIVE"},
+		{"unknown flag", append([]string{"--expected-recipents", recipient}, host...), "unknown flag"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runIn(t, noPrefixFile, append([]string{"install"}, tc.args...)...)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitUsage, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Fatalf("stderr lacks %q:\n%s", tc.want, stderr)
+			}
+			if strings.Count(stderr, "error:") != 1 || stdout != "" {
+				t.Fatalf("want one error line and no stdout\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
+			}
+			if strings.Contains(stderr, "fetching") {
+				t.Fatalf("a bad configuration reached the bucket:\n%s", stderr)
+			}
+		})
+	}
+
+	// A private key where the pin goes: refused, and never echoed.
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"identity as --expected-recipient", append([]string{"--expected-recipient", secret}, host...)},
+		{"identity in the pin file", append([]string{"--expected-recipient-file", writeTemp(t, "# pin\n"+secret+"\n")}, host...)},
+		{"identity and a recipient in the pin file", append([]string{"--expected-recipient-file", writeTemp(t, recipient+"\n"+secret+"\n")}, host...)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runIn(t, noPrefixFile, append([]string{"install"}, tc.args...)...)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitUsage, stderr)
+			}
+			if strings.Contains(stdout+stderr, "AGE-SECRET-KEY") || strings.Contains(stdout+stderr, secret[len("AGE-SECRET-KEY-1"):]) {
+				t.Fatalf("the private key reached the output:\n%s%s", stdout, stderr)
+			}
+		})
+	}
+}
+
+func TestRunInstallHelp(t *testing.T) {
+	code, stdout, stderr := runIn(t, nil, "install", "--help")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"usage: clawdinator-bundle install", "BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE] [SEEDS_ARCHIVE]",
+		"--expected-recipient ", "--expected-recipient-file", "--s3-endpoint", "--allow-unpinned-first-boot", "BOOTSTRAP_PREFIX_FILE", "/etc/clawdinator/bootstrap-prefix", "exit status"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("install --help lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// TestRunInstallPrefixFile: BOOTSTRAP_PREFIX_FILE replaces PREFIX when it
+// holds one, as the boot script reads it, and says so; an empty or missing
+// file keeps the argument. The run stops at the pin (none is given), so
+// what shows which prefix was used is the output, and a PREFIX argument
+// install would refuse.
+func TestRunInstallPrefixFile(t *testing.T) {
+	installEnv(t)
+	host := hostArgs(t, "not//clean")
+	for _, tc := range []struct {
+		name    string
+		content *string
+		want    string
+		wantNot string
+	}{
+		{"a prefix", ptr("bootstrap/clawdinator-2\n"), "prefix bootstrap/clawdinator-2 (from ", `PREFIX "not//clean"`},
+		{"blank", ptr(" \n"), `PREFIX "not//clean"`, "(from "},
+		{"empty", ptr(""), `PREFIX "not//clean"`, "(from "},
+		{"missing", nil, `PREFIX "not//clean"`, "(from "},
+		{"a control character", ptr("boot\x1b[2Jstrap\n"), `PREFIX "boot\x1b[2Jstrap"`, "\x1b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "bootstrap-prefix")
+			if tc.content != nil {
+				if err := os.WriteFile(file, []byte(*tc.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code, _, stderr := runIn(t, map[string]string{"BOOTSTRAP_PREFIX_FILE": file}, append([]string{"install"}, host...)...)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d\n%s", code, exitUsage, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) || strings.Contains(stderr, tc.wantNot) {
+				t.Fatalf("want %q and not %q in:\n%s", tc.want, tc.wantNot, stderr)
+			}
+			if tc.name == "a prefix" && !strings.Contains(stderr, "(from "+file+")") {
+				t.Fatalf("the file is not named:\n%s", stderr)
+			}
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }
