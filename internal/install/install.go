@@ -167,6 +167,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	res.Statement = hex.EncodeToString(digest[:])
 	res.Instance = st.Instance
 
+	// Staging left by a run that was killed: only ever install's own.
+	cleanStale(opt)
+
 	// 2. Already installed: the sentinel and the files say so.
 	if installed(opt, c, st, res.Statement) {
 		res.AlreadyInstalled = true
@@ -254,7 +257,6 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		res.Installed = append(res.Installed, s.Name)
 	}
 	res.Removed = removed
-	cleanStale(opt)
 	return res, nil
 }
 

@@ -129,6 +129,11 @@ func TestInstallIdempotent(t *testing.T) {
 		t.Fatalf("first install: %d repo-seeds downloads, want 1", seedsGets.Load())
 	}
 	before := snapshot(t, h.root)
+	// Staging a killed run left behind goes, even when nothing is installed.
+	stale := filepath.Join(filepath.Dir(h.seedsDir), ".repo-seeds.install-killed")
+	if err := os.MkdirAll(filepath.Join(stale, "tree"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	res := mustInstall(t, w.options(h, b, prefix1))
 	if !res.AlreadyInstalled {
 		t.Error("second install did not say already installed")

@@ -356,15 +356,17 @@ func commit(swaps []swap) error {
 		exchanged bool
 	}
 	var did []done
-	undo := func() {
+	undo := func() error {
+		var errs []error
 		for i := len(did) - 1; i >= 0; i-- {
 			d := did[i]
 			if d.exchanged {
-				exchange(d.staged, d.dest)
+				errs = append(errs, exchange(d.staged, d.dest))
 			} else {
-				os.Rename(d.dest, d.staged)
+				errs = append(errs, os.Rename(d.dest, d.staged))
 			}
 		}
+		return errors.Join(errs...)
 	}
 	for i, s := range swaps {
 		_, err := os.Lstat(s.dest)
@@ -377,7 +379,9 @@ func commit(swaps []swap) error {
 			err = os.Rename(s.staged, s.dest)
 		}
 		if err != nil {
-			undo()
+			if uerr := undo(); uerr != nil {
+				return fmt.Errorf("install %s: %w; putting back what was swapped before it failed too, the host may be left mixed: %v", s.dest, err, uerr)
+			}
 			return fmt.Errorf("install %s: %w (everything swapped before it was put back)", s.dest, err)
 		}
 		did = append(did, done{s, exists})
