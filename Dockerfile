@@ -25,7 +25,10 @@ ARG TARGETOS TARGETARCH
 # Stamped by the release (--build-arg VERSION=vX.Y.Z). A runner building
 # `image: Dockerfile` from a checkout passes none: the version says so.
 ARG VERSION=unknown
-RUN GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -tags nodemo \
+# The build cache is a cache mount: building the second platform, or again
+# with another VERSION, recompiles only what changed.
+RUN --mount=type=cache,target=/root/.cache/go-build \
+	GOCACHE=/root/.cache/go-build GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -tags nodemo \
 	-ldflags "-s -w -X main.version=${VERSION}" -o /out/clawdinator-bundle ./cmd/clawdinator-bundle
 
 # The bare binary, for the release's host downloads:
