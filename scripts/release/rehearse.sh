@@ -75,8 +75,11 @@ skip "the tests (the workflow's test job runs scripts/ci/test.sh first)"
 # --- 2. one build, both platforms ----------------------------------------------
 go mod download
 modcache=$(go env GOMODCACHE)
+# podman 4.3 leaves BUILDPLATFORM unset in FROM lines (buildx sets it): say
+# it, or `FROM --platform=$BUILDPLATFORM` looks for an arm64 golang image.
 build=(podman build --pull=never --network=none -v "$modcache:/go/pkg/mod:ro"
-	"${STANDINS[@]}" --build-arg "VERSION=$VERSION")
+	"${STANDINS[@]}" --build-arg "BUILDPLATFORM=$(go env GOOS)/$(go env GOARCH)"
+	--build-arg "VERSION=$VERSION")
 plat=$(IFS=,; echo "${PLATFORMS[*]}")
 say "podman build --platform $plat (cross-compiled on $(go env GOOS)/$(go env GOARCH))"
 "${build[@]}" --platform "$plat" --manifest "$list" "$wt" >"$tmp/build.log" 2>&1 ||
