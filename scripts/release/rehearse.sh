@@ -47,6 +47,10 @@ die() { printf 'rehearse: error: %s\n' "$*" >&2; exit 1; }
 for c in podman act git go age-keygen; do
 	command -v "$c" >/dev/null || die "$c missing (scripts/ci/install.sh)"
 done
+# Stand-in images and podman's Docker API for act (idempotent; needs root).
+if [ "$(id -u)" = 0 ]; then
+	scripts/ci/podman-setup.sh
+fi
 for img in docker.io/library/golang:1.26 gcr.io/distroless/static-debian12:latest localhost/act-runner:latest; do
 	podman image exists "$img" || die "$img missing (scripts/ci/podman-setup.sh)"
 done
