@@ -59,11 +59,14 @@ tmp=$(mktemp -d /var/tmp/rehearse.XXXXXX)
 out=${REHEARSE_OUT:-$tmp/out}
 mkdir -p "$out/dist"
 list=localhost/clawdinator-bundle:rehearse-$$
+LABEL=org.openclaw.clawdinator.rehearse # marks this run's images, pruned at exit
 wt=$tmp/release
 regpid=
 cleanup() {
 	[ -n "$regpid" ] && kill "$regpid" 2>/dev/null
 	podman manifest rm "$list" >/dev/null 2>&1 || true
+	# The list's images and the binary stages, untagged now (layers stay cached).
+	podman image prune -f --filter "label=$LABEL=$$" >/dev/null 2>&1 || true
 	git -C "$root" worktree remove --force "$wt" >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
@@ -82,6 +85,7 @@ modcache=$(go env GOMODCACHE)
 # podman 4.3 leaves BUILDPLATFORM unset in FROM lines (buildx sets it): say
 # it, or `FROM --platform=$BUILDPLATFORM` looks for an arm64 golang image.
 build=(podman build --pull=never --network=none -v "$modcache:/go/pkg/mod:ro"
+	--label "$LABEL=$$"
 	"${STANDINS[@]}" --build-arg "BUILDPLATFORM=$(go env GOOS)/$(go env GOARCH)"
 	--build-arg "VERSION=$VERSION")
 plat=$(IFS=,; echo "${PLATFORMS[*]}")
