@@ -23,7 +23,8 @@
 # stdout: `digest sha256:…` and `image REF@sha256:…`; progress on stderr.
 # Env: REHEARSE_OUT=DIR keeps dist/ (binaries, SHA256SUMS, SBOMs), action.yml,
 # index.json and act.log there (default: a temp dir, removed).
-# REHEARSE_OWNER (default openclaw). Needs podman, act, git, go, age (for the
+# REHEARSE_OWNER (default openclaw). REHEARSE_NO_CACHE=1 builds without
+# podman's layer cache (the Go build cache mount stays). Needs podman, act, git, go, age (for the
 # fixture) and the stand-in images (scripts/ci/podman-setup.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -85,7 +86,7 @@ modcache=$(go env GOMODCACHE)
 # podman 4.3 leaves BUILDPLATFORM unset in FROM lines (buildx sets it): say
 # it, or `FROM --platform=$BUILDPLATFORM` looks for an arm64 golang image.
 build=(podman build --pull=never --network=none -v "$modcache:/go/pkg/mod:ro"
-	--label "$LABEL=$$"
+	--label "$LABEL=$$" ${REHEARSE_NO_CACHE:+--no-cache}
 	"${STANDINS[@]}" --build-arg "BUILDPLATFORM=$(go env GOOS)/$(go env GOARCH)"
 	--build-arg "VERSION=$VERSION")
 plat=$(IFS=,; echo "${PLATFORMS[*]}")
