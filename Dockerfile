@@ -1,13 +1,19 @@
 # The action's image: one static binary (no cgo, paths trimmed, version
 # stamped, built without the demo's in-process S3 server) on distroless.
 #
-# Base images are build arguments pinned by digest (multi-arch index
-# digests; Dependabot's docker ecosystem bumps them). The release workflow
-# uses these defaults; the offline tests pass local stand-ins, e.g.
+# Base images are build arguments. Their defaults are the two stages below,
+# pinned by tag and index digest, where Dependabot's docker ecosystem finds
+# and bumps them (it does not read ARG defaults). The release workflow uses
+# the defaults; the offline tests here pass local stand-ins:
 #   --build-arg GO_IMAGE=docker.io/library/golang:1.26
 #   --build-arg BASE_IMAGE=gcr.io/distroless/static-debian12:latest
-ARG GO_IMAGE=golang:1.26@sha256:3aff6657219a4d9c14e27fb1d8976c49c29fddb70ba835014f477e1c70636647
-ARG BASE_IMAGE=gcr.io/distroless/static-debian12@sha256:d75cdd72874d4790092fcb1b058493ecf6bb5bf2b2b897045b00ff01d91843f2
+# A stage that is not used is not pulled. podman 4.3 (buildah 1.28) does not
+# see the stage behind an ARG when it skips unused stages: with the defaults,
+# build with --skip-unused-stages=false there (BuildKit needs nothing).
+ARG GO_IMAGE=golang-pinned
+ARG BASE_IMAGE=distroless-pinned
+FROM --platform=$BUILDPLATFORM golang:1.26.9@sha256:f1f0bcc2c524a3ced375fcb4d1ecb7aa371aa7070e112599aaca45cc02d0101b AS golang-pinned
+FROM gcr.io/distroless/static-debian12:latest@sha256:d75cdd72874d4790092fcb1b058493ecf6bb5bf2b2b897045b00ff01d91843f2 AS distroless-pinned
 
 # The compiler runs on the build platform and cross-compiles for the target
 # one: no RUN executes under emulation, so linux/arm64 costs what amd64 does.
