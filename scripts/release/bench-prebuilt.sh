@@ -14,7 +14,8 @@
 #   prebuilt    action.yml `image: docker://127.0.0.1:PORT/…@sha256:…`, the
 #               same Dockerfile built beforehand, pushed to a local registry
 #               (scripts/release/registry) and pulled into podman by digest
-# Both use the local stand-in base images (no base image is pulled in
+# Both use the local stand-in base images (the copy's ARG defaults name them
+# and its digest-pinned stages are dropped: no base image is pulled in
 # either), so the prebuilt side leaves out its 13 MB pull and the
 # Dockerfile side the pull of golang:1.26.
 #
@@ -116,10 +117,12 @@ repo "$tmp/dockerfile"
 sed -i \
 	-e 's#^ARG GO_IMAGE=.*#ARG GO_IMAGE=docker.io/library/golang:1.26#' \
 	-e 's#^ARG BASE_IMAGE=.*#ARG BASE_IMAGE=gcr.io/distroless/static-debian12:latest#' \
+	-e '/ AS golang-pinned$/d' -e '/ AS distroless-pinned$/d' \
 	-e 's#^RUN --mount=type=cache,target=/root/.cache/go-build #RUN #' \
 	-e "s#^WORKDIR /src\$#LABEL bench.nonce=$(date +%s%N)\\nWORKDIR /src#" \
 	"$tmp/dockerfile/Dockerfile"
 grep -q '^LABEL bench.nonce=' "$tmp/dockerfile/Dockerfile" || die "Dockerfile: the nonce went nowhere"
+if grep -q -- '-pinned$' "$tmp/dockerfile/Dockerfile"; then die "Dockerfile: a digest-pinned stage is still there (not pullable here)"; fi
 if grep -q -- '--mount=type=cache' "$tmp/dockerfile/Dockerfile"; then die "Dockerfile: the cache mount is still there"; fi
 commit "$tmp/dockerfile"
 
