@@ -286,3 +286,60 @@ func TestImageVersionUnknownWithoutBuildArg(t *testing.T) {
 		t.Fatalf("version %q, want %q", out, "clawdinator-bundle unknown\n")
 	}
 }
+
+// TestReleaseNotes runs scripts/release/notes.sh, which release.yml uses
+// for the GitHub release's notes and to refuse a version without them.
+func TestReleaseNotes(t *testing.T) {
+	root := repoRoot(t)
+	changelog := filepath.Join(t.TempDir(), "CHANGELOG.md")
+	if err := os.WriteFile(changelog, []byte(`# Changelog
+
+Intro text, not a release.
+
+## v1.1.0 (unreleased)
+
+- second
+
+## [v1.0.0] - 2026-12-01
+
+- first
+- more
+
+### Fixed
+
+- a fix
+
+## v0.9.0
+
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		version, want string
+		ok            bool
+	}{
+		{"v1.1.0", "- second\n", true},
+		{"v1.0.0", "- first\n- more\n\n### Fixed\n\n- a fix\n", true},
+		{"v0.9.0", "", false}, // empty section
+		{"v2.0.0", "", false}, // no section
+		{"v1.0", "", false},   // a prefix of a version is not that version
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			cmd := exec.Command(filepath.Join(root, "scripts/release/notes.sh"), tc.version)
+			cmd.Env = append(os.Environ(), "CHANGELOG="+changelog)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if (err == nil) != tc.ok {
+				t.Fatalf("err %v, want ok=%v; stderr: %s", err, tc.ok, stderr.String())
+			}
+			if tc.ok && stdout.String() != tc.want {
+				t.Errorf("notes %q, want %q", stdout.String(), tc.want)
+			}
+		})
+	}
+	// The repository's own CHANGELOG has the section of the first release.
+	if out, err := exec.Command(filepath.Join(root, "scripts/release/notes.sh"), "v1.0.0").CombinedOutput(); err != nil {
+		t.Errorf("notes.sh v1.0.0 on CHANGELOG.md: %v\n%s", err, out)
+	}
+}
