@@ -12,8 +12,8 @@
 //   - release_test.go runs scripts/release/rehearse.sh against a registry
 //     it serves on 127.0.0.1 and reads the two-platform index back (no
 //     shell, no S3 server, the arm64 binary under qemu-aarch64-static, act
-//     on the release commit), and checks an image built without VERSION
-//     says "unknown";
+//     on the release commit), checks an image built without VERSION says
+//     "unknown", and runs scripts/release/notes.sh on a CHANGELOG;
 //   - readme_test.go holds every ```yaml block of README.md equal to lines of
 //     a workflow that scripts/ci/lint-workflows.sh checks.
 //
