@@ -1,3 +1,9 @@
+//go:build !nodemo
+
+// The demo carries an in-process S3 server (gofakes3); the action's image is
+// built with -tags nodemo, which swaps this file for cmd_demo_nodemo.go, so
+// the binary that handles the age key has no S3 server in it.
+
 package main
 
 import (

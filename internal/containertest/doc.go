@@ -9,6 +9,11 @@
 //   - act_test.go runs workflows of testdata/act through act (nektos/act) on
 //     podman's Docker API: the release example with `uses: ./`, and the
 //     README's prebuilt-image snippet with `uses: docker://…@sha256:…`;
+//   - release_test.go runs scripts/release/rehearse.sh against a registry
+//     it serves on 127.0.0.1 and reads the two-platform index back (no
+//     shell, no S3 server, the arm64 binary under qemu-aarch64-static, act
+//     on the release commit), checks an image built without VERSION says
+//     "unknown", and runs scripts/release/notes.sh on a CHANGELOG;
 //   - readme_test.go holds every ```yaml block of README.md equal to lines of
 //     a workflow that scripts/ci/lint-workflows.sh checks.
 //

@@ -35,6 +35,13 @@ var neededImages = []string{
 	runnerImage,
 }
 
+// standinBuildArgs point the Dockerfile's base-image arguments (pinned by
+// digest, for the release) at the local stand-ins.
+var standinBuildArgs = []string{
+	"--build-arg", "GO_IMAGE=docker.io/library/golang:1.26",
+	"--build-arg", "BASE_IMAGE=gcr.io/distroless/static-debian12:latest",
+}
+
 const (
 	runnerImage = "localhost/act-runner:latest" // act's -P ubuntu-latest=…
 	// actImage is the name act gives the image of `uses: ./`; with
@@ -229,9 +236,10 @@ func build(pod, root string) (*image, []byte, error) {
 	}
 	img := &image{Ref: fmt.Sprintf("localhost/clawdinator-bundle:containertest-%d", os.Getpid())}
 	start := time.Now()
-	out, err := command(ctx, root, nil, pod, "build", "--pull=never", "--network=none",
-		"-v", strings.TrimSpace(string(modcache))+":/go/pkg/mod:ro",
-		"-t", img.Ref, ".")
+	args := []string{"build", "--pull=never", "--network=none",
+		"-v", strings.TrimSpace(string(modcache)) + ":/go/pkg/mod:ro"}
+	args = append(args, standinBuildArgs...)
+	out, err := command(ctx, root, nil, pod, append(args, "-t", img.Ref, ".")...)
 	img.Build = time.Since(start)
 	if err != nil {
 		return nil, out, fmt.Errorf("podman build: %w", err)

@@ -16,7 +16,7 @@ go vet ./...
 staticcheck ./...
 scripts/ci/lint-workflows.sh
 if command -v shellcheck >/dev/null; then
-	shellcheck -S warning .ci/run scripts/ci/*.sh
+	shellcheck -S warning .ci/run scripts/ci/*.sh scripts/release/*.sh
 elif [ "${CI:-}" = true ]; then
 	echo "check.sh: shellcheck missing (scripts/ci/install.sh)" >&2
 	exit 1

@@ -4,7 +4,9 @@
 #  1. Debian/Ubuntu packages (apt-get): the real clients the tests run (age,
 #     GNU tar + zstd, the aws CLI at /usr/bin/aws, jq), podman + runc,
 #     busybox-static and the CA bundle for the stand-in base images, curl to
-#     probe podman's API socket, shellcheck for actionlint's `run:` checks.
+#     probe podman's API socket, shellcheck for actionlint's `run:` checks,
+#     qemu-user-static to run the release's arm64 binary (called directly,
+#     no binfmt).
 #     Each is looked for by the file it provides, so a machine that has the
 #     tool from elsewhere (a GitHub runner's runc from containerd.io, its aws
 #     CLI v2 linked to /usr/bin/aws) is left alone.
@@ -54,6 +56,7 @@ APT=(
 	curl:/usr/bin/curl
 	git:/usr/bin/git
 	shellcheck:/usr/bin/shellcheck
+	qemu-user-static:/usr/bin/qemu-aarch64-static
 )
 present() { # what: a path, a command name, or busybox-static
 	case $1 in

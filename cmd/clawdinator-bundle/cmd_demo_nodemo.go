@@ -1,0 +1,23 @@
+//go:build nodemo
+
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/openclaw/clawdinator-bundle/internal/report"
+)
+
+// demoCommand in a build without the demo (-tags nodemo, the action's
+// image): the name stays known, so the answer is a clear "not here", not
+// "unknown command".
+var demoCommand = command{
+	name:    "demo",
+	summary: "not in this build (-tags nodemo): run it from source with `go run ./cmd/clawdinator-bundle demo`",
+	run: func(ctx context.Context, args []string, s stdio, getenv func(string) string) int {
+		fmt.Fprintf(s.err, "%serror: demo is not in this build (built with -tags nodemo, no in-process S3 server)\n", report.Prefix)
+		fmt.Fprintf(s.err, "%shint: go run ./cmd/clawdinator-bundle demo\n", report.Prefix)
+		return exitUsage
+	},
+}
