@@ -48,8 +48,10 @@ func runInstall(ctx context.Context, args []string, s stdio, getenv func(string)
 		SecretsDir: cfg.SecretsDir, SeedsDir: cfg.SeedsDir, KeyPath: cfg.KeyPath,
 		Pin: cfg.Pin, PinSource: cfg.PinSource, AllowUnpinned: cfg.AllowUnpinned,
 		Chown: os.Geteuid() == 0,
-		Events: func(e check.Event) {
+		Events: func(e install.Event) {
 			switch e.Step {
+			case "pin":
+				say("pin %s (%s)", orUnset(e.Pin.Recipient), e.Pin.Source)
 			case "download":
 				say("fetching s3://%s/%s", cfg.Bucket, e.Object)
 			case "extract":
@@ -74,12 +76,13 @@ func runInstall(ctx context.Context, args []string, s stdio, getenv func(string)
 }
 
 func presentInstall(w io.Writer, cfg *config.Install, res *install.Result, say func(string, ...any)) {
-	if res.Pin.Source != "" {
-		say("pin %s (%s)", orUnset(res.Pin.Recipient), res.Pin.Source)
-	}
 	if res.Secrets.Verified {
-		say("%s version %s sha256 %s: key matches the pin, %d secrets decrypt to EOF, statement of %s at %s",
-			res.Secrets.Key, check.ShortVersion(res.Secrets.VersionID), check.Short(res.Secrets.SHA256), res.Proven, res.Instance, res.Prefix)
+		key := "key matches the pin"
+		if res.Pin.Unpinned {
+			key = "key " + res.Pin.Recipient + " taken without a pin"
+		}
+		say("%s version %s sha256 %s: %s, %d secrets decrypt to EOF, statement of %s at %s",
+			res.Secrets.Key, check.ShortVersion(res.Secrets.VersionID), check.Short(res.Secrets.SHA256), key, res.Proven, res.Instance, res.Prefix)
 	}
 	if res.AlreadyInstalled {
 		say("already installed (statement sha256 %s): nothing changed, repo-seeds not downloaded", check.Short(res.Statement))

@@ -54,11 +54,22 @@ func ExtractSeeds(r io.Reader, dir string, lim Limits, opt ExtractOptions) (Seed
 		dirs = append(dirs, dirMeta{".", fs.FileMode(h.Mode).Perm(), h.ModTime})
 		return nil
 	}
+	listed := map[string]bool{} // directories the archive lists, or made already
 	put := func(h *tar.Header, name string, body io.Reader) error {
-		// Parents an archive does not list are made as tar makes them.
-		if parent := path.Dir(name); parent != "." {
+		// Parents an archive does not list are made as tar makes them,
+		// 0755, and owned like everything else.
+		if parent := path.Dir(name); parent != "." && !listed[parent] {
 			if err := root.MkdirAll(parent, 0o755); err != nil {
 				return err
+			}
+			for d := parent; d != "." && !listed[d]; d = path.Dir(d) {
+				listed[d] = true
+				if err := chown(d); err != nil {
+					return err
+				}
+				if err := root.Chmod(d, 0o755); err != nil {
+					return err
+				}
 			}
 		}
 		mode := fs.FileMode(h.Mode).Perm()
@@ -66,9 +77,14 @@ func ExtractSeeds(r io.Reader, dir string, lim Limits, opt ExtractOptions) (Seed
 		case tar.TypeDir:
 			// Owner-only until every entry below is written; the
 			// archived mode is applied last, deepest first.
-			if err := root.Mkdir(name, 0o700); err != nil && !os.IsExist(err) {
-				return err
+			if err := root.Mkdir(name, 0o700); err != nil {
+				// Made already as the parent of an earlier entry: fine;
+				// anything else in the way is not.
+				if fi, lerr := root.Lstat(name); !os.IsExist(err) || lerr != nil || !fi.IsDir() {
+					return err
+				}
 			}
+			listed[name] = true
 			dirs = append(dirs, dirMeta{name, mode, h.ModTime})
 			return chown(name)
 		case tar.TypeSymlink:

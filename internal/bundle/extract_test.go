@@ -542,3 +542,28 @@ func occupy(t *testing.T, p string) {
 		t.Fatal(err)
 	}
 }
+
+// TestExtractSeedsUnlistedParents: directories an archive does not list
+// are made 0755 whatever the umask, owned by root when chowning, and an
+// entry listed later for one of them sets its archived mode.
+func TestExtractSeedsUnlistedParents(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	archive := tarZst(t, []ent{
+		{name: "a/b/c/file", typ: tar.TypeReg, mode: 0o644, body: []byte("x")},
+		{name: "a/", typ: tar.TypeDir, mode: 0o750},
+	})
+	dest := extract(t, archive)
+	for rel, want := range map[string]os.FileMode{"a": 0o750, "a/b": 0o755, "a/b/c": 0o755} {
+		fi, err := os.Lstat(filepath.Join(dest, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want || !fi.IsDir() {
+			t.Errorf("%s: mode %v, want a directory %04o", rel, fi.Mode(), want)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); asRoot() && (st.Uid != 0 || st.Gid != 0) {
+			t.Errorf("%s: owned by %d:%d", rel, st.Uid, st.Gid)
+		}
+	}
+}

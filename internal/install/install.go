@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
@@ -73,13 +74,24 @@ type Options struct {
 	// Chown makes root own everything installed (install runs as root).
 	Chown bool
 	// Events, when set, receives a step as it starts.
-	Events func(check.Event)
+	Events func(Event)
+}
+
+// Event is a step of install as it starts: "pin" (Pin decided),
+// "download" and "extract" (of Object), "install" (the swap).
+type Event struct {
+	Step   string
+	Object string
+	Pin    Pin
 }
 
 // Pin is the recipient a bundle's key was held to, and why.
 type Pin struct {
 	Recipient string `json:"recipient"`
 	Source    string `json:"source"`
+	// Unpinned: a first boot allowed without a pin; Recipient is then
+	// the bundled key's, taken on trust.
+	Unpinned bool `json:"unpinned,omitempty"`
 }
 
 // Result is what one run of install did.
@@ -115,6 +127,14 @@ type Result struct {
 // OK says whether the bundle is installed (now or before).
 func (r *Result) OK() bool { return r.Failure == nil && !r.Problems.HasErrors() }
 
+// errLocked says another install holds the lock.
+var errLocked = errors.New("another install is running on this host")
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
 // UsageError is a configuration that cannot run: exit status 2.
 type UsageError struct{ Msg string }
 
@@ -135,6 +155,19 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	res.Pin = pin
 	if err := checkDestinations(opt); err != nil {
 		return nil, err
+	}
+	if opt.Events != nil {
+		opt.Events(Event{Step: "pin", Pin: pin})
+	}
+	// One install at a time per host: the lock is on the directory that
+	// holds SECRETS_DIR, once it exists (a first boot has nothing to race).
+	if lockOn := filepath.Dir(opt.SecretsDir); exists(lockOn) {
+		unlock, err := lockDir(lockOn)
+		if err != nil {
+			res.Failure = fmt.Errorf("lock %s: %w", lockOn, err)
+			return res, nil
+		}
+		defer unlock()
 	}
 
 	// 1. The secrets archive, proven against the pin.
@@ -262,7 +295,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 
 func event(opt Options, step, object string) {
 	if opt.Events != nil {
-		opt.Events(check.Event{Step: step, Object: object})
+		opt.Events(Event{Step: step, Object: object})
 	}
 }
 
@@ -361,7 +394,7 @@ func resolvePin(opt Options) (Pin, problem.List, error) {
 	case !errors.Is(err, os.ErrNotExist):
 		return Pin{}, nil, &UsageError{fmt.Sprintf("AGE_KEY_PATH: %v", err)}
 	case opt.AllowUnpinned:
-		return Pin{Source: "none: first boot without a pin (--allow-unpinned-first-boot)"}, nil, nil
+		return Pin{Source: "none: first boot without a pin (--allow-unpinned-first-boot)", Unpinned: true}, nil, nil
 	}
 	return Pin{}, nil, &UsageError{"no pin: pass --expected-recipient or --expected-recipient-file (the recipient of the fleet key), " +
 		"or, only for a first boot you trust, --allow-unpinned-first-boot; once a key is installed at AGE_KEY_PATH it is the pin"}
@@ -411,7 +444,7 @@ func installed(opt Options, c *bundle.SecretsContents, st *manifest.Statement, d
 		return false
 	}
 	key, err := readSmall(opt.KeyPath, 64<<10)
-	if err != nil || string(key) != string(c.Entries[bundle.KeyEntry]) {
+	if err != nil || string(key) != string(c.Entries[bundle.KeyEntry]) || !hasMode(opt.KeyPath, keyMode, opt.Chown) {
 		return false
 	}
 	have, err := ageFiles(opt.SecretsDir)
@@ -423,12 +456,23 @@ func installed(opt Options, c *bundle.SecretsContents, st *manifest.Statement, d
 		if err != nil {
 			return false
 		}
-		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != s.SHA256 {
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != s.SHA256 || !hasMode(filepath.Join(opt.SecretsDir, s.Name), secretMode, opt.Chown) {
 			return false
 		}
 	}
 	fi, err := os.Lstat(opt.SeedsDir)
 	return err == nil && fi.IsDir()
+}
+
+// hasMode says whether p has mode and, when root, root for owner: what
+// install writes, so that a key made readable by others is installed again.
+func hasMode(p string, mode os.FileMode, root bool) bool {
+	fi, err := os.Lstat(p)
+	if err != nil || fi.Mode() != mode {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return !root || (ok && st.Uid == 0 && st.Gid == 0)
 }
 
 // ageFiles lists the *.age names in dir ("" names when it does not exist).

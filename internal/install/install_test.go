@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,6 +151,33 @@ func TestInstallIdempotent(t *testing.T) {
 		t.Error("a missing secret was taken for installed")
 	}
 	requireSame(t, "repaired install", before, snapshot(t, h.root))
+
+	// A key made readable by others: installed again, 0400.
+	if err := os.Chmod(h.keyPath, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := mustInstall(t, w.options(h, b, prefix1)); res.AlreadyInstalled {
+		t.Error("a key readable by others was taken for installed")
+	}
+	requireSame(t, "key mode repaired", before, snapshot(t, h.root))
+
+	// Another install holding the lock: this one fails at once, and
+	// changes nothing.
+	lock, err := os.Open(filepath.Dir(h.secretsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(h.secretsDir, install.SentinelName))
+	locked := snapshot(t, h.root)
+	res = run(t, w.options(h, b, prefix1))
+	if res.Failure == nil || !strings.Contains(res.Failure.Error(), "another install is running") {
+		t.Errorf("with the lock held: %v", res.Failure)
+	}
+	requireSame(t, "locked", locked, snapshot(t, h.root))
 }
 
 // TestInstallRotation publishes a changed secret and drops another from
@@ -162,6 +190,25 @@ func TestInstallRotation(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(h.secretsDir, "operator-notes.txt"), []byte("kept"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// An operator's own directory, with its owner, mode and time.
+	own := filepath.Join(h.secretsDir, "operator")
+	if err := os.Mkdir(own, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(own, "x"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(own, 1234, 5678); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(own, 0o2750); err != nil {
+		t.Fatal(err)
+	}
+	when := time.Unix(1600000000, 0)
+	if err := os.Chtimes(own, when, when); err != nil {
+		t.Fatal(err)
+	}
+	ownBefore := snapshot(t, own)
 
 	changed, dropped := plan.DefaultRequired[1], plan.DefaultRequired[2]
 	w.reencrypt(t, changed, sample.Canary+"rotated")
@@ -196,6 +243,10 @@ func TestInstallRotation(t *testing.T) {
 	}
 	if data, err := os.ReadFile(filepath.Join(h.secretsDir, "operator-notes.txt")); err != nil || string(data) != "kept" {
 		t.Errorf("a file install does not own was not carried over: %q %v", data, err)
+	}
+	requireSame(t, "an operator's directory carried over", ownBefore, snapshot(t, own))
+	if fi, err := os.Stat(own); err != nil || !fi.ModTime().Equal(when) {
+		t.Errorf("the operator's directory lost its time: %v", err)
 	}
 }
 

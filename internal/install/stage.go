@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
@@ -40,6 +41,11 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 			check.ShortVersion(cur.VersionID), check.Short(cur.SHA256), cur.Size, check.Short(want.SHA256), want.Size)})
 	default:
 		sum, size, err := download(ctx, opt.Bucket, want.Key, cur.VersionID, file)
+		if bucket.Classify(err) == bucket.NotFound {
+			// Gone since it was asked about: the manifest may name one.
+			probs.Add(problem.Problem{Message: "missing"})
+			break
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -190,8 +196,14 @@ func stageSecrets(opt Options, c *bundle.SecretsContents, st *manifest.Statement
 }
 
 // linkTree recreates src below dst, hard-linking files and copying
-// symlinks, skipping top-level names skip says install owns.
+// symlinks and directories with their owners, modes and times, skipping
+// top-level names skip says install owns.
 func linkTree(src, dst string, skip func(string) bool) error {
+	type dir struct {
+		path string
+		fi   fs.FileInfo
+	}
+	var dirs []dir
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -207,21 +219,31 @@ func linkTree(src, dst string, skip func(string) bool) error {
 			return nil
 		}
 		target := filepath.Join(dst, rel)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
 		switch {
 		case d.IsDir():
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			return os.Mkdir(target, fi.Mode().Perm())
+			dirs = append(dirs, dir{target, fi})
+			return os.Mkdir(target, 0o700)
 		case d.Type()&fs.ModeSymlink != 0:
 			link, err := os.Readlink(p)
 			if err != nil {
 				return err
 			}
-			return os.Symlink(link, target)
+			if err := os.Symlink(link, target); err != nil {
+				return err
+			}
+			return lchownLike(target, fi)
 		default:
-			return os.Link(p, target)
+			if err := os.Link(p, target); err != nil {
+				if errors.Is(err, syscall.EXDEV) {
+					return fmt.Errorf("%s is on another filesystem: install carries over only what is on SECRETS_DIR's own", p)
+				}
+				return err
+			}
+			return nil
 		}
 	})
 	if errors.Is(err, os.ErrNotExist) {
@@ -229,7 +251,32 @@ func linkTree(src, dst string, skip func(string) bool) error {
 			return nil
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Deepest first: a directory's time is set after its entries exist.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		d := dirs[i]
+		if err := lchownLike(d.path, d.fi); err != nil {
+			return err
+		}
+		if err := os.Chmod(d.path, d.fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
+			return err
+		}
+		if err := os.Chtimes(d.path, d.fi.ModTime(), d.fi.ModTime()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lchownLike gives p the owner of fi.
+func lchownLike(p string, fi fs.FileInfo) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	return os.Lchown(p, int(st.Uid), int(st.Gid))
 }
 
 // stageFile writes data with mode next to dest, for a rename over it.
