@@ -3,7 +3,7 @@
 # against our action.yml:
 #
 #  - .github/workflows/*.yml in place (they use the action as `uses: ./`);
-#    in release.yml every `uses:` must be pinned by commit SHA;
+#    every other `uses:` there must be pinned by commit SHA;
 #  - examples/*.yml with `uses: openclaw/clawdinator-bundle@v1` rewritten to
 #    `uses: ./`, testdata/act/*.yml and testdata/container/*.yml, all inside a
 #    temporary copy of the repository (a git repo with action.yml and the
@@ -74,20 +74,21 @@ for f in .github/workflows/*.yml .github/workflows/*.yaml; do
 	actionlint "$f" || status=1
 done
 
-# The release workflow handles the signing identity and pushes the image the
-# fleet's key goes into: every action it uses is pinned by commit SHA, with
-# the version in a comment (Dependabot updates both).
-if [ -f .github/workflows/release.yml ]; then
-	unpinned=$(grep -nE '^[[:space:]]*(-[[:space:]]+)?uses:' .github/workflows/release.yml |
-		grep -vE 'uses: [A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40} # v[0-9]+(\.[0-9]+)*$' || true)
+# The workflows run with the repository's token, and the release workflow
+# handles the signing identity and pushes the image the fleet's key goes
+# into: every action they use is pinned by commit SHA, with the version in a
+# comment (Dependabot updates both). `uses: ./` is the action itself.
+for wf in .github/workflows/*.yml; do
+	unpinned=$(grep -nE '^[[:space:]]*(-[[:space:]]+)?uses:' "$wf" |
+		grep -vE 'uses: ([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40} # v[0-9]+(\.[0-9]+)*|\./)$' || true)
 	if [ -n "$unpinned" ]; then
-		echo "lint-workflows: .github/workflows/release.yml: actions not pinned by commit SHA (uses: OWNER/REPO@<40 hex> # vX.Y.Z):" >&2
+		echo "lint-workflows: $wf: actions not pinned by commit SHA (uses: OWNER/REPO@<40 hex> # vX.Y.Z):" >&2
 		echo "$unpinned" >&2
 		status=1
 	fi
-	grep -qE '^[[:space:]]*(-[[:space:]]+)?uses:' .github/workflows/release.yml ||
-		{ echo "lint-workflows: .github/workflows/release.yml: no uses: lines found (pattern broken?)" >&2; status=1; }
-fi
+	grep -qE '^[[:space:]]*(-[[:space:]]+)?uses:' "$wf" ||
+		{ echo "lint-workflows: $wf: no uses: lines found (pattern broken?)" >&2; status=1; }
+done
 
 # --- examples and test workflows, in a copy ---------------------------------------------
 copy=$tmp/copy
