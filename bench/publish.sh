@@ -19,15 +19,10 @@ export PATH="$gopath/bin:$PATH"
 RUNS=${RUNS:-5}
 SEEDS_MB=${SEEDS_MB:-64}
 work=$(mktemp -d /tmp/cb-bench.XXXXXX)
-vgw_pid=
-cleanup() { [ -n "$vgw_pid" ] && kill "$vgw_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
+cleanup() { stop_versitygw; rm -rf "$work"; }
 trap cleanup EXIT
-
-log() { printf '%s\n' "$*" >&2; }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f\n", b-a}'; }
 
 log "== building clawdinator-bundle"
 go build -trimpath -o "$work/cb" ./cmd/clawdinator-bundle
@@ -38,19 +33,7 @@ log "== workload: $fixture_script (SEEDS_MB=$SEEDS_MB)"
 SEEDS_MB=$SEEDS_MB bash "$fixture_script" "$work/fx" >/dev/null 2>"$work/fixture.log"
 du -sh "$work/fx/repo-seeds" >&2
 
-log "== versitygw on 127.0.0.1"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export AWS_ACCESS_KEY_ID=benchaccess AWS_SECRET_ACCESS_KEY=benchsecret-$RANDOM$RANDOM AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
-mkdir -p "$work/s3" "$work/versions"
-ROOT_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID ROOT_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-	versitygw --port "127.0.0.1:$port" --region us-east-1 --quiet posix --versioning-dir "$work/versions" "$work/s3" >"$work/vgw.log" 2>&1 &
-vgw_pid=$!
-export S3_ENDPOINT=http://127.0.0.1:$port S3_BUCKET=bench
-for _ in $(seq 100); do curl -s -o /dev/null "$S3_ENDPOINT" && break; sleep 0.1; done
-aws=(/usr/bin/aws --endpoint-url "$S3_ENDPOINT")
-"${aws[@]}" s3api create-bucket --bucket "$S3_BUCKET" >/dev/null
-"${aws[@]}" s3api put-bucket-versioning --bucket "$S3_BUCKET" --versioning-configuration Status=Enabled
+start_versitygw
 
 allow='openclaw*/crypto' # the Go tree in the fixture carries crypto test keys
 ours() { # ours MODE [extra flags...]; prints seconds, leaves peak RSS in $work/rss
