@@ -1,0 +1,136 @@
+package install
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestCheckPrefix: a prefix is a clean relative key prefix, as publish
+// writes them; anything else is usage.
+func TestCheckPrefix(t *testing.T) {
+	for p, want := range map[string]string{
+		"bootstrap/clawdinator-1": "",
+		"a":                       "",
+		"":                        "is empty",
+		"/bootstrap/x":            "starts or ends",
+		"bootstrap/x/":            "starts or ends",
+		"bootstrap//x":            "not a clean",
+		"bootstrap/./x":           "not a clean",
+		"../x":                    "not a clean",
+		"..":                      "not a clean",
+		".":                       "not a clean",
+		"a/../b":                  "not a clean",
+		"bootstrap/x\n":           "control character",
+		"bootstrap/\x1b[31mx":     "control character",
+		`bootstrap\x`:             "backslash",
+	} {
+		got := CheckPrefix(p)
+		if (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("CheckPrefix(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
+
+// TestCheckOptions: destinations are clean absolute paths that do not
+// overlap, archive names have no "/".
+func TestCheckOptions(t *testing.T) {
+	base := Options{
+		Bucket: dummyBucket{}, Prefix: "bootstrap/x", SecretsArchive: "secrets.tar.zst", SeedsArchive: "repo-seeds.tar.zst",
+		SecretsDir: "/var/lib/clawd/nix-secrets", SeedsDir: "/var/lib/clawd/repo-seeds", KeyPath: "/etc/agenix/keys/clawdinator.agekey",
+	}
+	if err := checkOptions(base); err != nil {
+		t.Fatalf("the boot script's paths: %v", err)
+	}
+	for name, mod := range map[string]func(*Options){
+		"relative secrets dir":   func(o *Options) { o.SecretsDir = "var/lib/clawd/nix-secrets" },
+		"unclean seeds dir":      func(o *Options) { o.SeedsDir = "/var/lib/clawd/../repo-seeds" },
+		"root":                   func(o *Options) { o.SeedsDir = "/" },
+		"seeds inside secrets":   func(o *Options) { o.SeedsDir = "/var/lib/clawd/nix-secrets/seeds" },
+		"secrets inside seeds":   func(o *Options) { o.SecretsDir = "/var/lib/clawd/repo-seeds/s" },
+		"key inside secrets":     func(o *Options) { o.KeyPath = "/var/lib/clawd/nix-secrets/k" },
+		"same dir":               func(o *Options) { o.SeedsDir = o.SecretsDir },
+		"archive with a slash":   func(o *Options) { o.SeedsArchive = "x/repo-seeds.tar.zst" },
+		"archive dot-dot":        func(o *Options) { o.SecretsArchive = ".." },
+		"archive empty":          func(o *Options) { o.SecretsArchive = "" },
+		"bad prefix":             func(o *Options) { o.Prefix = "/x" },
+		"no bucket":              func(o *Options) { o.Bucket = nil },
+		"control in a directory": func(o *Options) { o.SecretsDir = "/var/lib/\x1b" },
+	} {
+		o := base
+		mod(&o)
+		if err := checkOptions(o); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// A sibling whose name starts with another's is not inside it.
+	o := base
+	o.SeedsDir = "/var/lib/clawd/nix-secrets-seeds"
+	if err := checkOptions(o); err != nil {
+		t.Errorf("a sibling sharing a name prefix: %v", err)
+	}
+}
+
+// TestMkdirs: mkdirs makes the missing directories, says which, and
+// removeCreated takes exactly those away again.
+func TestMkdirs(t *testing.T) {
+	root := t.TempDir()
+	made, err := mkdirs(filepath.Join(root, "a", "b", "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(root, "a"), filepath.Join(root, "a", "b"), filepath.Join(root, "a", "b", "c")}
+	if !slices.Equal(made, want) {
+		t.Fatalf("made %v, want %v", made, want)
+	}
+	if again, err := mkdirs(filepath.Join(root, "a", "b")); err != nil || len(again) != 0 {
+		t.Errorf("existing directories: made %v, %v", again, err)
+	}
+	removeCreated(made)
+	if _, err := os.Lstat(filepath.Join(root, "a")); !os.IsNotExist(err) {
+		t.Errorf("removeCreated left %s: %v", filepath.Join(root, "a"), err)
+	}
+	if _, err := os.Lstat(root); err != nil {
+		t.Errorf("removeCreated removed what it did not make: %v", err)
+	}
+}
+
+// TestCleanStale removes install's own leftovers next to each destination,
+// and nothing else, even with glob characters in a name.
+func TestCleanStale(t *testing.T) {
+	root := t.TempDir()
+	opt := Options{SecretsDir: filepath.Join(root, "s[1]"), SeedsDir: filepath.Join(root, "seeds"), KeyPath: filepath.Join(root, "k", "key")}
+	os.MkdirAll(filepath.Join(root, "k"), 0o755)
+	stale := []string{filepath.Join(root, ".s[1].install-1"), filepath.Join(root, ".seeds.install-2"), filepath.Join(root, "k", ".key.install-3")}
+	kept := []string{filepath.Join(root, ".s1.install-4"), filepath.Join(root, ".seeds.other"), filepath.Join(root, "k", "key.install-5"), filepath.Join(root, "seeds")}
+	for _, p := range append(slices.Clone(stale), kept...) {
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cleanStale(opt)
+	for _, p := range stale {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left: %v", p, err)
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s removed: %v", p, err)
+		}
+	}
+}
+
+// TestSentinel: the sentinel names the prefix and the statement, and
+// differs when either does.
+func TestSentinel(t *testing.T) {
+	a := string(Sentinel("bootstrap/x", "aa"))
+	if !strings.Contains(a, "prefix bootstrap/x\n") || !strings.Contains(a, "statement sha256:aa\n") {
+		t.Errorf("sentinel %q", a)
+	}
+	if a == string(Sentinel("bootstrap/y", "aa")) || a == string(Sentinel("bootstrap/x", "ab")) {
+		t.Error("the sentinel does not tell prefixes or statements apart")
+	}
+}
