@@ -42,6 +42,7 @@ args() { # args ROOT: the boot script's positional arguments for a host root
 }
 timed() { # timed RSSFILE CMD...: prints seconds, peak RSS (KB) in RSSFILE
 	local rss=$1; shift
+	sync # untimed: each run starts with nothing dirty from the one before
 	local t0; t0=$(now)
 	/usr/bin/time -f '%M' -o "$rss" "$@" >/dev/null 2>"$work/cmd.log" || { cat "$work/cmd.log" >&2; exit 1; }
 	elapsed "$t0"
@@ -55,19 +56,25 @@ boot() { # boot ROOT
 	# shellcheck disable=SC2046
 	timed "$work/rss_boot" bash bench/baseline-boot.sh $(args "$1")
 }
+bootsync() { # bootsync ROOT: the boot script, then sync: the same durability install has
+	# shellcheck disable=SC2046
+	timed "$work/rss_boot" bash -c 'bash bench/baseline-boot.sh "$@" && sync' boot $(args "$1")
+}
 
 log "== alternating, $RUNS runs each, each into a fresh host root: boot script, then install"
-: >"$work/t_boot"; : >"$work/t_ours"; : >"$work/t_again"; : >"$work/rss_ours"; : >"$work/rss_boots"
+: >"$work/t_boot"; : >"$work/t_bsync"; : >"$work/t_ours"; : >"$work/t_again"; : >"$work/rss_ours"; : >"$work/rss_boots"
 for i in $(seq "$RUNS"); do
 	b=$(boot "$work/root-boot-$i"); cat "$work/rss_boot" >>"$work/rss_boots"
+	rm -rf "$work/root-boot-$i"
+	bs=$(bootsync "$work/root-boot-$i"); echo "$bs" >>"$work/t_bsync"
 	o=$(ours "$work/root-ours-$i"); cat "$work/rss" >>"$work/rss_ours"
 	orss=$(cat "$work/rss")
 	a=$(ours "$work/root-ours-$i") # already installed: the secrets archive only
 	echo "$b" >>"$work/t_boot"; echo "$o" >>"$work/t_ours"; echo "$a" >>"$work/t_again"
-	log "  run $i: boot script ${b}s  install ${o}s  again ${a}s  (install peak RSS $orss KB)"
+	log "  run $i: boot script ${b}s  boot script + sync ${bs}s  install ${o}s  again ${a}s  (install peak RSS $orss KB)"
 	rm -rf "$work/root-boot-$i" "$work/root-ours-$i"
 done
-tb=$(median <"$work/t_boot"); to=$(median <"$work/t_ours"); ta=$(median <"$work/t_again")
+tb=$(median <"$work/t_boot"); tbs=$(median <"$work/t_bsync"); to=$(median <"$work/t_ours"); ta=$(median <"$work/t_again")
 rss=$(sort -n "$work/rss_ours" | tail -1); rssb=$(sort -n "$work/rss_boots" | tail -1)
 seeds=$("${aws[@]}" s3api head-object --bucket "$S3_BUCKET" --key "$prefix/repo-seeds.tar.zst" --query ContentLength --output text)
 cat <<REPORT
@@ -75,7 +82,8 @@ cat <<REPORT
 clawdinator-bundle install vs the boot script ($RUNS runs each, medians, seconds; $(nproc) cores;
 repo-seeds.tar.zst $((seeds / 1048576)) MiB, $(du -sh "$work/fx/repo-seeds" | cut -f1) unpacked)
   boot script (fetch both, extract, install; checks nothing)   $tb
-  install (prove, fetch, extract into staging, swap)           $to   ratio install/boot $(ratio "$to" "$tb")
+  boot script, then sync (the durability install has)          $tbs
+  install (prove, fetch, extract into staging, syncfs, swap)   $to   ratio install/boot $(ratio "$to" "$tb"), install/(boot+sync) $(ratio "$to" "$tbs")
   install again (already installed: secrets archive only)      $ta   ratio install/boot $(ratio "$ta" "$tb")
   peak RSS: install $((rss / 1024)) MB, boot script's largest process $((rssb / 1024)) MB
 REPORT
