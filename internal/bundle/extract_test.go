@@ -567,3 +567,27 @@ func TestExtractSeedsUnlistedParents(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractSeedsMakesParents: an archive that lists a file but not the
+// directories above it (the writer always lists them; tar -cf of a file
+// path does not) extracts as GNU tar extracts it, parents made.
+func TestExtractSeedsMakesParents(t *testing.T) {
+	archive := tarZst(t, []ent{{name: "a/b/c.txt", typ: tar.TypeReg, mode: 0o644, body: []byte("deep\n")}, {name: "top", typ: tar.TypeReg, mode: 0o600, body: []byte("top\n")}})
+	// Made parents get the time of the extraction, in both.
+	noDirTimes := func(lines []string) []string {
+		for i, l := range lines {
+			if before, _, ok := strings.Cut(l, " mtime="); ok && strings.Contains(l, " d") {
+				lines[i] = before
+			}
+		}
+		return lines
+	}
+	want := noDirTimes(listing(t, gnuExtract(t, archive)))
+	got := noDirTimes(listing(t, extract(t, archive)))
+	if !slices.Equal(got, want) {
+		t.Fatalf("ExtractSeeds and tar -xf differ:\nExtractSeeds:\n  %s\ntar:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	if !strings.Contains(strings.Join(want, "\n"), "a/b/c.txt -rw-r--r--") {
+		t.Fatalf("tar's listing lacks the file: the fixture proves less than it says\n%s", strings.Join(want, "\n"))
+	}
+}

@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -525,5 +527,44 @@ func TestVerifySecretsManyEntries(t *testing.T) {
 	mentions(t, probs, "more than 1000 entries")
 	if st.Entries > 1000 {
 		t.Fatalf("walked %d entries past the cap", st.Entries)
+	}
+}
+
+// TestVerifySecretsContents: what VerifySecrets returns is what the archive
+// holds: the statement's bytes, every secret by name in order with its size
+// and the digest of its ciphertext, and the exact bytes of the key and of
+// each secret by entry name, for a host to install.
+func TestVerifySecretsContents(t *testing.T) {
+	k := newKey(t)
+	statement := []byte(`{"statement":1}`)
+	a := encrypt(t, []byte("plain a"), k.id.Recipient())
+	b := encrypt(t, []byte("plain b, longer"), k.id.Recipient())
+	// Written out of order: the result is in name order.
+	ents := []ent{reg(bundle.KeyEntry, k.file), reg(bundle.StatementEntry, statement), dir("secrets/"), reg("secrets/b.age", b), reg("secrets/a.age", a)}
+	c, probs := bundle.VerifySecrets(bytes.NewReader(tarZst(t, ents)), bundle.VerifyOptions{})
+	if len(probs) != 0 {
+		t.Fatalf("problems:\n%s", render(probs))
+	}
+	if !bytes.Equal(c.Statement, statement) {
+		t.Errorf("Statement = %q, want %q", c.Statement, statement)
+	}
+	if want := k.key.Canonical(); !bytes.Equal(c.Identity, want) {
+		t.Error("Identity is not the bundled key's canonical identity")
+	}
+	digest := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	want := []bundle.SecretInfo{{Name: "a.age", Size: int64(len(a)), SHA256: digest(a)}, {Name: "b.age", Size: int64(len(b)), SHA256: digest(b)}}
+	if !slices.Equal(c.Secrets, want) {
+		t.Errorf("Secrets = %+v, want %+v", c.Secrets, want)
+	}
+	wantEntries := map[string][]byte{bundle.KeyEntry: k.file, "secrets/a.age": a, "secrets/b.age": b}
+	if !maps.EqualFunc(c.Entries, wantEntries, bytes.Equal) {
+		names := slices.Sorted(maps.Keys(c.Entries))
+		t.Errorf("Entries hold %q, want the key and the two secrets, byte for byte", names)
+	}
+
+	// Without a statement, Statement is nil.
+	c, probs = bundle.VerifySecrets(bytes.NewReader(tarZst(t, goodEntries(t, k))), bundle.VerifyOptions{})
+	if len(probs) != 0 || c.Statement != nil {
+		t.Fatalf("Statement %q, problems:\n%s", c.Statement, render(probs))
 	}
 }

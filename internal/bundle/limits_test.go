@@ -138,3 +138,21 @@ func TestVerifyUnpackedCap(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifySecretsStatementCap: a statement of exactly 1 MiB is read and
+// returned whole; one byte more is refused on its size, naming the entry.
+func TestVerifySecretsStatementCap(t *testing.T) {
+	k := newKey(t)
+	statement := bytes.Repeat([]byte(" "), memberCap)
+	statement[0] = '{'
+	statement[len(statement)-1] = '}'
+	c, probs := bundle.VerifySecrets(bytes.NewReader(tarZst(t, append(goodEntries(t, k), reg(bundle.StatementEntry, statement)))), bundle.VerifyOptions{})
+	if len(probs) != 0 {
+		t.Fatalf("problems:\n%s", render(probs))
+	}
+	if !bytes.Equal(c.Statement, statement) {
+		t.Fatalf("Statement is %d bytes, want the %d of the entry", len(c.Statement), len(statement))
+	}
+	_, probs = bundle.VerifySecrets(bytes.NewReader(tarZst(t, append(goodEntries(t, k), reg(bundle.StatementEntry, append(statement, '\n'))))), bundle.VerifyOptions{})
+	mentions(t, probs, fmt.Sprintf("%s: is %d bytes, more than %d", bundle.StatementEntry, memberCap+1, memberCap))
+}

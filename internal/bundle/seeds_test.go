@@ -294,3 +294,48 @@ func TestVerifySecretsUnplanned(t *testing.T) {
 		t.Fatalf("want 2 problems, got %d:\n%s", n, render(probs))
 	}
 }
+
+// growingWriter keeps what it is written and calls grow once, on the first
+// write after the first tar block (the header of the tree's only file).
+type growingWriter struct {
+	bytes.Buffer
+	grow func()
+}
+
+func (w *growingWriter) Write(p []byte) (int, error) {
+	n, err := w.Buffer.Write(p)
+	if w.grow != nil && w.Len() > 512 {
+		w.grow()
+		w.grow = nil
+	}
+	return n, err
+}
+
+// TestWriteSeedsFileGrows: a file that grows while it is archived goes in
+// at the size its header gives (its first bytes), so the archive stays
+// whole; only a file that shrinks is an error.
+func TestWriteSeedsFileGrows(t *testing.T) {
+	content := bytes.Repeat([]byte("0123456789abcdef"), 300<<10/16) // more than one read buffer
+	root := mkTree(t, map[string]string{"big": string(content)}, nil)
+	w := &growingWriter{grow: func() {
+		f, err := os.OpenFile(filepath.Join(root, "big"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.Write(bytes.Repeat([]byte("+"), 4<<10)); err != nil {
+			t.Fatal(err)
+		}
+	}}
+	probs, err := bundle.WriteSeedsTar(w, root, bundle.SeedsOptions{Mtime: bundle.DefaultMtime})
+	if err != nil || len(probs) > 0 {
+		t.Fatalf("WriteSeedsTar: %v\n%s", err, render(probs))
+	}
+	if w.grow != nil {
+		t.Fatal("the file was not grown while archived: the test proves nothing")
+	}
+	got := readTar(t, &w.Buffer, bundle.DefaultMtime)
+	if len(got) != 1 || got[0].name != "big" || got[0].body != string(content) {
+		t.Fatalf("archive holds %d entries; want big with its first %d bytes", len(got), len(content))
+	}
+}
