@@ -216,11 +216,23 @@ done
 # --- 3. Docker-compatible API socket ----------------------------------------------
 if [ "${PODMAN_SETUP_NO_SERVICE:-}" != 1 ]; then
 	ping() { curl -fsS --max-time 2 --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1; }
+	# A service started from a directory removed since answers pings but
+	# starts no container (see below): replace it.
+	for pid in $(pgrep -f "podman system service --time=0 unix://$SOCK" || true); do
+		if [[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == *"(deleted)" ]]; then
+			log "podman service (pid $pid) runs in a removed directory: restarting it"
+			kill "$pid"
+			for _ in $(seq 1 50); do ping || break; sleep 0.1; done
+		fi
+	done
 	if ! ping; then
 		mkdir -p "$(dirname "$SOCK")"
 		rm -f "$SOCK"
-		setsid nohup podman system service --time=0 "unix://$SOCK" \
-			>/var/log/podman-service.log 2>&1 </dev/null &
+		# From /: the service outlives this checkout, and conmon, which
+		# inherits its working directory, fails every container start
+		# ("write child: broken pipe") once that directory is removed.
+		(cd / && exec setsid nohup podman system service --time=0 "unix://$SOCK" \
+			>/var/log/podman-service.log 2>&1 </dev/null) &
 		for _ in $(seq 1 100); do ping && break; sleep 0.1; done
 		ping || { log "podman service did not answer on $SOCK"; cat /var/log/podman-service.log >&2; exit 1; }
 		log "podman API on unix://$SOCK (pid $!)"
