@@ -340,19 +340,7 @@ func TestAction(t *testing.T) {
 		// runner passes secrets-dir's default whether or not the workflow
 		// gave it, so the default is compared when it is checked out and
 		// skipped when it is not (the subtest above).
-		p := filepath.Join(fx.SecretsDir, "clawdinator-control-token.age")
-		orig, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.WriteFile(p, orig, 0o644) })
-		rcp, err := age.ParseX25519Recipient(fx.Recipient)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sample.Encrypt(p, []byte(sample.Canary+"rotated"), rcp); err != nil {
-			t.Fatal(err)
-		}
+		reencryptUntilCleanup(t, fx, "clawdinator-control-token.age")
 		r := runActionBinary(t, ws, inputs(map[string]string{
 			"mode": "verify", "secrets-dir": "./nix/age-secrets",
 		}), false)
@@ -374,19 +362,7 @@ func TestAction(t *testing.T) {
 	t.Run("verify with one instance drifting", func(t *testing.T) {
 		// clawdinator-2's own token differs from the one bundled: the other
 		// instances are still proven, and instances-proven says so.
-		p := filepath.Join(fx.SecretsDir, sample.TokenName("clawdinator-2"))
-		orig, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.WriteFile(p, orig, 0o644) })
-		rcp, err := age.ParseX25519Recipient(fx.Recipient)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sample.Encrypt(p, []byte(sample.Canary+"rotated"), rcp); err != nil {
-			t.Fatal(err)
-		}
+		reencryptUntilCleanup(t, fx, sample.TokenName("clawdinator-2"))
 		r := runActionBinary(t, ws, inputs(map[string]string{"mode": "verify", "secrets-dir": "./nix/age-secrets"}), false)
 		if r.code != exitProblems || !strings.Contains(r.stdout, "::instance clawdinator-2: ") {
 			t.Fatalf("verify: want exit status %d and clawdinator-2 named: %v", exitProblems, r)
@@ -512,4 +488,23 @@ func awsCLI(t *testing.T, srv *s3test.Server, args ...string) []byte {
 		t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	return out
+}
+
+// reencryptUntilCleanup gives the sample secret name new ciphertext (to the
+// same key), so that it drifts from what was bundled, until the test ends.
+func reencryptUntilCleanup(t *testing.T, fx *sample.Fixture, name string) {
+	t.Helper()
+	p := filepath.Join(fx.SecretsDir, name)
+	orig, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.WriteFile(p, orig, 0o644) })
+	rcp, err := age.ParseX25519Recipient(fx.Recipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sample.Encrypt(p, []byte(sample.Canary+"rotated"), rcp); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -29,24 +29,9 @@ import (
 const prefix1 = "bootstrap/clawdinator-1"
 
 // bootScript is the boot script's steps (docs/host.md), with the aws CLI
-// fetching each object as it is current.
-const bootScript = `set -euo pipefail
-BUCKET=$1 PREFIX=$2 SECRETS_DIR=$3 REPO_SEEDS_DIR=$4 AGE_KEY_PATH=$5 ENDPOINT=$6
-tmp=$(mktemp -d)
-/usr/bin/aws --endpoint-url "$ENDPOINT" s3 cp --only-show-errors "s3://$BUCKET/$PREFIX/secrets.tar.zst" "$tmp/secrets.tar.zst"
-/usr/bin/aws --endpoint-url "$ENDPOINT" s3 cp --only-show-errors "s3://$BUCKET/$PREFIX/repo-seeds.tar.zst" "$tmp/repo-seeds.tar.zst"
-mkdir -p "$tmp/x"
-tar --zstd -xf "$tmp/secrets.tar.zst" -C "$tmp/x"
-[ -f "$tmp/x/clawdinator.agekey" ] && [ -d "$tmp/x/secrets" ]
-mkdir -p "$(dirname "$AGE_KEY_PATH")" "$SECRETS_DIR" "$REPO_SEEDS_DIR"
-install -m 0400 "$tmp/x/clawdinator.agekey" "$AGE_KEY_PATH"
-cp -a "$tmp/x/secrets/." "$SECRETS_DIR/"
-chmod -R u=rw,go= "$SECRETS_DIR"
-tar --zstd -xf "$tmp/repo-seeds.tar.zst" -C "$REPO_SEEDS_DIR"
-printf '%s' "$PREFIX" > "$SECRETS_DIR/.bootstrap-prefix"
-touch "$SECRETS_DIR/.bootstrap-ok"
-rm -rf "$tmp"
-`
+// fetching each object as it is current: the reference bench/install.sh
+// measures install against.
+const bootScript = "../../bench/baseline-boot.sh"
 
 // TestInstallMatchesBootScript installs a published bundle with install and
 // with the boot script's steps in a second root: the same files with the
@@ -61,8 +46,8 @@ func TestInstallMatchesBootScript(t *testing.T) {
 	if res.AlreadyInstalled || res.SeedsFrom != "current" || res.Instance != "clawdinator-1" || res.Proven != 9 {
 		t.Errorf("result: already %v, seeds from %q, instance %q, proven %d", res.AlreadyInstalled, res.SeedsFrom, res.Instance, res.Proven)
 	}
-	cmd := exec.Command("bash", "-c", bootScript, "boot", w.bkt, prefix1, theirs.secretsDir, theirs.seedsDir, theirs.keyPath, w.srv.Endpoint)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, w.srv.Env()...)
+	cmd := exec.Command("bash", bootScript, w.bkt, prefix1, theirs.secretsDir, theirs.seedsDir, theirs.keyPath)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "S3_ENDPOINT=" + w.srv.Endpoint}, w.srv.Env()...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("boot script: %v\n%s", err, out)
 	}
