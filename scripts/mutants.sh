@@ -18,7 +18,7 @@ gremlins_version=v0.6.0
 goal=95
 goal_pkgs=(internal/plan internal/agekey internal/bundle internal/config)
 default_pkgs=(internal/plan internal/agekey internal/bundle internal/config internal/problem
-	internal/engine internal/report)
+	internal/report)
 workers=${MUTANTS_WORKERS:-1}
 # A loaded machine turns slow test runs into TIMED OUT mutants, which count
 # neither as killed nor as lived: keep the coefficient generous.
@@ -44,7 +44,7 @@ equivalent=(
 	"internal/bundle/write.go:452:12 CONDITIONALS_BOUNDARY"
 	"internal/bundle/write.go:456:18 CONDITIONALS_BOUNDARY"
 	"internal/report/report.go:159:12 CONDITIONALS_BOUNDARY"
-	"internal/agekey/agekey.go:234:65 ARITHMETIC_BASE"
+	"internal/agekey/agekey.go:236:65 ARITHMETIC_BASE"
 	"internal/agekey/check.go:297:12 CONDITIONALS_BOUNDARY"
 	"internal/agekey/check.go:316:11 INCREMENT_DECREMENT"
 )
@@ -56,22 +56,22 @@ equivalent=(
 uncoverable=(
 	"internal/plan/plan.go:343:9 CONDITIONALS_NEGATION"
 	"internal/plan/plan.go:450:25 CONDITIONALS_NEGATION"
-	"internal/config/keyfile.go:58:41 CONDITIONALS_NEGATION"
-	"internal/config/keyfile.go:61:27 CONDITIONALS_NEGATION"
-	"internal/config/keyfile.go:62:27 CONDITIONALS_NEGATION"
-	"internal/config/keyfile.go:64:23 CONDITIONALS_NEGATION"
-	"internal/config/keyfile.go:102:12 CONDITIONALS_NEGATION"
-	"internal/config/keyfile.go:104:18 CONDITIONALS_BOUNDARY"
-	"internal/config/keyfile.go:104:18 CONDITIONALS_NEGATION"
-	"internal/config/keyfile.go:132:23 CONDITIONALS_NEGATION"
-	"internal/config/keyfile.go:134:24 CONDITIONALS_NEGATION"
-	"internal/config/keyfile.go:136:26 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:60:41 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:63:27 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:64:27 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:66:23 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:104:12 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:106:18 CONDITIONALS_BOUNDARY"
+	"internal/config/keyfile.go:106:18 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:134:23 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:136:24 CONDITIONALS_NEGATION"
+	"internal/config/keyfile.go:138:26 CONDITIONALS_NEGATION"
 	"internal/problem/problem.go:76:15 CONDITIONALS_NEGATION"
 	"internal/problem/problem.go:78:16 CONDITIONALS_NEGATION"
 	"internal/problem/problem.go:80:14 CONDITIONALS_NEGATION"
 	"internal/problem/problem.go:82:15 CONDITIONALS_NEGATION"
 	"internal/problem/problem.go:84:18 CONDITIONALS_NEGATION"
-	"internal/agekey/agekey.go:209:29 CONDITIONALS_NEGATION"
+	"internal/agekey/agekey.go:211:29 CONDITIONALS_NEGATION"
 	"internal/agekey/check.go:23:23 ARITHMETIC_BASE"
 	"internal/agekey/check.go:136:18 CONDITIONALS_BOUNDARY"
 	"internal/agekey/check.go:136:18 CONDITIONALS_NEGATION"
@@ -102,8 +102,6 @@ uncoverable=(
 	"internal/bundle/write.go:381:12 CONDITIONALS_NEGATION"
 	"internal/bundle/write.go:381:25 CONDITIONALS_NEGATION"
 	"internal/bundle/write.go:381:39 CONDITIONALS_NEGATION"
-	"internal/engine/engine.go:75:12 CONDITIONALS_NEGATION"
-	"internal/engine/engine.go:85:21 CONDITIONALS_NEGATION"
 	"internal/report/report.go:171:9 CONDITIONALS_BOUNDARY"
 	"internal/report/report.go:171:9 CONDITIONALS_NEGATION"
 	"internal/report/report.go:173:9 CONDITIONALS_BOUNDARY"

@@ -34,12 +34,19 @@ func runAction(ctx context.Context, s stdio, getenv func(string) string) int {
 	}
 
 	p := &actionPresenter{a: a, s: s, getenv: getenv}
-	cfg, err := config.FromInputs(getenv)
+	mode, err := config.Mode(getenv)
 	if err != nil {
-		p.usage(err)
-		return exitUsage
+		return conclude[*result.Result](p, nil, err)
 	}
-	return runMode(ctx, cfg, s, getenv, p)
+	o := newMode(mode)
+	set, err := config.ReadInputs(mode, getenv, o.bindings())
+	if err == nil {
+		err = o.environment(getenv, set)
+	}
+	if err != nil {
+		return conclude[*result.Result](p, nil, err)
+	}
+	return runMode(ctx, o, p, s, getenv)
 }
 
 // actionPresenter reports in a GitHub Actions log: object lines on stderr,

@@ -19,9 +19,9 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/report"
-	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
 
@@ -36,17 +36,16 @@ var demoCommand = command{
 }
 
 func runDemo(ctx context.Context, args []string, s stdio, getenv func(string) string) int {
-	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {
-		fmt.Fprint(s.out, config.Help(config.Demo))
-		return exitOK
-	}
-	if len(args) > 0 {
-		fmt.Fprintf(s.err, "%serror: demo takes no arguments\n", report.Prefix)
+	if _, _, err := config.ParseArgs(ctx, config.Demo, args, getenv, config.Bindings{}, s.out); err != nil {
+		if errors.Is(err, config.ErrHelp) {
+			return exitOK
+		}
+		report.Error(s.err, err)
 		return exitUsage
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(s.err, "\n== "+format+"\n", a...) }
 	fail := func(err error) int {
-		fmt.Fprintf(s.err, "%serror: demo: %v\n", report.Prefix, err)
+		report.Error(s.err, fmt.Errorf("demo: %w", err))
 		return exitFailed
 	}
 
@@ -89,6 +88,11 @@ func runDemo(ctx context.Context, args []string, s stdio, getenv func(string) st
 		}
 		return getenv(k)
 	}
+	// The demo's own credentials, not the AWS default chain's.
+	creds := func(o modeCommand) {
+		c := asBucket(o)
+		c.AccessKeyID, c.SecretAccessKey = "DEMOACCESSKEYID", "demo-secret-access-key-not-real"
+	}
 	step := func(mode string, extra ...string) (int, error) {
 		args := append(append([]string(nil), common...), extra...)
 		if mode == config.Verify {
@@ -96,12 +100,7 @@ func runDemo(ctx context.Context, args []string, s stdio, getenv func(string) st
 			// the working directory is not compared as drift.
 			args = append([]string(nil), common...)
 		}
-		cfg, err := config.FromArgs(mode, args, demoEnv, s.err)
-		if err != nil {
-			return 0, err
-		}
-		cfg.AccessKeyID, cfg.SecretAccessKey = "DEMOACCESSKEYID", "demo-secret-access-key-not-real"
-		return runMode(ctx, cfg, s, demoEnv, &textPresenter{s: s, mode: result.Mode(mode)}), nil
+		return runCLI(ctx, mode, args, s, demoEnv, creds), nil
 	}
 
 	say("publish: gate every secret, build, upload, pull back by version id, decrypt every secret with the bundled key")
@@ -131,6 +130,17 @@ func runDemo(ctx context.Context, args []string, s stdio, getenv func(string) st
 	}
 	say("demo passed: publish proved every bundle, verify caught the tampered object (exit status %d, as expected)", code)
 	return exitOK
+}
+
+// asBucket returns the bucket options of publish or verify.
+func asBucket(o modeCommand) *bucket.Config {
+	switch o := o.(type) {
+	case *publishOptions:
+		return &o.bucket
+	case *verifyOptions:
+		return &o.bucket
+	}
+	return &bucket.Config{}
 }
 
 func failCode(fail func(error) int, err error, code int) int {

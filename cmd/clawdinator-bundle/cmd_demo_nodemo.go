@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/openclaw/clawdinator-bundle/internal/report"
@@ -16,7 +17,7 @@ var demoCommand = command{
 	name:    "demo",
 	summary: "not in this build (-tags nodemo): run it from source with `go run ./cmd/clawdinator-bundle demo`",
 	run: func(ctx context.Context, args []string, s stdio, getenv func(string) string) int {
-		fmt.Fprintf(s.err, "%serror: demo is not in this build (built with -tags nodemo, no in-process S3 server)\n", report.Prefix)
+		report.Error(s.err, errors.New("demo is not in this build (built with -tags nodemo, no in-process S3 server)"))
 		fmt.Fprintf(s.err, "%shint: go run ./cmd/clawdinator-bundle demo\n", report.Prefix)
 		return exitUsage
 	},

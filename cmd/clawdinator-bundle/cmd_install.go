@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/install"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/report"
 )
 
@@ -21,92 +21,127 @@ var installCommand = command{
 	run:     runInstall,
 }
 
+// installOptions are install's: the boot script's positional arguments, in
+// its order, and flags, bound to the bucket and to internal/install.
+type installOptions struct {
+	bucket  bucket.Config
+	install install.Options
+}
+
+func (o *installOptions) bindings() config.Bindings {
+	return config.Bindings{
+		"s3-endpoint": &o.bucket.Endpoint, "expected-recipient": &o.install.Pin,
+		"expected-recipient-file": &o.install.PinFile, "allow-unpinned-first-boot": &o.install.AllowUnpinned,
+	}
+}
+
+// arguments reads the positional arguments and the environment.
+func (o *installOptions) arguments(pos []string, getenv func(string) string) error {
+	if len(pos) < 5 || len(pos) > 7 {
+		return problem.Usagef("install takes 5 to 7 arguments (%s), got %d (see clawdinator-bundle install --help)", config.Positional[config.Install], len(pos))
+	}
+	in := &o.install
+	o.bucket.Bucket, in.Prefix, in.SecretsDir, in.SeedsDir, in.KeyPath = pos[0], pos[1], pos[2], pos[3], pos[4]
+	in.SecretsArchive, in.SeedsArchive = "secrets.tar.zst", "repo-seeds.tar.zst"
+	if len(pos) > 5 {
+		in.SecretsArchive = pos[5]
+	}
+	if len(pos) > 6 {
+		in.SeedsArchive = pos[6]
+	}
+	for _, a := range []struct{ what, v string }{{"BUCKET", o.bucket.Bucket}, {"SECRETS_ARCHIVE", in.SecretsArchive}, {"SEEDS_ARCHIVE", in.SeedsArchive}} {
+		if a.v == "" {
+			return problem.Usagef("%s is empty", a.what)
+		}
+	}
+	// The image may put the prefix in a file, as the boot script reads it.
+	if in.PrefixFile = getenv("BOOTSTRAP_PREFIX_FILE"); in.PrefixFile == "" {
+		in.PrefixFile = config.DefaultPrefixFile
+	}
+	o.bucket.RegionFromIMDS = true
+	in.Chown = os.Geteuid() == 0
+	return nil
+}
+
 // runInstall installs a host's bundle. Its output is for the journal:
 // plain lines on stderr, no progress bar, never a secret.
 func runInstall(ctx context.Context, args []string, s stdio, getenv func(string) string) int {
-	cfg, err := config.InstallFromArgs(args, getenv, s.out)
-	if errors.Is(err, config.ErrHelp) {
-		return exitOK
-	}
-	say := func(format string, a ...any) {
-		fmt.Fprintf(s.err, "%sinstall: %s\n", report.Prefix, report.Clean(fmt.Sprintf(format, a...)))
+	var o installOptions
+	p := &journalPresenter{w: s.err, opt: &o.install}
+	pos, _, err := config.ParseArgs(ctx, config.Install, args, getenv, o.bindings(), s.out)
+	if err == nil {
+		err = o.arguments(pos, getenv)
 	}
 	if err != nil {
-		fmt.Fprintf(s.err, "%serror: %s\n", report.Prefix, report.Clean(err.Error()))
-		return exitUsage
+		return conclude[*install.Result](p, nil, err)
 	}
-	b, err := bucket.New(ctx, bucket.Config{Bucket: cfg.Bucket, Endpoint: cfg.Endpoint, RegionFromIMDS: true})
+	b, err := openBucket(ctx, o.bucket, "")
 	if err != nil {
-		fmt.Fprintf(s.err, "%serror: %s\n", report.Prefix, report.Clean(err.Error()))
-		return exitUsage
+		return conclude[*install.Result](p, nil, err)
 	}
-	if cfg.PrefixFile != "" {
-		say("prefix %s (from %s)", cfg.Prefix, cfg.PrefixFile)
-	}
-	res, err := install.Run(ctx, install.Options{
-		Bucket: b, Prefix: cfg.Prefix, SecretsArchive: cfg.SecretsArchive, SeedsArchive: cfg.SeedsArchive,
-		SecretsDir: cfg.SecretsDir, SeedsDir: cfg.SeedsDir, KeyPath: cfg.KeyPath,
-		Pin: cfg.Pin, PinSource: cfg.PinSource, AllowUnpinned: cfg.AllowUnpinned,
-		Chown: os.Geteuid() == 0,
-		Events: func(e install.Event) {
-			switch e.Step {
-			case "pin":
-				say("pin %s (%s)", orUnset(e.Pin.Recipient), e.Pin.Source)
-			case "download":
-				say("fetching s3://%s/%s", cfg.Bucket, e.Object)
-			case "extract":
-				say("extracting %s into staging", e.Object)
-			case "install":
-				say("swapping into place")
-			}
-		},
-	})
-	if err != nil {
-		fmt.Fprintf(s.err, "%serror: %s\n", report.Prefix, report.Clean(err.Error()))
-		return exitUsage
-	}
-	presentInstall(s.err, cfg, res, say)
-	switch {
-	case res.Failure != nil:
-		return exitFailed
-	case !res.OK():
-		return exitProblems
-	}
-	return exitOK
+	o.install.Bucket, o.install.Events = b, func(e install.Event) { p.event(e, o.bucket.Bucket) }
+	res, err := install.Run(ctx, o.install)
+	return conclude(p, res, err)
 }
 
-func presentInstall(w io.Writer, cfg *config.Install, res *install.Result, say func(string, ...any)) {
+// journalPresenter writes install's lines for a host's journal.
+type journalPresenter struct {
+	w   io.Writer
+	opt *install.Options
+}
+
+func (p *journalPresenter) say(format string, a ...any) {
+	fmt.Fprintf(p.w, "%sinstall: %s\n", report.Prefix, report.Clean(fmt.Sprintf(format, a...)))
+}
+
+func (p *journalPresenter) usage(err error) { report.Error(p.w, err) }
+
+// event reports a step as it starts.
+func (p *journalPresenter) event(e install.Event, bucketName string) {
+	switch e.Step {
+	case "prefix":
+		p.say("prefix %s (from %s)", e.Object, p.opt.PrefixFile)
+	case "pin":
+		p.say("pin %s (%s)", orUnset(e.Pin.Recipient), e.Pin.Source)
+	case "download":
+		p.say("fetching s3://%s/%s", bucketName, e.Object)
+	case "extract":
+		p.say("extracting %s into staging", e.Object)
+	case "install":
+		p.say("swapping into place")
+	}
+}
+
+func (p *journalPresenter) present(res *install.Result) {
 	if res.Secrets.Verified {
 		key := "key matches the pin"
 		if res.Pin.Unpinned {
 			key = "key " + res.Pin.Recipient + " taken without a pin"
 		}
-		say("%s version %s sha256 %s: %s, %d secrets decrypt to EOF, statement of %s at %s",
+		p.say("%s version %s sha256 %s: %s, %d secrets decrypt to EOF, statement of %s at %s",
 			res.Secrets.Key, check.ShortVersion(res.Secrets.VersionID), check.Short(res.Secrets.SHA256), key, res.Proven, res.Instance, res.Prefix)
 	}
 	if res.AlreadyInstalled {
-		say("already installed (statement sha256 %s): nothing changed, repo-seeds not downloaded", check.Short(res.Statement))
+		p.say("already installed (statement sha256 %s): nothing changed, repo-seeds not downloaded", check.Short(res.Statement))
 	}
 	if res.Seeds.Verified {
-		say("%s version %s (%s) sha256 %s: the object the statement names, %d entries", res.Seeds.Key, check.ShortVersion(res.Seeds.VersionID), res.SeedsFrom, check.Short(res.Seeds.SHA256), res.SeedsEntries)
+		p.say("%s version %s (%s) sha256 %s: the object the statement names, %d entries", res.Seeds.Key, check.ShortVersion(res.Seeds.VersionID), res.SeedsFrom, check.Short(res.Seeds.SHA256), res.SeedsEntries)
 	}
 	if len(res.Installed) > 0 {
-		say("installed %s, %d secrets in %s, repo-seeds in %s (statement sha256 %s)", cfg.KeyPath, len(res.Installed), cfg.SecretsDir, cfg.SeedsDir, check.Short(res.Statement))
+		p.say("installed %s, %d secrets in %s, repo-seeds in %s (statement sha256 %s)", p.opt.KeyPath, len(res.Installed), p.opt.SecretsDir, p.opt.SeedsDir, check.Short(res.Statement))
 	}
 	if len(res.Removed) > 0 {
-		say("removed secrets no longer bundled: %s", strings.Join(res.Removed, ", "))
+		p.say("removed secrets no longer bundled: %s", strings.Join(res.Removed, ", "))
 	}
-	for _, p := range res.Problems {
-		fmt.Fprintf(w, "%s%s: %s\n", report.Prefix, p.Severity, report.Clean(p.String()))
-	}
+	report.Problems(p.w, res.Problems)
 	if res.Failure != nil {
-		fmt.Fprintf(w, "%serror: %s\n", report.Prefix, report.Clean(res.Failure.Error()))
+		report.Error(p.w, res.Failure)
 	}
 	switch {
 	case res.Failure != nil:
-		say("could not complete: nothing was changed on this host")
+		p.say("could not complete: nothing was changed on this host")
 	case !res.OK():
-		say("refused: nothing was changed on this host")
+		p.say("refused: nothing was changed on this host")
 	}
 }
 

@@ -2,14 +2,106 @@ package main
 
 import (
 	"context"
+	"errors"
 
+	"github.com/openclaw/clawdinator-bundle/internal/agekey"
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
+	"github.com/openclaw/clawdinator-bundle/internal/gate"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
+	"github.com/openclaw/clawdinator-bundle/internal/plan"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
 var publishCommand = command{
 	name:    "publish",
 	summary: "gate, upload, pull back and verify every instance's bundle in S3",
 	run: func(ctx context.Context, args []string, s stdio, getenv func(string) string) int {
-		return runCLI(ctx, config.Publish, args, s, getenv)
+		return runCLI(ctx, config.Publish, args, s, getenv, nil)
 	},
+}
+
+// publishOptions are publish's options, bound to the fields of the
+// packages that act on them:
+//
+//	plan ─▶ gate ─▶ assemble ─▶ upload ─▶ pull back ─▶ verify ─▶ manifest
+type publishOptions struct {
+	instancesFile string
+	bucket        bucket.Config
+	gate          gate.Inputs
+	publish       publish.Options
+}
+
+func (o *publishOptions) bindings() config.Bindings {
+	b := config.Bindings{
+		"age-key": &o.gate.AgeKey, "secrets-dir": &o.gate.SecretsDir, "repo-seeds-dir": &o.gate.RepoSeedsDir,
+		"repo-seeds-allow-keys": &o.gate.SeedsAllowKeys, "expected-recipient": &o.gate.ExpectedRecipient,
+		"deep-verify": &o.publish.DeepVerify,
+	}
+	bindPolicy(b, &o.instancesFile, &o.gate.Policy)
+	return bindBucket(b, &o.bucket, true)
+}
+
+func (o *publishOptions) environment(getenv func(string) string, _ config.Set) error {
+	return buildEnvironment(getenv, &o.gate, &o.publish)
+}
+
+func (o *publishOptions) run(ctx context.Context, prog *progress) (*result.Result, error) {
+	// Fail on configuration before spending minutes compressing.
+	b, err := openBucket(ctx, o.bucket, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := publish.RequireVersioning(ctx, b, o.bucket.Bucket); err != nil {
+		if errors.As(err, new(*problem.UsageError)) {
+			return nil, err
+		}
+		return &result.Result{Mode: result.Publish, Failure: err}, nil
+	}
+	return o.publishTo(ctx, b, prog), nil
+}
+
+// publishTo publishes to b, a bucket that keeps versions.
+func (o *publishOptions) publishTo(ctx context.Context, b bucket.Bucket, prog *progress) *result.Result {
+	o.gate.Instances, o.gate.InstancesProblems = plan.LoadInstances(o.instancesFile)
+	// An unchanged repo-seeds tree need not be compressed again, when a
+	// statement made with our own key vouches for the bucket's copy.
+	if key, err := agekey.Parse(o.gate.AgeKey); err == nil && len(o.gate.InstancesProblems) == 0 {
+		o.gate.PublishedSeeds = publish.FindProvenSeeds(ctx, b, o.gate.Instances, key)
+	}
+	o.publish.Bucket = b
+	return build(ctx, result.Publish, &o.gate, o.publish, prog)
+}
+
+// buildEnvironment reads what publish and assemble take from the
+// environment: the archives' mtime and the manifests' source.
+func buildEnvironment(getenv func(string) string, in *gate.Inputs, opt *publish.Options) error {
+	t, err := config.SourceDate(getenv("SOURCE_DATE_EPOCH"))
+	if err != nil {
+		return err
+	}
+	in.Mtime = t
+	opt.Source = manifest.Source{Repository: getenv("GITHUB_REPOSITORY"), SHA: getenv("GITHUB_SHA"), RunID: getenv("GITHUB_RUN_ID")}
+	opt.Tool = manifest.Tool{Name: "clawdinator-bundle", Version: version}
+	return nil
+}
+
+// build gates and assembles the bundles, then publishes them to
+// opt.Bucket (an assemble --out directory too), or, without one, reports
+// them as built in memory.
+func build(ctx context.Context, mode result.Mode, in *gate.Inputs, opt publish.Options, prog *progress) *result.Result {
+	in.Progress, opt.Events = prog.seeds, prog.event
+	prep, probs, err := gate.Prepare(ctx, *in)
+	if err != nil || prep == nil {
+		return &result.Result{Mode: mode, Problems: probs, Failure: err}
+	}
+	defer prep.Close()
+	if opt.Bucket == nil {
+		return publish.Assembled(prep)
+	}
+	res := publish.Publish(ctx, prep, opt)
+	res.Mode = mode
+	return res
 }

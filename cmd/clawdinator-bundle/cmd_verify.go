@@ -2,14 +2,77 @@ package main
 
 import (
 	"context"
+	"os"
 
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
+	"github.com/openclaw/clawdinator-bundle/internal/plan"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/result"
+	"github.com/openclaw/clawdinator-bundle/internal/verify"
 )
 
 var verifyCommand = command{
 	name:    "verify",
 	summary: "prove what S3 (or an assemble --out directory) holds now",
 	run: func(ctx context.Context, args []string, s stdio, getenv func(string) string) int {
-		return runCLI(ctx, config.Verify, args, s, getenv)
+		return runCLI(ctx, config.Verify, args, s, getenv, nil)
 	},
+}
+
+// verifyOptions are verify's options: read what the bucket (or an
+// assemble --out directory, --dir) holds now, and verify it.
+type verifyOptions struct {
+	instancesFile string
+	bucket        bucket.Config
+	dir           string
+	in            verify.Inputs
+	verify        verify.Options
+}
+
+func (o *verifyOptions) bindings() config.Bindings {
+	b := config.Bindings{
+		"secrets-dir": &o.in.SecretsDir, "expected-recipient": &o.verify.ExpectedRecipient,
+		"deep-verify": &o.verify.DeepVerify, "dir": &o.dir,
+	}
+	bindPolicy(b, &o.instancesFile, &o.in.Policy)
+	return bindBucket(b, &o.bucket, false)
+}
+
+// environment decides whether bundled secrets are compared with the
+// secrets dir: when secrets-dir was set (a flag given, an input other than
+// its default), or, unset, when the default directory exists (a checked-out
+// repository), so that a scheduled check without the repository still
+// runs.
+func (o *verifyOptions) environment(_ func(string) string, set config.Set) error {
+	if o.bucket.Bucket == "" && o.dir == "" {
+		return problem.Usagef("s3-bucket is required for verify")
+	}
+	if !set["secrets-dir"] {
+		if st, err := os.Stat(o.in.SecretsDir); err != nil || !st.IsDir() {
+			o.in.SecretsDir = ""
+		}
+	}
+	return nil
+}
+
+func (o *verifyOptions) run(ctx context.Context, prog *progress) (*result.Result, error) {
+	// A configuration the S3 client refuses is a usage error, before
+	// anything is read.
+	b, err := openBucket(ctx, o.bucket, o.dir)
+	if err != nil {
+		return nil, err
+	}
+	var iprobs problem.List
+	o.in.Instances, iprobs = plan.LoadInstances(o.instancesFile)
+	if len(iprobs) > 0 {
+		return &result.Result{Mode: result.Verify, Problems: iprobs}, nil
+	}
+	return o.verifyIn(ctx, b, prog), nil
+}
+
+// verifyIn verifies what b holds now for the instances read.
+func (o *verifyOptions) verifyIn(ctx context.Context, b bucket.Bucket, prog *progress) *result.Result {
+	o.verify.Bucket, o.verify.Events = b, prog.event
+	return verify.Verify(ctx, o.in, o.verify)
 }

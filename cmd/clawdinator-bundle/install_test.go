@@ -65,7 +65,7 @@ func TestRunInstallUsage(t *testing.T) {
 		{"overlapping destinations", append([]string{"--expected-recipient", recipient}, host[2], host[3], host[4], host[4], host[6]), "overlap"},
 		{"bad PREFIX", append([]string{"--expected-recipient", recipient}, host[2], "a//b", host[4], host[5], host[6]), `PREFIX "a//b"`},
 		{"SEEDS_ARCHIVE with a slash", append(append([]string{"--expected-recipient", recipient}, host...), "secrets.tar.zst", "../x"), "SEEDS_ARCHIVE"},
-		{"unknown flag", append([]string{"--expected-recipents", recipient}, host...), "unknown flag"},
+		{"unknown flag", append([]string{"--expected-recipents", recipient}, host...), "flag provided but not defined: --expected-recipents"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runIn(t, noPrefixFile, append([]string{"install"}, tc.args...)...)

@@ -72,6 +72,7 @@ func (p *progress) seeds(n int64) {
 // event reports uploads and verification steps.
 func (p *progress) event(e check.Event) {
 	switch {
+	case p == nil:
 	case e.Step == "upload" && e.Total > 0:
 		pct := e.Done * 100 / e.Total
 		bar := ""

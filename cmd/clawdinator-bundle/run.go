@@ -2,17 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
-	"github.com/openclaw/clawdinator-bundle/internal/engine"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/report"
-	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
-// Exit statuses (docs/exit-status.md), mapped from a result in one place:
-// exitCode.
+// Exit statuses (docs/exit-status.md, config.ExitStatuses), mapped in one
+// place: exitStatus.
 const (
 	exitOK       = 0 // all good
 	exitProblems = 1 // validation or verification found problems
@@ -73,40 +74,81 @@ func run(ctx context.Context, args []string, s stdio, getenv func(string) string
 			return c.run(ctx, args[1:], s, getenv)
 		}
 	}
-	fmt.Fprintf(s.err, "%serror: unknown command %q\n\n%s", report.Prefix, name, usageText())
+	report.Error(s.err, fmt.Errorf("unknown command %q", name))
+	fmt.Fprintf(s.err, "\n%s", usageText())
 	return exitUsage
 }
 
-// presenter shows a run's result: on a terminal (text, --json) or in a
-// GitHub Actions log. It owns all escaping and drawing.
-type presenter interface {
-	// usage reports a configuration error found when the run started.
+// outcome is what every command's run returns: whether it did all it set
+// out to do, and why it could not complete when it could not.
+type outcome interface {
+	OK() bool
+	Err() error
+}
+
+// presenter shows one audience what a command did: a terminal (text or
+// --json), a GitHub Actions log, a host's journal.
+type presenter[R outcome] interface {
+	// usage reports an error found before anything ran (exit status 2),
+	// or a start that was interrupted.
 	usage(err error)
 	// present reports the result.
-	present(res *result.Result)
+	present(res R)
 }
 
-// runMode runs one mode of the engine and hands its result to p: the one
-// pipeline behind the CLI, the Action and the demo.
-func runMode(ctx context.Context, cfg *config.Config, s stdio, getenv func(string) string, p presenter) int {
-	prog := newProgress(s.err, getenv)
-	res, err := engine.Run(ctx, cfg, engine.Options{Version: version, Events: prog.event, SeedsProgress: prog.seeds})
-	prog.done()
+// conclude is how every command ends: the error or the result to its
+// presenter, and the exit status.
+func conclude[R outcome](p presenter[R], res R, err error) int {
 	if err != nil {
+		if errors.Is(err, config.ErrHelp) {
+			return exitOK
+		}
 		p.usage(err)
-		return exitUsage
+		return exitStatus(nil, err)
 	}
 	p.present(res)
-	return exitCode(res)
+	return exitStatus(res, nil)
 }
 
-// exitCode maps a result to the exit status.
-func exitCode(res *result.Result) int {
+// exitStatus maps what a command returned to its exit status: the one
+// place (docs/exit-status.md).
+func exitStatus(res outcome, err error) int {
 	switch {
+	case errors.Is(err, config.ErrHelp):
+		return exitOK
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return exitFailed // interrupted while reading --age-key-file
+	case err != nil:
+		return exitUsage
 	case res.Err() != nil:
 		return exitFailed
 	case !res.OK():
 		return exitProblems
 	}
 	return exitOK
+}
+
+// usageError words an error found before anything ran: an interrupted
+// start says so.
+func usageError(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("interrupted: %w", err)
+	}
+	return err
+}
+
+// openBucket opens the bucket of cfg, or the directory dir when it is set
+// (verify --dir). What bucket.New refuses is the configuration's fault.
+func openBucket(ctx context.Context, cfg bucket.Config, dir string) (bucket.Bucket, error) {
+	if dir != "" {
+		return bucket.Dir(dir), nil
+	}
+	b, err := bucket.New(ctx, cfg)
+	if err != nil {
+		if !errors.As(err, new(*problem.UsageError)) {
+			err = &problem.UsageError{Msg: err.Error()}
+		}
+		return nil, err
+	}
+	return b, nil
 }

@@ -59,14 +59,18 @@ func TestRunUsage(t *testing.T) {
 		{name: "--version", args: []string{"--version"}, code: exitOK, stdout: "clawdinator-bundle dev\n"},
 		{name: "demo --help", args: []string{"demo", "--help"}, code: exitOK, stdout: "usage: clawdinator-bundle demo"},
 		{name: "demo with an argument", args: []string{"demo", "now"}, code: exitUsage, stderr: "demo takes no arguments"},
-		{name: "publish --help", args: []string{"publish", "--help"}, code: exitOK, stderr: "--s3-bucket"},
-		{name: "verify --help", args: []string{"verify", "--help"}, code: exitOK, stderr: "--dir"},
-		{name: "assemble --help", args: []string{"assemble", "--help"}, code: exitOK, stderr: "--out"},
-		{name: "plan --help", args: []string{"plan", "--help"}, code: exitOK, stderr: "usage: clawdinator-bundle plan [flags]"},
+		{name: "publish --help", args: []string{"publish", "--help"}, code: exitOK, stdout: "--s3-bucket"},
+		{name: "verify --help", args: []string{"verify", "--help"}, code: exitOK, stdout: "--dir"},
+		{name: "assemble --help", args: []string{"assemble", "--help"}, code: exitOK, stdout: "--out"},
+		{name: "plan --help", args: []string{"plan", "--help"}, code: exitOK, stdout: "usage: clawdinator-bundle plan [flags]"},
 		{name: "plan listed", args: []string{"--help"}, code: exitOK, stdout: "\n  plan "},
 		{name: "bad flag", args: []string{"verify", "--no-such-flag"}, code: exitUsage, stderr: "no-such-flag"},
 		{name: "publish without a bucket", env: map[string]string{"CLAWDINATOR_AGE_KEY": "AGE-SECRET-KEY-1X"}, args: []string{"publish"}, code: exitUsage, stderr: "s3-bucket is required"},
 		{name: "bad SOURCE_DATE_EPOCH", env: map[string]string{"SOURCE_DATE_EPOCH": "yesterday", "CLAWDINATOR_AGE_KEY": "AGE-SECRET-KEY-1X"}, args: []string{"assemble"}, code: exitUsage, stderr: "SOURCE_DATE_EPOCH"},
+		{name: "--json carries a usage error", env: map[string]string{"SOURCE_DATE_EPOCH": "yesterday", "CLAWDINATOR_AGE_KEY": "AGE-SECRET-KEY-1X"}, args: []string{"assemble", "--json"}, code: exitUsage,
+			stdout: `"error": "SOURCE_DATE_EPOCH must be a non-negative integer, got \"yesterday\""`, stderr: "SOURCE_DATE_EPOCH"},
+		{name: "version --help", args: []string{"version", "--help"}, code: exitOK, stdout: "usage: clawdinator-bundle version\n"},
+		{name: "version with an argument", args: []string{"version", "now"}, code: exitUsage, stderr: "version takes no arguments"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runIn(t, tc.env, tc.args...)
@@ -255,5 +259,18 @@ func TestRunPlanContactsNothing(t *testing.T) {
 	env["INPUT_MODE"] = "verify"
 	if code, _, _ := runIn(t, env); code == exitOK || requests.Load() == 0 {
 		t.Fatalf("verify against the same endpoint: exit %d, %d requests: the counter sees nothing", code, requests.Load())
+	}
+}
+
+// Every command answers --help and -h alike: its help on stdout, nothing
+// on stderr, exit status 0; the help names its exit statuses.
+func TestHelpEverywhere(t *testing.T) {
+	for _, c := range commands() {
+		for _, flag := range []string{"--help", "-h"} {
+			code, stdout, stderr := runIn(t, nil, c.name, flag)
+			if code != exitOK || stderr != "" || !strings.HasPrefix(stdout, "usage: clawdinator-bundle "+c.name) || !strings.Contains(stdout, "\nexit status:\n  0 ") {
+				t.Errorf("%s %s: exit %d\nstdout:\n%s\nstderr:\n%s", c.name, flag, code, stdout, stderr)
+			}
+		}
 	}
 }

@@ -36,6 +36,8 @@ import (
 	"unicode/utf8"
 
 	"filippo.io/age"
+
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
 )
 
 // maxKeyText bounds the identity text. A GitHub secret holds at most 48 KiB;
@@ -258,4 +260,21 @@ func (k Key) Format(f fmt.State, verb rune) {
 		return
 	}
 	io.WriteString(f, k.recipient)
+}
+
+// CheckRecipient refuses a value of option what that is not an age
+// recipient (X25519 or hybrid), without echoing it when it holds a private
+// key. The error is a *problem.UsageError.
+func CheckRecipient(what, r string) error {
+	if _, err := age.ParseX25519Recipient(r); err == nil {
+		return nil
+	}
+	if _, err := age.ParseHybridRecipient(r); err == nil {
+		return nil
+	}
+	if looksLikeIdentity([]byte(r)) {
+		// Never echo it: it is a private key, pasted in the wrong place.
+		return problem.Usagef("%s holds an age identity (a private key), not a recipient: pass its age1... recipient (age-keygen -y), and rotate the key if this ran where others can read the log", what)
+	}
+	return problem.Usagef("%s %q is not an age recipient (age1...)", what, r)
 }

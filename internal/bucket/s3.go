@@ -42,6 +42,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/logging"
+
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
 )
 
 // Server-side encryption settings for Config.SSE.
@@ -140,28 +142,28 @@ type S3 struct {
 // contact S3.
 func New(ctx context.Context, c Config) (*S3, error) {
 	if c.Bucket == "" {
-		return nil, errors.New("bucket: no bucket configured")
+		return nil, problem.Usagef("s3-bucket is required")
 	}
 	switch c.SSE {
 	case "":
 		c.SSE = SSEAES256
 	case SSEAES256, SSEKMS, SSENone:
 	default:
-		return nil, fmt.Errorf("bucket: sse %q: want %q, %q or %q", c.SSE, SSEAES256, SSEKMS, SSENone)
+		return nil, problem.Usagef("sse must be %s, %s or %s, got %q", SSEAES256, SSEKMS, SSENone, c.SSE)
 	}
 	if c.SSEKMSKeyID != "" && c.SSE != SSEKMS {
-		return nil, fmt.Errorf("bucket: an sse kms key id needs sse %q, not %q", SSEKMS, c.SSE)
+		return nil, problem.Usagef("sse-kms-key-id needs sse: %s", SSEKMS)
 	}
 	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
-		return nil, errors.New("bucket: give both an access key id and a secret access key, or neither")
+		return nil, problem.Usagef("aws-access-key-id and aws-secret-access-key go together")
 	}
 	if c.SessionToken != "" && c.AccessKeyID == "" {
-		return nil, errors.New("bucket: a session token needs an access key id and secret access key")
+		return nil, problem.Usagef("aws-session-token needs aws-access-key-id and aws-secret-access-key")
 	}
 	if c.Endpoint != "" {
 		u, err := url.Parse(c.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("bucket: endpoint %q: want an http:// or https:// URL", c.Endpoint)
+			return nil, problem.Usagef("s3-endpoint must be an http:// or https:// URL, got %q", c.Endpoint)
 		}
 	}
 	if c.MaxAttempts < 0 {

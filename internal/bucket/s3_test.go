@@ -654,23 +654,33 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	ok := bucket.Config{Bucket: "b", Region: "us-east-1"}
-	cases := map[string]func(*bucket.Config){
-		"no bucket":         func(c *bucket.Config) { c.Bucket = "" },
-		"bad sse":           func(c *bucket.Config) { c.SSE = "aes" },
-		"kms key no kms":    func(c *bucket.Config) { c.SSEKMSKeyID = "k" },
-		"bad endpoint":      func(c *bucket.Config) { c.Endpoint = "127.0.0.1:9000" },
-		"half credentials":  func(c *bucket.Config) { c.AccessKeyID = "AKIA" },
-		"token only":        func(c *bucket.Config) { c.SessionToken = "t" },
-		"negative attempts": func(c *bucket.Config) { c.MaxAttempts = -1 },
-		"negative timeout":  func(c *bucket.Config) { c.Timeout = -time.Second },
-		"no region":         func(c *bucket.Config) { c.Region = "" },
+	// Each message names the option the operator sets (the table's name
+	// for the field), and is the one check of that value.
+	cases := map[string]struct {
+		mod  func(*bucket.Config)
+		want string
+	}{
+		"no bucket":         {func(c *bucket.Config) { c.Bucket = "" }, "s3-bucket is required"},
+		"bad sse":           {func(c *bucket.Config) { c.SSE = "aes" }, `sse must be AES256, aws:kms or none, got "aes"`},
+		"kms key no kms":    {func(c *bucket.Config) { c.SSEKMSKeyID = "k" }, "sse-kms-key-id needs sse: aws:kms"},
+		"bad endpoint":      {func(c *bucket.Config) { c.Endpoint = "127.0.0.1:9000" }, "s3-endpoint must be an http:// or https:// URL"},
+		"half credentials":  {func(c *bucket.Config) { c.AccessKeyID = "AKIA" }, "aws-access-key-id and aws-secret-access-key go together"},
+		"token only":        {func(c *bucket.Config) { c.SessionToken = "t" }, "aws-session-token needs aws-access-key-id"},
+		"negative attempts": {func(c *bucket.Config) { c.MaxAttempts = -1 }, "max attempts"},
+		"negative timeout":  {func(c *bucket.Config) { c.Timeout = -time.Second }, "timeout"},
+		"no region":         {func(c *bucket.Config) { c.Region = "" }, "region"},
 	}
-	for name, mod := range cases {
+	for name, tc := range cases {
 		c := ok
-		mod(&c)
-		if _, err := bucket.New(context.Background(), c); err == nil {
-			t.Errorf("%s: New accepted %+v", name, c)
+		tc.mod(&c)
+		if _, err := bucket.New(context.Background(), c); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: New(%+v) = %v, want an error containing %q", name, c, err, tc.want)
 		}
+	}
+	c := ok
+	c.SSE, c.SSEKMSKeyID = bucket.SSEKMS, "k"
+	if _, err := bucket.New(context.Background(), c); err != nil {
+		t.Errorf("New rejected sse aws:kms with a key id: %v", err)
 	}
 	if _, err := bucket.New(context.Background(), ok); err != nil {
 		t.Errorf("New rejected a good config: %v", err)

@@ -63,6 +63,9 @@ branding:
 inputs:
 `)
 	for _, o := range Options {
+		if o.CLIOnly {
+			continue
+		}
 		fmt.Fprintf(&b, "  %s:\n    description: %s\n    required: false\n", o.Name, quote(o.Description))
 		if o.Default != "" {
 			fmt.Fprintf(&b, "    default: %s\n", quote(o.Default))

@@ -1,9 +1,10 @@
 // Package config holds the one table of options shared by the GitHub Action
-// inputs (action.yml, INPUT_* variables) and the CLI flags, and turns either
-// into a validated Config. It reads the environment only through the getenv
-// function it is given, and the file system only for --age-key-file (see
-// ReadKeyFile) and to see whether the default secrets dir exists
-// (CompareSecretsDir).
+// inputs (action.yml, INPUT_* variables), the CLI flags and --help, and
+// fills a command's own option struct from either: each command binds the
+// table's rows to the fields of the packages that act on them (Bindings),
+// and ParseArgs or ParseInputs sets those fields, checking each value once.
+// It reads the environment only through the getenv function it is given,
+// and the file system only for --age-key-file (see ReadKeyFile).
 package config
 
 import (
@@ -11,19 +12,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"filippo.io/age"
 	"github.com/sethvargo/go-githubactions"
 	"github.com/spf13/pflag"
 
+	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
 )
 
-// Modes the tool runs in.
+// The commands. Publish, Verify, Assemble and Plan are also the Action's
+// modes; Install, Demo and Version are CLI only.
 const (
 	Publish  = "publish"
 	Verify   = "verify"
@@ -31,20 +33,27 @@ const (
 	// Plan reads the instances file only (no key, no bucket, no secrets
 	// dir) and lists the instances a run would process, for a workflow to
 	// fan out over.
-	Plan = "plan"
+	Plan    = "plan"
+	Install = "install"
+	Demo    = "demo"
+	Version = "version"
 )
+
+// ActionModes are the values of the Action's mode input.
+var ActionModes = []string{Publish, Verify, Assemble, Plan}
 
 // bundleModes are the modes that read or build bundles: every mode but
 // plan.
 var bundleModes = []string{Publish, Verify, Assemble}
 
-// Option is one row of the table: an action input and, unless Secret, the
-// CLI flag of the same name (--name, GNU style).
+// Option is one row of the table: an action input and, unless Secret or
+// ActionOnly, the CLI flag of the same name (--name, GNU style).
 type Option struct {
 	Name        string
 	Default     string
 	Description string
-	// Modes lists the modes the option applies to (empty: all).
+	// Modes lists the commands the option applies to (empty: every
+	// command of ActionModes).
 	Modes []string
 	// Secret options are masked and never taken from the command line, where
 	// other users could read them in the process list.
@@ -61,32 +70,49 @@ type Option struct {
 	// Alias is a second CLI flag name for the option (--out for
 	// --output-dir).
 	Alias string
+	// ActionOnly options are inputs with no flag (mode: the CLI's command
+	// is its mode); CLIOnly options are flags with no input.
+	ActionOnly, CLIOnly bool
+	// Verbatim values are paths, kept as given; others are trimmed.
+	Verbatim bool
+	// Required lists the commands that need a value; Hint follows the
+	// "is required" error.
+	Required []string
+	Hint     string
+	// Check refuses a bad value, once, when the option is read. The error
+	// is a *problem.UsageError.
+	Check func(v string) error
 }
 
-// Options is the table. action.yml is generated from it (see ActionYAML)
-// and a test holds the two equal.
+// Options is the table. action.yml is generated from it (see ActionYAML),
+// and so is every command's --help; a test holds action.yml equal.
 var Options = []Option{
-	{Name: "mode", Default: Publish, Description: "What to do: `publish` (gate, upload, pull back and verify), `verify` (prove what S3 holds now), `assemble` (build the bundles locally, no network) or `plan` (list the selected instances from the instances file only, for a matrix)."},
-	{Name: "age-key", Secret: true, Modes: []string{Publish, Assemble}, Description: "The age identity (`AGE-SECRET-KEY-1...`) every host secret is encrypted to; `#` comment lines and CRLF are tolerated. Required for publish and assemble. Pass it from a secret."},
-	{Name: "secrets-dir", Default: "nix/age-secrets", Arg: "DIR", Modes: bundleModes, Description: "Directory of `*.age` files. In verify mode, optional: when set, bundled secrets that differ from these files are reported as drift."},
-	{Name: "repo-seeds-dir", Default: "repo-seeds", Arg: "DIR", Modes: []string{Publish, Assemble}, Description: "Tree shipped to every host as `repo-seeds.tar.zst` (modes and relative symlinks kept)."},
-	{Name: "instances-file", Default: "nix/instances.json", Arg: "FILE", Description: "Instance list: a JSON object keyed by instance name with `bootstrapPrefix` and `discordTokenSecret`."},
+	{Name: "mode", Default: Publish, ActionOnly: true, Description: "What to do: `publish` (gate, upload, pull back and verify), `verify` (prove what S3 holds now), `assemble` (build the bundles locally, no network) or `plan` (list the selected instances from the instances file only, for a matrix)."},
+	{Name: "age-key", Secret: true, Modes: []string{Publish, Assemble}, Required: []string{Publish, Assemble}, Hint: " (CLI: --age-key-file or CLAWDINATOR_AGE_KEY)", Description: "The age identity (`AGE-SECRET-KEY-1...`) every host secret is encrypted to; `#` comment lines and CRLF are tolerated. Required for publish and assemble. Pass it from a secret."},
+	{Name: "age-key-file", CLIOnly: true, Arg: "FILE", Modes: []string{Publish, Assemble}, Verbatim: true, Description: "File holding the age identity (default: $CLAWDINATOR_AGE_KEY)."},
+	{Name: "secrets-dir", Default: "nix/age-secrets", Arg: "DIR", Modes: bundleModes, Verbatim: true, Description: "Directory of `*.age` files. In verify mode, optional: when set, bundled secrets that differ from these files are reported as drift."},
+	{Name: "repo-seeds-dir", Default: "repo-seeds", Arg: "DIR", Modes: []string{Publish, Assemble}, Verbatim: true, Description: "Tree shipped to every host as `repo-seeds.tar.zst` (modes and relative symlinks kept)."},
+	{Name: "instances-file", Default: "nix/instances.json", Arg: "FILE", Verbatim: true, Description: "Instance list: a JSON object keyed by instance name with `bootstrapPrefix` and `discordTokenSecret`."},
 	{Name: "instances", List: true, Arg: "LIST", Description: "Comma or newline separated instance names to process (default: all)."},
 	{Name: "required-secrets", List: true, Arg: "LIST", Default: strings.Join(plan.DefaultRequired, "\n"), Description: "Comma or newline separated secret names every instance must receive."},
-	{Name: "exclude-secrets", List: true, Arg: "LIST", Default: strings.Join(plan.DefaultExclude, "\n"), Description: "Comma or newline separated globs of files never shipped to hosts (warned, not bundled)."},
+	{Name: "exclude-secrets", List: true, Arg: "LIST", Default: strings.Join(plan.DefaultExclude, "\n"), Check: checkGlobs, Description: "Comma or newline separated globs of files never shipped to hosts (warned, not bundled)."},
 	{Name: "repo-seeds-allow-keys", List: true, Arg: "LIST", Modes: []string{Publish, Assemble}, Description: "Comma or newline separated paths or globs inside repo-seeds allowed to contain a private key (test fixtures of a cloned project). Any other age identity or PEM private key in repo-seeds stops the run."},
-	{Name: "s3-bucket", Arg: "NAME", Modes: []string{Publish, Verify}, Description: "Bucket holding `<bootstrapPrefix>/secrets.tar.zst`, `repo-seeds.tar.zst` and `manifest.json`. Required for publish and verify."},
+	{Name: "s3-bucket", Arg: "NAME", Modes: []string{Publish, Verify}, Required: []string{Publish}, Description: "Bucket holding `<bootstrapPrefix>/secrets.tar.zst`, `repo-seeds.tar.zst` and `manifest.json`. Required for publish and verify."},
+	{Name: "dir", CLIOnly: true, Arg: "DIR", Modes: []string{Verify}, Verbatim: true, Description: "Verify a local directory written by `assemble --out` instead of a bucket."},
 	{Name: "aws-region", Arg: "REGION", Modes: []string{Publish, Verify}, Description: "AWS region (default: AWS_REGION / AWS_DEFAULT_REGION from the environment)."},
 	{Name: "aws-access-key-id", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional access key id; otherwise the AWS default credential chain (environment from aws-actions/configure-aws-credentials, web identity, ...)."},
 	{Name: "aws-secret-access-key", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional secret access key, with aws-access-key-id."},
 	{Name: "aws-session-token", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional session token, with aws-access-key-id."},
-	{Name: "s3-endpoint", Arg: "URL", Modes: []string{Publish, Verify}, Description: "S3-compatible endpoint URL (path-style addressing), e.g. MinIO or versitygw."},
-	{Name: "expected-recipient", Arg: "RECIPIENT", Modes: bundleModes, Description: "The `age1...` recipient the bundled key must match; lets a scheduled check pin the key without holding it."},
+	{Name: "s3-endpoint", Arg: "URL", Modes: []string{Publish, Verify, Install}, Description: "S3-compatible endpoint URL (path-style addressing), e.g. MinIO or versitygw."},
+	{Name: "expected-recipient", Arg: "RECIPIENT", Modes: []string{Publish, Verify, Assemble, Install}, Check: checkRecipient, Description: "The `age1...` recipient the bundled key must match; lets a scheduled check pin the key without holding it."},
+	{Name: "expected-recipient-file", CLIOnly: true, Arg: "FILE", Modes: []string{Install}, Verbatim: true, Description: "A file holding that recipient (one age1... line; # comments allowed), such as one an image bakes in."},
+	{Name: "allow-unpinned-first-boot", CLIOnly: true, Bool: true, Default: "false", Modes: []string{Install}, Description: "With no pin and no installed key, install whatever key the bundle holds (discouraged: pin the key instead)."},
 	{Name: "sse", Default: "AES256", Arg: "TYPE", Modes: []string{Publish}, Description: "Server-side encryption for uploads: `AES256`, `aws:kms` or `none`."},
 	{Name: "sse-kms-key-id", Arg: "KEY", Modes: []string{Publish}, Description: "KMS key id or ARN, with `sse: aws:kms`."},
 	{Name: "expected-bucket-owner", Arg: "ACCOUNT", Modes: []string{Publish, Verify}, Description: "Account id the bucket must belong to (sent as ExpectedBucketOwner)."},
 	{Name: "deep-verify", Default: "false", Bool: true, Modes: bundleModes, Description: "Also download and fully unpack every repo-seeds archive (default: verify it by SHA-256 checksum)."},
 	{Name: "output-dir", Arg: "DIR", Alias: "out", Modes: []string{Assemble}, Description: "Assemble only: where to write the bundles, laid out as the bucket. Empty: check and build in memory, write nothing (a pull-request gate)."},
+	{Name: "json", CLIOnly: true, Bool: true, Default: "false", Modes: ActionModes, Description: "Print the result as JSON on stdout."},
 }
 
 // Outputs are the action's outputs.
@@ -99,91 +125,62 @@ var Outputs = []Option{
 	{Name: "matrix", Description: "The same names as `{\"instance\": [...]}`, a whole `strategy.matrix` through `fromJSON`."},
 }
 
-// Config is a validated set of options.
-type Config struct {
-	Mode              string
-	AgeKey            []byte
-	SecretsDir        string
-	SecretsDirSet     bool
-	RepoSeedsDir      string
-	InstancesFile     string
-	Instances         []string
-	Required          []string
-	Exclude           []string
-	SeedsAllowKeys    []string
-	Bucket            string
-	Region            string
-	AccessKeyID       string
-	SecretAccessKey   string
-	SessionToken      string
-	Endpoint          string
-	ExpectedRecipient string
-	SSE               string
-	SSEKMSKeyID       string
-	ExpectedOwner     string
-	DeepVerify        bool
-	OutputDir         string
-	// Dir is verify's local directory (CLI --dir) instead of a bucket.
-	Dir string
-	// JSON asks the CLI for a JSON result on stdout.
-	JSON bool
-
-	// CompareSecretsDir (verify only) says whether bundled secrets are
-	// compared with SecretsDir: when secrets-dir was set (a CLI flag given,
-	// an Action input other than its default), or, unset, when the default
-	// directory exists (a checked-out repository), so that a scheduled check
-	// without the repository still runs. Config stats the directory itself,
-	// relative to the working directory. Always false in other modes, which
-	// read SecretsDir as their source.
-	CompareSecretsDir bool
-	// Mtime is stamped on archive entries: SOURCE_DATE_EPOCH (seconds, the
-	// reproducible-builds convention), else the Unix epoch, in UTC. Read in
-	// publish and assemble only; zero in verify and plan.
-	Mtime time.Time
-	// SourceRepository, SourceSHA and SourceRunID come from
-	// GITHUB_REPOSITORY, GITHUB_SHA and GITHUB_RUN_ID and are recorded in
-	// each manifest.json.
-	SourceRepository string
-	SourceSHA        string
-	SourceRunID      string
+// Lookup returns the table's row for name.
+func Lookup(name string) (Option, bool) {
+	for _, o := range Options {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return Option{}, false
 }
 
-// UsageError is a bad option or configuration: exit status 2.
-type UsageError struct{ Msg string }
-
-func (e *UsageError) Error() string { return e.Msg }
-
-func usagef(format string, args ...any) error { return &UsageError{fmt.Sprintf(format, args...)} }
-
-// ErrHelp is returned when --help or -h was asked for; the help was written
-// to the usage writer. It is not a failure: exit status 0.
-var ErrHelp = pflag.ErrHelp
-
-func appliesTo(o Option, mode string) bool {
-	if len(o.Modes) == 0 {
-		return true
+// AppliesTo reports whether o is an option of command cmd.
+func (o Option) AppliesTo(cmd string) bool {
+	modes := o.Modes
+	if len(modes) == 0 {
+		modes = ActionModes
 	}
-	for _, m := range o.Modes {
-		if m == mode {
+	for _, m := range modes {
+		if m == cmd {
 			return true
 		}
 	}
 	return false
 }
 
-// FromInputs reads the action inputs (INPUT_AGE-KEY and so on, dashes kept)
-// through getenv, and the environment variables of the mode (see Help).
+// Bindings ties the table's options to the fields a command reads them
+// into: a *string, a *[]string (List), a *bool (Bool) or a *[]byte (the
+// age key). Every option of the command must be bound, and nothing else
+// (a test holds each command to it).
+type Bindings map[string]any
+
+// Set says which options were given: a flag on the command line, an input
+// other than its default.
+type Set map[string]bool
+
+// ErrHelp is returned when --help or -h was asked for; the help was written
+// to the help writer. It is not a failure: exit status 0.
+var ErrHelp = pflag.ErrHelp
+
+// ReadInputs fills b from the Action's inputs (INPUT_AGE-KEY and so on,
+// dashes kept) read through getenv, for mode.
 //
 // List inputs split on commas as well as newlines, as on the CLI: one
 // syntax for the one table, and `required-secrets: a.age, b.age` means two
 // secrets wherever it is written. No item the lists hold (instance names,
 // .age file names, globs and paths of key fixtures) is expected to contain a
 // comma; a glob that must match one can use `?`.
-func FromInputs(getenv func(string) string) (*Config, error) {
+func ReadInputs(mode string, getenv func(string) string, b Bindings) (Set, error) {
 	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(io.Discard))
-	vals := map[string]string{}
-	set := map[string]bool{}
+	set := Set{}
+	// Every value is read before the first error is returned, so that a
+	// presenter bound to one (--json) knows it.
+	var first error
 	for _, o := range Options {
+		if o.CLIOnly || !o.AppliesTo(mode) {
+			continue
+		}
 		v := a.GetInput(o.Name)
 		// The runner passes every input, defaults included: only a value
 		// other than the default counts as set (secrets-dir in verify).
@@ -192,53 +189,59 @@ func FromInputs(getenv func(string) string) (*Config, error) {
 		} else if v == "" {
 			v = o.Default
 		}
-		vals[o.Name] = v
+		if err := assign(o, b, v); err != nil && first == nil {
+			first = err
+		}
 	}
-	c, err := build(vals, set)
-	if err != nil {
-		return nil, err
+	if first != nil {
+		return nil, first
 	}
-	return finish(c, getenv)
+	return set, finish(mode, b)
 }
 
-// FromArgs parses a CLI subcommand's flags, GNU style (--name VALUE or
-// --name=VALUE, flags and arguments in any order). The age key comes from
-// --age-key-file or CLAWDINATOR_AGE_KEY; AWS secrets only from the AWS
-// environment (the default credential chain). --help and -h write Help(mode)
-// to usage and return ErrHelp; usage gets nothing else.
-func FromArgs(mode string, args []string, getenv func(string) string, usage io.Writer) (*Config, error) {
-	return FromArgsContext(context.Background(), mode, args, getenv, usage)
+// Mode reads the Action's mode input.
+func Mode(getenv func(string) string) (string, error) {
+	a := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(io.Discard))
+	m := strings.TrimSpace(a.GetInput("mode"))
+	if m == "" {
+		m = Publish
+	}
+	for _, am := range ActionModes {
+		if m == am {
+			return m, nil
+		}
+	}
+	return "", problem.Usagef("mode must be publish, verify, assemble or plan, got %q", m)
 }
 
-// FromArgsContext is FromArgs reading --age-key-file with ReadKeyFile under
-// ctx: a key file that waits (a FIFO without a writer, a terminal) stops
-// waiting when ctx is done, with an error that Is ctx.Err(). Pass a context
-// canceled by SIGINT and SIGTERM (signal.NotifyContext).
-func FromArgsContext(ctx context.Context, mode string, args []string, getenv func(string) string, usage io.Writer) (*Config, error) {
-	switch mode {
-	case Publish, Verify, Assemble, Plan:
-	default:
-		return nil, usagef("mode must be publish, verify, assemble or plan, got %q", mode)
-	}
-	fs := pflag.NewFlagSet(mode, pflag.ContinueOnError)
-	fs.SetOutput(usage)
-	fs.Usage = func() { io.WriteString(usage, Help(mode)) }
+// ParseArgs fills b from command cmd's command line, GNU style (--name
+// VALUE or --name=VALUE, flags and arguments in any order), and returns the
+// positional arguments (only install takes any). The age key comes from
+// --age-key-file or CLAWDINATOR_AGE_KEY, read under ctx (see ReadKeyFile);
+// AWS secrets only from the AWS environment (the default credential
+// chain). --help and -h write Help(cmd) to help and return ErrHelp.
+func ParseArgs(ctx context.Context, cmd string, args []string, getenv func(string) string, b Bindings, help io.Writer) ([]string, Set, error) {
+	fs := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	aliases := map[string]string{}
-	// One variable per flag.
 	strs := map[string]*string{}
 	lists := map[string]*[]string{}
 	bools := map[string]*bool{}
-	for _, f := range cliFlags(mode) {
-		switch {
-		case f.Bool:
-			bools[f.Name] = fs.Bool(f.Name, f.Default == "true", f.Description)
-		case f.List:
-			lists[f.Name] = fs.StringArray(f.Name, splitList(f.Default), f.Description)
-		default:
-			strs[f.Name] = fs.String(f.Name, f.Default, f.Description)
+	for _, o := range Options {
+		if o.Secret || o.ActionOnly || !o.AppliesTo(cmd) {
+			continue
 		}
-		if f.Alias != "" {
-			aliases[f.Alias] = f.Name
+		switch {
+		case o.Bool:
+			bools[o.Name] = fs.Bool(o.Name, o.Default == "true", o.Description)
+		case o.List:
+			lists[o.Name] = fs.StringArray(o.Name, splitList(o.Default), o.Description)
+		default:
+			strs[o.Name] = fs.String(o.Name, o.Default, o.Description)
+		}
+		if o.Alias != "" {
+			aliases[o.Alias] = o.Name
 		}
 	}
 	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
@@ -248,14 +251,21 @@ func FromArgsContext(ctx context.Context, mode string, args []string, getenv fun
 		return pflag.NormalizedName(name)
 	})
 	if err := fs.Parse(args); err != nil {
-		return nil, flagError(err, fs)
+		if errors.Is(err, pflag.ErrHelp) {
+			io.WriteString(help, Help(cmd))
+			return nil, nil, ErrHelp
+		}
+		return nil, nil, flagError(err, fs, cmd)
 	}
-	if fs.NArg() > 0 {
-		return nil, usagef("unexpected argument %q (options are flags, see --help)", fs.Arg(0))
+	if !fs.HasFlags() && fs.NArg() > 0 {
+		return nil, nil, problem.Usagef("%s takes no arguments", cmd)
 	}
-	set := map[string]bool{}
+	if _, positional := Positional[cmd]; !positional && fs.NArg() > 0 {
+		return nil, nil, problem.Usagef("unexpected argument %q (options are flags, see --help)", fs.Arg(0))
+	}
+	set := Set{}
 	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
-	vals := map[string]string{"mode": mode}
+	vals := map[string]string{}
 	for n, p := range strs {
 		vals[n] = *p
 	}
@@ -265,123 +275,153 @@ func FromArgsContext(ctx context.Context, mode string, args []string, getenv fun
 	for n, p := range bools {
 		vals[n] = strconv.FormatBool(*p)
 	}
-	c, err := build(vals, set)
-	if err != nil {
-		return nil, err
+	// Every value is read before the first error is returned, so that a
+	// presenter bound to one (--json) knows it.
+	var first error
+	for _, o := range Options {
+		if v, ok := vals[o.Name]; ok && o.Name != "age-key-file" {
+			if err := assign(o, b, v); err != nil && first == nil {
+				first = err
+			}
+		}
 	}
-	c.Dir, c.JSON = vals["dir"], vals["json"] == "true"
-	if keyFile := vals["age-key-file"]; keyFile != "" {
-		data, err := ReadKeyFile(ctx, keyFile)
+	if dst, ok := b["age-key"]; ok && first == nil {
+		key, err := cliKey(ctx, vals["age-key-file"], getenv)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if len(strings.TrimSpace(string(data))) == 0 {
-			return nil, usagef("--age-key-file %s is empty: expected the age identity from age-keygen", keyFile)
-		}
-		c.AgeKey = data
-	} else if v := getenv("CLAWDINATOR_AGE_KEY"); v != "" {
-		c.AgeKey = []byte(v)
+		*dst.(*[]byte) = []byte(key)
 	}
-	return finish(c, getenv)
+	if first != nil {
+		return nil, nil, first
+	}
+	return fs.Args(), set, finish(cmd, b)
 }
 
-// flagError words a parse error as a UsageError. An unknown flag keeps the
+// Positional holds the positional arguments of the commands that take
+// some, as --help shows them.
+var Positional = map[string]string{
+	Install: "BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE] [SEEDS_ARCHIVE]",
+}
+
+// cliKey reads the age key of the CLI: --age-key-file, else
+// CLAWDINATOR_AGE_KEY.
+func cliKey(ctx context.Context, keyFile string, getenv func(string) string) (string, error) {
+	if keyFile == "" {
+		return getenv("CLAWDINATOR_AGE_KEY"), nil
+	}
+	data, err := ReadKeyFile(ctx, keyFile)
+	if err != nil {
+		return "", err
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return "", problem.Usagef("--age-key-file %s is empty: expected the age identity from age-keygen", keyFile)
+	}
+	return string(data), nil
+}
+
+// assign sets o's bound field, if any, from v, checking v once.
+func assign(o Option, b Bindings, v string) error {
+	dst, ok := b[o.Name]
+	if !ok {
+		return nil
+	}
+	if !o.Verbatim && !o.List && !o.Secret {
+		v = strings.TrimSpace(v)
+	}
+	switch p := dst.(type) {
+	case *bool:
+		switch strings.TrimSpace(v) {
+		case "", "false":
+			*p = false
+		case "true":
+			*p = true
+		default:
+			return problem.Usagef("%s must be true or false, got %q", o.Name, v)
+		}
+		return nil
+	case *[]string:
+		*p = splitList(v)
+	case *string:
+		*p = v
+	case *[]byte:
+		*p = []byte(v)
+	default:
+		panic(fmt.Sprintf("config: option %s bound to %T", o.Name, dst))
+	}
+	if o.Check != nil && v != "" {
+		return o.Check(v)
+	}
+	return nil
+}
+
+// finish refuses a required option left empty.
+func finish(cmd string, b Bindings) error {
+	for _, o := range Options {
+		dst, ok := b[o.Name]
+		if !ok || !contains(o.Required, cmd) {
+			continue
+		}
+		empty := false
+		switch p := dst.(type) {
+		case *string:
+			empty = *p == ""
+		case *[]byte:
+			empty = len(strings.TrimSpace(string(*p))) == 0
+		}
+		if empty {
+			return problem.Usagef("%s is required for %s%s", o.Name, cmd, o.Hint)
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// flagError words a parse error as a usage error. An unknown flag keeps the
 // wording of Go's flag package, with a hint for a long flag written with one
 // dash (-s3-bucket, as the tool took before) and for a secret.
-func flagError(err error, fs *pflag.FlagSet) error {
+func flagError(err error, fs *pflag.FlagSet, cmd string) error {
 	var ne *pflag.NotExistError
-	if errors.Is(err, pflag.ErrHelp) {
-		return ErrHelp
-	}
 	if !errors.As(err, &ne) {
-		return &UsageError{err.Error()}
+		if cmd == Install {
+			return problem.Usagef("%v (see clawdinator-bundle install --help)", err)
+		}
+		return &problem.UsageError{Msg: err.Error()}
 	}
 	if sh := ne.GetSpecifiedShortnames(); sh != "" {
 		msg := "flag provided but not defined: -" + sh
 		if fs.Lookup(sh) != nil {
 			msg += fmt.Sprintf(" (long flags take two dashes: --%s)", sh)
 		}
-		return &UsageError{msg}
+		return &problem.UsageError{Msg: msg}
 	}
 	name := ne.GetSpecifiedName()
 	msg := "flag provided but not defined: --" + name
-	for _, o := range Options {
-		if o.Secret && o.Name == name {
-			msg += " (secrets are never flags, the process list would show them: see --help for the environment)"
-		}
+	if o, ok := Lookup(name); ok && o.Secret {
+		msg += " (secrets are never flags, the process list would show them: see --help for the environment)"
 	}
-	return &UsageError{msg}
+	return &problem.UsageError{Msg: msg}
 }
 
-// finish reads the environment and validates.
-func finish(c *Config, getenv func(string) string) (*Config, error) {
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	switch c.Mode {
-	case Publish, Assemble:
-		t, err := sourceDate(getenv("SOURCE_DATE_EPOCH"))
-		if err != nil {
-			return nil, err
-		}
-		c.Mtime = t
-	case Verify:
-		if c.SecretsDirSet {
-			c.CompareSecretsDir = true
-		} else if st, err := os.Stat(c.SecretsDir); err == nil && st.IsDir() {
-			c.CompareSecretsDir = true
-		}
-	}
-	c.SourceRepository, c.SourceSHA, c.SourceRunID = getenv("GITHUB_REPOSITORY"), getenv("GITHUB_SHA"), getenv("GITHUB_RUN_ID")
-	return c, nil
-}
-
-// sourceDate parses SOURCE_DATE_EPOCH: empty is the Unix epoch.
-func sourceDate(v string) (time.Time, error) {
+// SourceDate parses SOURCE_DATE_EPOCH, the mtime stamped on archive
+// entries (the reproducible-builds convention): empty is the Unix epoch.
+func SourceDate(v string) (time.Time, error) {
 	if v == "" {
 		return time.Unix(0, 0).UTC(), nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return time.Time{}, usagef("SOURCE_DATE_EPOCH must be a non-negative integer, got %q", v)
+		return time.Time{}, problem.Usagef("SOURCE_DATE_EPOCH must be a non-negative integer, got %q", v)
 	}
 	return time.Unix(n, 0).UTC(), nil
-}
-
-func build(v map[string]string, set map[string]bool) (*Config, error) {
-	for _, o := range Options {
-		if o.Bool {
-			switch strings.TrimSpace(v[o.Name]) {
-			case "", "false", "true":
-			default:
-				return nil, usagef("%s must be true or false, got %q", o.Name, v[o.Name])
-			}
-		}
-	}
-	return &Config{
-		Mode:              strings.TrimSpace(v["mode"]),
-		AgeKey:            []byte(v["age-key"]),
-		SecretsDir:        v["secrets-dir"],
-		SecretsDirSet:     set["secrets-dir"],
-		RepoSeedsDir:      v["repo-seeds-dir"],
-		InstancesFile:     v["instances-file"],
-		Instances:         splitList(v["instances"]),
-		Required:          splitList(v["required-secrets"]),
-		Exclude:           splitList(v["exclude-secrets"]),
-		SeedsAllowKeys:    splitList(v["repo-seeds-allow-keys"]),
-		Bucket:            strings.TrimSpace(v["s3-bucket"]),
-		Region:            strings.TrimSpace(v["aws-region"]),
-		AccessKeyID:       strings.TrimSpace(v["aws-access-key-id"]),
-		SecretAccessKey:   strings.TrimSpace(v["aws-secret-access-key"]),
-		SessionToken:      strings.TrimSpace(v["aws-session-token"]),
-		Endpoint:          strings.TrimSpace(v["s3-endpoint"]),
-		ExpectedRecipient: strings.TrimSpace(v["expected-recipient"]),
-		SSE:               strings.TrimSpace(v["sse"]),
-		SSEKMSKeyID:       strings.TrimSpace(v["sse-kms-key-id"]),
-		ExpectedOwner:     strings.TrimSpace(v["expected-bucket-owner"]),
-		DeepVerify:        strings.TrimSpace(v["deep-verify"]) == "true",
-		OutputDir:         strings.TrimSpace(v["output-dir"]),
-	}, nil
 }
 
 // splitList splits a List option's value on commas and newlines; items are
@@ -396,82 +436,11 @@ func splitList(s string) []string {
 	return out
 }
 
-func (c *Config) validate() error {
-	switch c.Mode {
-	case Publish, Verify, Assemble, Plan:
-	default:
-		return usagef("mode must be publish, verify, assemble or plan, got %q", c.Mode)
-	}
-	if (c.Mode == Publish || c.Mode == Assemble) && len(strings.TrimSpace(string(c.AgeKey))) == 0 {
-		return usagef("age-key is required for %s (CLI: --age-key-file or CLAWDINATOR_AGE_KEY)", c.Mode)
-	}
-	if (c.Mode == Publish || c.Mode == Verify) && c.Bucket == "" && c.Dir == "" {
-		return usagef("s3-bucket is required for %s", c.Mode)
-	}
-	switch c.SSE {
-	case "AES256", "none", "":
-		if c.SSEKMSKeyID != "" {
-			return usagef("sse-kms-key-id needs sse: aws:kms")
-		}
-	case "aws:kms":
-	default:
-		if c.Mode != Publish {
-			break
-		}
-		return usagef("sse must be AES256, aws:kms or none, got %q", c.SSE)
-	}
-	if c.ExpectedRecipient != "" {
-		if err := CheckRecipient("expected-recipient", c.ExpectedRecipient); err != nil {
-			return err
-		}
-	}
-	if (c.SecretAccessKey != "") != (c.AccessKeyID != "") {
-		return usagef("aws-access-key-id and aws-secret-access-key go together")
-	}
-	if c.Endpoint != "" && !strings.HasPrefix(c.Endpoint, "http://") && !strings.HasPrefix(c.Endpoint, "https://") {
-		return usagef("s3-endpoint must be an http:// or https:// URL, got %q", c.Endpoint)
-	}
-	if err := plan.ValidateGlobs(c.Exclude); err != nil {
-		return usagef("exclude-secrets: %v", err)
+func checkGlobs(v string) error {
+	if err := plan.ValidateGlobs(splitList(v)); err != nil {
+		return problem.Usagef("exclude-secrets: %v", err)
 	}
 	return nil
 }
 
-// Secrets returns the values that must be masked before anything is printed.
-func (c *Config) Secrets() []string {
-	var out []string
-	for _, s := range []string{c.SecretAccessKey, c.SessionToken} {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	for _, line := range strings.Split(strings.ReplaceAll(string(c.AgeKey), "\r", ""), "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			out = append(out, line)
-		}
-	}
-	return out
-}
-
-// looksLikeIdentity reports whether s holds an age identity: a native,
-// hybrid or plugin secret key, in any case, anywhere in it.
-func looksLikeIdentity(s string) bool {
-	u := strings.ToUpper(s)
-	return strings.Contains(u, "AGE-SECRET-KEY-") || strings.Contains(u, "AGE-PLUGIN-")
-}
-
-// CheckRecipient refuses a value of option what that is not an age
-// recipient, without echoing it when it holds a private key.
-func CheckRecipient(what, r string) error {
-	if _, err := age.ParseX25519Recipient(r); err == nil {
-		return nil
-	}
-	if _, err := age.ParseHybridRecipient(r); err == nil {
-		return nil
-	}
-	if looksLikeIdentity(r) {
-		// Never echo it: it is a private key, pasted in the wrong place.
-		return usagef("%s holds an age identity (a private key), not a recipient: pass its age1... recipient (age-keygen -y), and rotate the key if this ran where others can read the log", what)
-	}
-	return usagef("%s %q is not an age recipient (age1...)", what, r)
-}
+func checkRecipient(v string) error { return agekey.CheckRecipient("expected-recipient", v) }

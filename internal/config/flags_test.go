@@ -103,9 +103,7 @@ func TestFromArgsErrors(t *testing.T) {
 		"stray argument":           {Assemble, []string{"extra"}, `unexpected argument "extra"`},
 		"argument after --":        {Assemble, []string{"--", "--json"}, `unexpected argument "--json"`},
 		"bool takes no next value": {Assemble, []string{"--deep-verify", "false"}, `unexpected argument "false"`},
-		"not a mode":               {"demo", nil, `mode must be publish, verify, assemble or plan, got "demo"`},
-		"empty mode":               {"", nil, `mode must be publish, verify, assemble or plan, got ""`},
-		"validated":                {Verify, nil, "s3-bucket is required for verify"},
+		"validated":                {Publish, nil, "s3-bucket is required for publish"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var usage strings.Builder
@@ -127,26 +125,6 @@ func TestFromArgsErrors(t *testing.T) {
 		if _, err := FromArgs(Verify, a, env(nil), &strings.Builder{}); err == nil || err.Error() != want {
 			t.Errorf("%s in verify: %v, want %q", a[0], err, want)
 		}
-	}
-}
-
-func TestSecrets(t *testing.T) {
-	c, err := FromInputs(env(map[string]string{
-		"INPUT_MODE": "publish", "INPUT_S3-BUCKET": "b",
-		"INPUT_AGE-KEY":               "# created: now\r\n# public key: age1x\r\nAGE-SECRET-KEY-1A\r\n\r\n  AGE-SECRET-KEY-1B  \n",
-		"INPUT_AWS-ACCESS-KEY-ID":     "AKIA",
-		"INPUT_AWS-SECRET-ACCESS-KEY": "sk",
-		"INPUT_AWS-SESSION-TOKEN":     "tok",
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := c.Secrets(); !eq(got, "sk", "tok", "AGE-SECRET-KEY-1A", "AGE-SECRET-KEY-1B") {
-		t.Fatalf("Secrets() = %q", got)
-	}
-	c = args(t, Assemble)
-	if got := c.Secrets(); !eq(got, testKey) {
-		t.Fatalf("Secrets() without AWS secrets = %q", got)
 	}
 }
 
@@ -233,16 +211,21 @@ func TestFromInputsLists(t *testing.T) {
 		"INPUT_MODE": "publish", "INPUT_AGE-KEY": testKey, "INPUT_SECRETS-DIR": "s", "INPUT_REPO-SEEDS-DIR": "r",
 		"INPUT_INSTANCES-FILE": "i.json", "INPUT_S3-BUCKET": "b", "INPUT_AWS-REGION": "r1", "INPUT_AWS-ACCESS-KEY-ID": "id",
 		"INPUT_AWS-SECRET-ACCESS-KEY": "sk", "INPUT_AWS-SESSION-TOKEN": "st", "INPUT_S3-ENDPOINT": "https://e",
-		"INPUT_SSE": "aws:kms", "INPUT_SSE-KMS-KEY-ID": "k", "INPUT_EXPECTED-BUCKET-OWNER": "o", "INPUT_OUTPUT-DIR": "out",
+		"INPUT_SSE": "aws:kms", "INPUT_SSE-KMS-KEY-ID": "k", "INPUT_EXPECTED-BUCKET-OWNER": "o",
+		"INPUT_OUTPUT-DIR": "out", // assemble's: publish does not read it
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{Mode: Publish, AgeKey: []byte(testKey), SecretsDir: "s", SecretsDirSet: true, RepoSeedsDir: "r", InstancesFile: "i.json",
 		Required: plan.DefaultRequired, Exclude: plan.DefaultExclude, Bucket: "b", Region: "r1", AccessKeyID: "id", SecretAccessKey: "sk",
-		SessionToken: "st", Endpoint: "https://e", SSE: "aws:kms", SSEKMSKeyID: "k", ExpectedOwner: "o", OutputDir: "out", Mtime: c.Mtime}
+		SessionToken: "st", Endpoint: "https://e", SSE: "aws:kms", SSEKMSKeyID: "k", ExpectedOwner: "o"}
 	if !reflect.DeepEqual(*c, want) {
 		t.Fatalf("inputs read wrong:\n got %+v\nwant %+v", *c, want)
+	}
+	c, err = FromInputs(env(map[string]string{"INPUT_MODE": "assemble", "INPUT_AGE-KEY": testKey, "INPUT_OUTPUT-DIR": " out ", "INPUT_S3-BUCKET": "b"}))
+	if err != nil || c.OutputDir != "out" || c.Bucket != "" {
+		t.Fatalf("assemble: output-dir %q, bucket %q (%v)", c.OutputDir, c.Bucket, err)
 	}
 }
 
@@ -283,7 +266,7 @@ func TestTableKinds(t *testing.T) {
 			t.Errorf("%s: Arg %q, want an upper-case placeholder", o.Name, o.Arg)
 		}
 	}
-	if !eq(lists, "instances", "required-secrets", "exclude-secrets", "repo-seeds-allow-keys") || !eq(bools, "deep-verify") || !eq(aliases, "output-dir=out") {
+	if !eq(lists, "instances", "required-secrets", "exclude-secrets", "repo-seeds-allow-keys") || !eq(bools, "allow-unpinned-first-boot", "deep-verify", "json") || !eq(aliases, "output-dir=out") {
 		t.Fatalf("lists %v, bools %v, aliases %v", lists, bools, aliases)
 	}
 }

@@ -5,10 +5,6 @@ import (
 	"strings"
 )
 
-// Demo is the subcommand that runs publish and verify on generated data; it
-// takes no flags, but Help describes it.
-const Demo = "demo"
-
 // summaries says in one sentence what each subcommand does.
 var summaries = map[string]string{
 	Publish:  "Gate, upload, pull back and verify every instance's bundle in S3.",
@@ -16,7 +12,14 @@ var summaries = map[string]string{
 	Assemble: "Build the bundles on local disk (--out DIR), no network; without --out, check and build in memory and write nothing.",
 	Plan:     "Read the instances file only (no key, no bucket, no secrets dir) and list the instances a run with the same --instances would process: their names on stdout, one a line, or the whole plan with --json. A workflow fans publish or verify out over them with a matrix.",
 	Demo:     "Run publish and verify end to end on generated data, in-process: a throwaway key, sample secrets and an S3-compatible server on 127.0.0.1, then tamper with one object and show verify catching it. No network, no credentials. Takes no flags.",
+	Install: "Install a host's bundle, the boot script's drop-in (same arguments, in the same order): fetch s3://BUCKET/PREFIX/SECRETS_ARCHIVE (default secrets.tar.zst), prove it against the pinned key, fetch the repo-seeds object its statement names (SEEDS_ARCHIVE, default repo-seeds.tar.zst), and swap the key, the .age files and the seeds tree into place only when everything checked. A failure leaves the previous installation as it was. " +
+		"The pin: --expected-recipient or --expected-recipient-file; without one, the key already installed at AGE_KEY_PATH; with neither, install refuses unless --allow-unpinned-first-boot is given.",
+	Version: "Print the version.",
 }
+
+// DefaultPrefixFile is where a host's image may put a bootstrap prefix that
+// replaces the PREFIX argument, as the boot script reads it.
+const DefaultPrefixFile = "/etc/clawdinator/bootstrap-prefix"
 
 // EnvVar is an environment variable a subcommand reads.
 type EnvVar struct {
@@ -39,75 +42,85 @@ var Environment = []EnvVar{
 	{Name: "GITHUB_SHA", Modes: []string{Publish, Assemble}, Description: "Recorded in each manifest.json as source.sha."},
 	{Name: "GITHUB_RUN_ID", Modes: []string{Publish, Assemble}, Description: "Recorded in each manifest.json as source.runId."},
 	{Name: "CLAWDINATOR_PROGRESS", Modes: []string{Publish, Verify, Assemble, Demo}, Description: "0 disables the progress lines."},
+	{Name: "BOOTSTRAP_PREFIX_FILE", Modes: []string{Install}, Description: "A non-empty file whose content replaces PREFIX (default " + DefaultPrefixFile + ")."},
+	{Name: "AWS_REGION, AWS_*", Modes: []string{Install}, Description: "Region and credentials: the AWS default chain (on EC2, the instance role; the region from instance metadata when none is set)."},
 }
 
-// exitStatus is one line of Help's "exit status:" section.
-type exitStatus struct {
-	code    int
-	meaning string
-	// demo is what the status means for demo; empty: demo never exits with
-	// it.
-	demo string
-	// plan is what it means for plan; empty: plan never exits with it.
-	plan string
+// ExitStatus is one exit status and what it means for each command.
+type ExitStatus struct {
+	Code    int
+	Meaning string
+	// For holds what the status means for a command whose meaning differs;
+	// "" there: the command never exits with it.
+	For map[string]string
 }
 
-var exitStatuses = []exitStatus{
-	{0, "all good", "the demo passed", "all good: the plan is printed"},
-	{1, "problems found: validation (nothing was written) or verification", "", "problems found in the instances file or the selection: no instance is listed"},
-	{2, "bad usage or configuration", "bad usage (demo takes no arguments)", "bad usage or configuration"},
-	{3, "could not complete: S3 unreachable, access denied, no such bucket, timed out", "a step failed, or verify missed the tampered object", ""},
+// ExitStatuses are the exit statuses of every command (cmd/ maps a result
+// to them in one function; docs/exit-status.md is compared with this
+// table by a test).
+var ExitStatuses = []ExitStatus{
+	{0, "all good", map[string]string{Demo: "the demo passed", Plan: "all good: the plan is printed", Install: "installed, or already installed", Version: "the version is printed"}},
+	{1, "problems found: validation (nothing was written) or verification", map[string]string{Demo: "", Plan: "problems found in the instances file or the selection: no instance is listed", Install: "refused: the bundle did not prove good (nothing on the host changed)", Version: ""}},
+	{2, "bad usage or configuration", map[string]string{Demo: "bad usage (demo takes no arguments)", Version: "bad usage (version takes no arguments)"}},
+	{3, "could not complete: S3 unreachable, access denied, no such bucket, timed out", map[string]string{Demo: "a step failed, or verify missed the tampered object", Plan: "", Install: "could not complete: S3 unreachable, access denied, lock or disk failure (nothing on the host changed)", Version: ""}},
 }
 
-// cliFlags lists a subcommand's flags in the order Help shows them: the
-// table's options that are not secrets, --age-key-file where the age key
-// would be, --dir after --s3-bucket in verify, and --json.
-func cliFlags(mode string) []Option {
+// MeaningFor says what s means for cmd ("": never returned).
+func (s ExitStatus) MeaningFor(cmd string) string {
+	if m, ok := s.For[cmd]; ok {
+		return m
+	}
+	return s.Meaning
+}
+
+// cliFlags lists a command's flags in the order Help shows them: the
+// table's options of the command that are neither secrets nor Action-only.
+func cliFlags(cmd string) []Option {
 	var out []Option
 	for _, o := range Options {
-		if o.Name == "mode" || !appliesTo(o, mode) {
-			continue
-		}
-		if o.Name == "age-key" {
-			out = append(out, Option{Name: "age-key-file", Arg: "FILE", Description: "File holding the age identity (default: $CLAWDINATOR_AGE_KEY)."})
-		}
-		if !o.Secret {
+		if !o.Secret && !o.ActionOnly && o.AppliesTo(cmd) {
 			out = append(out, o)
 		}
-		if o.Name == "s3-bucket" && mode == Verify {
-			out = append(out, Option{Name: "dir", Arg: "DIR", Description: "Verify a local directory written by `assemble --out` instead of a bucket."})
-		}
 	}
-	return append(out, Option{Name: "json", Bool: true, Description: "Print the result as JSON on stdout."})
+	return out
 }
 
-// Help is the text `clawdinator-bundle <mode> --help` prints: usage, the
-// flags with their values' names and defaults, the environment variables
-// the mode reads and the exit statuses. mode is publish, verify, assemble,
-// plan or demo; any other gives "".
+// Help is the text `clawdinator-bundle <command> --help` prints: usage,
+// the flags with their values' names and defaults, the environment
+// variables the command reads and its exit statuses. Any name that is not
+// a command gives "".
 func Help(mode string) string {
 	summary, ok := summaries[mode]
 	if !ok {
 		return ""
 	}
 	var b strings.Builder
-	if mode == Demo {
-		b.WriteString("usage: clawdinator-bundle demo\n\n")
-	} else {
+	flags := cliFlags(mode)
+	switch {
+	case Positional[mode] != "":
+		fmt.Fprintf(&b, "usage: clawdinator-bundle %s [flags] %s\n\n", mode, Positional[mode])
+	case len(flags) == 0:
+		fmt.Fprintf(&b, "usage: clawdinator-bundle %s\n\n", mode)
+	default:
 		fmt.Fprintf(&b, "usage: clawdinator-bundle %s [flags]\n\n", mode)
 	}
 	b.WriteString(wrap(summary, "", width))
-	if mode != Demo {
+	if len(flags) > 0 {
 		b.WriteString("\nflags:\n")
-		for _, f := range cliFlags(mode) {
+		for _, f := range flags {
 			b.WriteString(flagHelp(f))
 		}
 		b.WriteString("  -h, --help\n" + wrap("Print this help.", indent, width))
-		b.WriteString("\n" + wrap("A LIST is comma or newline separated; a list flag may be repeated, each time adding to the list (the first replaces the default).", "", width))
+		for _, f := range flags {
+			if f.List {
+				b.WriteString("\n" + wrap("A LIST is comma or newline separated; a list flag may be repeated, each time adding to the list (the first replaces the default).", "", width))
+				break
+			}
+		}
 	}
 	env := ""
 	for _, e := range Environment {
-		if len(e.Modes) == 0 || appliesTo(Option{Modes: e.Modes}, mode) {
+		if len(e.Modes) == 0 || contains(e.Modes, mode) {
 			env += "  " + e.Name + "\n" + wrap(e.Description, indent, width)
 		}
 	}
@@ -115,16 +128,9 @@ func Help(mode string) string {
 		b.WriteString("\nenvironment:\n" + env)
 	}
 	b.WriteString("\nexit status:\n")
-	for _, s := range exitStatuses {
-		meaning := s.meaning
-		switch mode {
-		case Demo:
-			meaning = s.demo
-		case Plan:
-			meaning = s.plan
-		}
-		if meaning != "" {
-			b.WriteString(wrap(fmt.Sprintf("%d %s", s.code, meaning), "  ", width))
+	for _, s := range ExitStatuses {
+		if meaning := s.MeaningFor(mode); meaning != "" {
+			b.WriteString(wrap(fmt.Sprintf("%d %s", s.Code, meaning), "  ", width))
 		}
 	}
 	return b.String()

@@ -152,7 +152,7 @@ func TestHelpDemo(t *testing.T) {
 	if !strings.HasPrefix(h, "usage: clawdinator-bundle demo\n\nRun publish and verify end to end") || strings.Contains(h, "flags:") || strings.Contains(h, "--") {
 		t.Fatalf("demo help:\n%s", h)
 	}
-	for _, mode := range []string{"", "version", "Publish", "help"} {
+	for _, mode := range []string{"", "Publish", "help"} {
 		if h := Help(mode); h != "" {
 			t.Errorf("Help(%q) = %q, want empty", mode, h)
 		}
@@ -176,5 +176,27 @@ func TestWrap(t *testing.T) {
 		if got := wrap(tc.text, tc.prefix, tc.width); got != tc.want {
 			t.Errorf("wrap(%q, %q, %d) = %q, want %q", tc.text, tc.prefix, tc.width, got, tc.want)
 		}
+	}
+}
+
+// install's help: the boot script's arguments, its flags from the table,
+// its environment and what its exit statuses mean on a host.
+func TestHelpInstall(t *testing.T) {
+	h := Help(Install)
+	for _, want := range []string{
+		"usage: clawdinator-bundle install [flags] BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE] [SEEDS_ARCHIVE]\n\nInstall a host's bundle",
+		"\nflags:\n  --s3-endpoint URL\n", "  --expected-recipient RECIPIENT\n", "  --expected-recipient-file FILE\n", "  --allow-unpinned-first-boot\n",
+		"  BOOTSTRAP_PREFIX_FILE\n", "/etc/clawdinator/bootstrap-prefix",
+		"\nexit status:\n  0 installed, or already installed\n  1 refused:", "  3 could not complete:",
+	} {
+		if !strings.Contains(h, want) {
+			t.Errorf("install help lacks %q:\n%s", want, h)
+		}
+	}
+	if strings.Contains(h, "--json") || strings.Contains(h, "--s3-bucket") || strings.Contains(h, "A LIST") {
+		t.Errorf("install help shows another command's flags:\n%s", h)
+	}
+	if v := Help(Version); v != "usage: clawdinator-bundle version\n\nPrint the version.\n\nexit status:\n  0 the version is printed\n  2 bad usage (version takes no arguments)\n" {
+		t.Errorf("version help:\n%s", v)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
 )
 
 // MaxKeyFileSize bounds what ReadKeyFile reads: an age identity file (a few
@@ -41,11 +43,11 @@ var stdinNames = map[string]bool{"/dev/stdin": true, "/dev/fd/0": true, "/proc/s
 // otherwise the goroutine doing the read stays blocked until the process
 // exits.
 //
-// Errors other than ctx's are *UsageError naming --age-key-file and path;
+// Errors other than ctx's are *problem.UsageError naming --age-key-file and path;
 // none quotes what the file holds.
 func ReadKeyFile(ctx context.Context, path string) ([]byte, error) {
 	fail := func(format string, args ...any) error {
-		return usagef("--age-key-file %s: %s", path, fmt.Sprintf(format, args...))
+		return problem.Usagef("--age-key-file %s: %s", path, fmt.Sprintf(format, args...))
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("--age-key-file %s: %w", path, err)

@@ -154,7 +154,7 @@ func (w *world) options(h host, b bucket.Bucket, prefix string) install.Options 
 	return install.Options{
 		Bucket: b, Prefix: prefix, SecretsArchive: "secrets.tar.zst", SeedsArchive: "repo-seeds.tar.zst",
 		SecretsDir: h.secretsDir, SeedsDir: h.seedsDir, KeyPath: h.keyPath,
-		Pin: w.fx.Recipient, PinSource: "test", Chown: true,
+		Pin: w.fx.Recipient, Chown: true,
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -59,15 +60,20 @@ const (
 // Options are one run of install.
 type Options struct {
 	Bucket bucket.Bucket
-	// Prefix is the bootstrap prefix (after BOOTSTRAP_PREFIX_FILE).
+	// Prefix is the bootstrap prefix (PREFIX).
 	Prefix string
+	// PrefixFile, when it names a non-empty file, replaces Prefix with its
+	// content, as the boot script reads BOOTSTRAP_PREFIX_FILE; a missing
+	// file is no error.
+	PrefixFile string
 	// SecretsArchive and SeedsArchive are object names under Prefix.
 	SecretsArchive, SeedsArchive string
 	// SecretsDir, SeedsDir and KeyPath are the destinations, absolute.
 	SecretsDir, SeedsDir, KeyPath string
-	// Pin is the recipient the bundled key must have, and PinSource says
-	// where it came from. Empty: the key installed at KeyPath is the pin.
-	Pin, PinSource string
+	// Pin (--expected-recipient) or PinFile (--expected-recipient-file, a
+	// file holding one) is the recipient the bundled key must have. Neither:
+	// the key installed at KeyPath is the pin.
+	Pin, PinFile string
 	// AllowUnpinned lets a first boot (no pin, no installed key) install
 	// whatever key the bundle holds.
 	AllowUnpinned bool
@@ -77,7 +83,8 @@ type Options struct {
 	Events func(Event)
 }
 
-// Event is a step of install as it starts: "pin" (Pin decided),
+// Event is a step of install as it starts: "prefix" (the prefix Object
+// read from the prefix file), "pin" (Pin decided),
 // "download" and "extract" (of Object), "install" (the swap).
 type Event struct {
 	Step   string
@@ -97,7 +104,9 @@ type Pin struct {
 // Result is what one run of install did.
 type Result struct {
 	Prefix string `json:"prefix"`
-	Pin    Pin    `json:"pin"`
+	// PrefixFile is the file the prefix was read from, if any.
+	PrefixFile string `json:"prefixFile,omitempty"`
+	Pin        Pin    `json:"pin"`
 	// Instance is the instance the proven statement names.
 	Instance string `json:"instance,omitempty"`
 	// Statement is the SHA-256 of the proven statement.
@@ -127,6 +136,9 @@ type Result struct {
 // OK says whether the bundle is installed (now or before).
 func (r *Result) OK() bool { return r.Failure == nil && !r.Problems.HasErrors() }
 
+// Err returns why the run could not complete, when it could not.
+func (r *Result) Err() error { return r.Failure }
+
 // errLocked says another install holds the lock.
 var errLocked = errors.New("another install is running on this host")
 
@@ -135,18 +147,20 @@ func exists(p string) bool {
 	return err == nil
 }
 
-// UsageError is a configuration that cannot run: exit status 2.
-type UsageError struct{ Msg string }
-
-func (e *UsageError) Error() string { return e.Msg }
-
 // Run installs the current proven bundle at opt.Prefix, or says why not.
 // An error is a usage error; everything else is in the result.
 func Run(ctx context.Context, opt Options) (*Result, error) {
+	prefixFile, err := readPrefixFile(&opt)
+	if err != nil {
+		return nil, err
+	}
+	if prefixFile != "" {
+		event(opt, "prefix", opt.Prefix)
+	}
 	if err := checkOptions(opt); err != nil {
 		return nil, err
 	}
-	res := &Result{Prefix: opt.Prefix}
+	res := &Result{Prefix: opt.Prefix, PrefixFile: prefixFile}
 	pin, probs, err := resolvePin(opt)
 	if err != nil || probs.HasErrors() {
 		res.Problems = probs
@@ -302,26 +316,26 @@ func event(opt Options, step, object string) {
 // checkOptions refuses what cannot be a host's configuration.
 func checkOptions(opt Options) error {
 	if msg := CheckPrefix(opt.Prefix); msg != "" {
-		return &UsageError{fmt.Sprintf("PREFIX %q %s", opt.Prefix, msg)}
+		return problem.Usagef("PREFIX %q %s", opt.Prefix, msg)
 	}
 	for _, a := range []struct{ what, name string }{{"SECRETS_ARCHIVE", opt.SecretsArchive}, {"SEEDS_ARCHIVE", opt.SeedsArchive}} {
 		if a.name == "" || strings.ContainsAny(a.name, "/\\") || a.name == "." || a.name == ".." || hasControl(a.name) {
-			return &UsageError{fmt.Sprintf("%s %q: want an object name without \"/\"", a.what, a.name)}
+			return problem.Usagef("%s %q: want an object name without \"/\"", a.what, a.name)
 		}
 	}
 	dests := []struct{ what, p string }{{"SECRETS_DIR", opt.SecretsDir}, {"REPO_SEEDS_DIR", opt.SeedsDir}, {"AGE_KEY_PATH", opt.KeyPath}}
 	for i, d := range dests {
 		if !filepath.IsAbs(d.p) || filepath.Clean(d.p) != d.p || d.p == "/" || hasControl(d.p) {
-			return &UsageError{fmt.Sprintf("%s %q: want a clean absolute path", d.what, d.p)}
+			return problem.Usagef("%s %q: want a clean absolute path", d.what, d.p)
 		}
 		for _, o := range dests[:i] {
 			if within(d.p, o.p) || within(o.p, d.p) {
-				return &UsageError{fmt.Sprintf("%s %s and %s %s overlap: each is replaced as a whole", o.what, o.p, d.what, d.p)}
+				return problem.Usagef("%s %s and %s %s overlap: each is replaced as a whole", o.what, o.p, d.what, d.p)
 			}
 		}
 	}
 	if opt.Bucket == nil {
-		return &UsageError{"no bucket"}
+		return &problem.UsageError{Msg: "no bucket"}
 	}
 	return nil
 }
@@ -361,13 +375,13 @@ func checkDestinations(opt Options) error {
 		case errors.Is(err, os.ErrNotExist):
 			continue
 		case err != nil:
-			return &UsageError{fmt.Sprintf("%s: %v", d.what, err)}
+			return problem.Usagef("%s: %v", d.what, err)
 		case fi.Mode()&os.ModeSymlink != 0:
-			return &UsageError{fmt.Sprintf("%s %s is a symlink: install replaces it by renaming, so give the real path", d.what, d.p)}
+			return problem.Usagef("%s %s is a symlink: install replaces it by renaming, so give the real path", d.what, d.p)
 		case d.dir && !fi.IsDir():
-			return &UsageError{fmt.Sprintf("%s %s is not a directory", d.what, d.p)}
+			return problem.Usagef("%s %s is not a directory", d.what, d.p)
 		case !d.dir && !fi.Mode().IsRegular():
-			return &UsageError{fmt.Sprintf("%s %s is not a regular file", d.what, d.p)}
+			return problem.Usagef("%s %s is not a regular file", d.what, d.p)
 		}
 	}
 	return nil
@@ -378,8 +392,18 @@ func checkDestinations(opt Options) error {
 // accepts another key), else none, only when a first boot without a pin
 // was allowed explicitly.
 func resolvePin(opt Options) (Pin, problem.List, error) {
-	if opt.Pin != "" {
-		return Pin{Recipient: opt.Pin, Source: opt.PinSource}, nil, nil
+	switch {
+	case opt.Pin != "" && opt.PinFile != "":
+		return Pin{}, nil, problem.Usagef("give --expected-recipient or --expected-recipient-file, not both")
+	case opt.Pin != "":
+		// Checked when --expected-recipient was read (the option table).
+		return Pin{Recipient: opt.Pin, Source: "--expected-recipient"}, nil, nil
+	case opt.PinFile != "":
+		r, err := readRecipientFile(opt.PinFile)
+		if err != nil {
+			return Pin{}, nil, err
+		}
+		return Pin{Recipient: r, Source: "--expected-recipient-file " + opt.PinFile}, nil, nil
 	}
 	data, err := readSmall(opt.KeyPath, 64<<10)
 	switch {
@@ -392,12 +416,63 @@ func resolvePin(opt Options) (Pin, problem.List, error) {
 		}
 		return Pin{Recipient: k.Recipient(), Source: "the key installed at " + opt.KeyPath}, nil, nil
 	case !errors.Is(err, os.ErrNotExist):
-		return Pin{}, nil, &UsageError{fmt.Sprintf("AGE_KEY_PATH: %v", err)}
+		return Pin{}, nil, problem.Usagef("AGE_KEY_PATH: %v", err)
 	case opt.AllowUnpinned:
 		return Pin{Source: "none: first boot without a pin (--allow-unpinned-first-boot)", Unpinned: true}, nil, nil
 	}
-	return Pin{}, nil, &UsageError{"no pin: pass --expected-recipient or --expected-recipient-file (the recipient of the fleet key), " +
+	return Pin{}, nil, &problem.UsageError{Msg: "no pin: pass --expected-recipient or --expected-recipient-file (the recipient of the fleet key), " +
 		"or, only for a first boot you trust, --allow-unpinned-first-boot; once a key is installed at AGE_KEY_PATH it is the pin"}
+}
+
+// readPrefixFile replaces opt.Prefix with the content of opt.PrefixFile
+// when that is a non-empty file, and returns the file's name then.
+func readPrefixFile(opt *Options) (string, error) {
+	if opt.PrefixFile == "" {
+		return "", nil
+	}
+	switch data, err := os.ReadFile(opt.PrefixFile); {
+	case err == nil && strings.TrimSpace(string(data)) != "":
+		opt.Prefix = strings.TrimSpace(string(data))
+		return opt.PrefixFile, nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return "", problem.Usagef("BOOTSTRAP_PREFIX_FILE %s: %v", opt.PrefixFile, unwrapPath(err))
+	}
+	return "", nil
+}
+
+// readRecipientFile reads the one recipient of a pin file: blank lines and
+// # comments are skipped.
+func readRecipientFile(p string) (string, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return "", problem.Usagef("expected-recipient-file %s: %v", p, unwrapPath(err))
+	}
+	if len(data) > 64<<10 {
+		return "", problem.Usagef("expected-recipient-file %s: larger than 64 KiB, not a recipient", p)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 {
+		return "", problem.Usagef("expected-recipient-file %s: want exactly one age1... line, found %d", p, len(lines))
+	}
+	if err := agekey.CheckRecipient("expected-recipient-file "+p, lines[0]); err != nil {
+		return "", err
+	}
+	return lines[0], nil
+}
+
+// unwrapPath drops the operation and path of a *fs.PathError: the message
+// names the file already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // readSmall reads a regular file of at most max bytes, not through a

@@ -20,10 +20,8 @@ type Options struct {
 	DeepVerify bool
 	// Concurrency bounds how many instances are processed at once.
 	Concurrency int
-	// ExpectedRecipient, when set, must match every bundled key.
-	ExpectedRecipient string
-	Source            manifest.Source
-	Tool              manifest.Tool
+	Source      manifest.Source
+	Tool        manifest.Tool
 	// Events, when set, receives progress. It must be safe for concurrent use.
 	Events func(check.Event)
 	// Wrote is the status of an object this run wrote: result.Uploaded

@@ -281,3 +281,9 @@ func ShortVersion(v string) string {
 	}
 	return v
 }
+
+// Error writes err as the one error line: "clawdinator-bundle: error: …",
+// control characters escaped.
+func Error(w io.Writer, err error) {
+	fmt.Fprintf(w, "%serror: %s\n", Prefix, Clean(err.Error()))
+}
