@@ -115,14 +115,29 @@ var Options = []Option{
 	{Name: "json", CLIOnly: true, Bool: true, Default: "false", Modes: ActionModes, Description: "Print the result as JSON on stdout."},
 }
 
+// Output is one of the action's outputs.
+type Output struct {
+	Name        string
+	Description string
+	// Proven says whether, and in which modes, the value is one the run
+	// proved rather than one it read (docs/action.md prints it).
+	Proven string
+}
+
 // Outputs are the action's outputs.
-var Outputs = []Option{
-	{Name: "manifest", Description: "JSON array of every instance's manifest: instance, object keys, sizes, SHA-256 digests, version ids and secrets."},
-	{Name: "recipient", Description: "The `age1...` recipient of the bundled key."},
-	{Name: "uploaded", Description: "`true` when this run uploaded a bundle object (`secrets.tar.zst` or `repo-seeds.tar.zst`) that is still in place: what hosts download changed. `false` when everything was unchanged, and always in verify, assemble and plan."},
-	{Name: "instances-proven", Description: "How many instances this run proved (publish: pulled back, verified, manifest written; verify: verified as they are now; assemble: built and checked). `0` in plan."},
-	{Name: "instances", Description: "JSON array of the names of the instances the run processed, on one line; in plan, the selected instances, for a `strategy.matrix` through `fromJSON`."},
-	{Name: "matrix", Description: "The same names as `{\"instance\": [...]}`, a whole `strategy.matrix` through `fromJSON`."},
+var Outputs = []Output{
+	{Name: "manifest", Description: "JSON array of every instance's manifest: instance, object keys, sizes, SHA-256 digests, version ids and secrets.",
+		Proven: "publish, assemble: yes, the manifests this run wrote from what it proved. verify: no, each manifest.json as read from the bucket; its objects and secrets were checked against the proven statement, its other fields (tool, source) are the writer's"},
+	{Name: "recipient", Description: "The `age1...` recipient of the bundled key.",
+		Proven: "publish, assemble: yes, the age-key input's (equal to expected-recipient when given). verify: the keys inside the bundles that decrypted every secret; proven to be yours only when expected-recipient was given"},
+	{Name: "uploaded", Description: "`true` when this run uploaded a bundle object (`secrets.tar.zst` or `repo-seeds.tar.zst`) that is still in place: what hosts download changed. `false` when everything was unchanged, and always in verify, assemble and plan.",
+		Proven: "yes: what this run did"},
+	{Name: "instances-proven", Description: "How many instances this run proved (publish: pulled back, verified, manifest written; verify: verified as they are now; assemble: built and checked). `0` in plan.",
+		Proven: "yes: what this run proved"},
+	{Name: "instances", Description: "JSON array of the names of the instances the run processed, on one line; in plan, the selected instances, for a `strategy.matrix` through `fromJSON`.",
+		Proven: "names from the instances file (the repository), not from the bucket"},
+	{Name: "matrix", Description: "The same names as `{\"instance\": [...]}`, a whole `strategy.matrix` through `fromJSON`.",
+		Proven: "as instances"},
 }
 
 // Lookup returns the table's row for name.

@@ -111,3 +111,47 @@ func TestExpectedRecipientIdentityNotEchoed(t *testing.T) {
 		t.Errorf("a mistyped recipient is named: %v", err)
 	}
 }
+
+// The tables in docs/ are the table's: the inputs and outputs of the
+// Action (outputs with whether each value is proven), the exit statuses of
+// every command, and every command's --help.
+func TestDocsMatchTable(t *testing.T) {
+	want := map[string][]string{
+		"docs/action.md":      {"inputs", "outputs"},
+		"docs/exit-status.md": {"exit-statuses"},
+		"docs/cli.md":         {"commands"},
+	}
+	for _, p := range DocFiles {
+		data, err := os.ReadFile("../../" + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range want[p] {
+			if !strings.Contains(string(data), docBegin+name+" -->\n") {
+				t.Errorf("%s lacks the generated section %s", p, name)
+			}
+		}
+		filled, err := FillDoc(string(data))
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if filled != string(data) {
+			t.Errorf("%s is out of date with internal/config: run `go run ./internal/config/gen`", p)
+		}
+	}
+	if len(DocFiles) != len(want) {
+		t.Errorf("DocFiles %v, want the %d documents above", DocFiles, len(want))
+	}
+}
+
+// FillDoc refuses a section it does not know, and leaves the rest alone.
+func TestFillDoc(t *testing.T) {
+	doc := "before\n" + docBegin + "exit-statuses -->\nstale\n" + docEnd + "\nafter\n"
+	got, err := FillDoc(doc)
+	if err != nil || !strings.HasPrefix(got, "before\n"+docBegin+"exit-statuses -->\n| status |") || !strings.HasSuffix(got, docEnd+"\nafter\n") || strings.Contains(got, "stale") {
+		t.Fatalf("FillDoc: %v\n%s", err, got)
+	}
+	if _, err := FillDoc(docBegin + "nonsense -->\n" + docEnd); err == nil {
+		t.Error("an unknown section was accepted")
+	}
+}
