@@ -43,9 +43,6 @@ const (
 	StatementEntry = "clawdinator.bundle.json"
 )
 
-// DefaultMtime is the mtime of every entry when SOURCE_DATE_EPOCH is unset.
-var DefaultMtime = time.Unix(0, 0).UTC()
-
 // SecretFile is one encrypted secret to bundle, held as ciphertext: the gate
 // checked these exact bytes, so what ships is what was checked.
 type SecretFile struct {
