@@ -283,7 +283,11 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 
 	// 5. Swap: seeds, key, then the secrets directory with the sentinel.
 	event(opt, "install", opt.Prefix)
-	if err := commit([]swap{{tree, opt.SeedsDir}, {keyStage, opt.KeyPath}, {secretsTree, opt.SecretsDir}}); err != nil {
+	if err := commit([]swap{
+		{tree, opt.SeedsDir, "install.swap.seeds"},
+		{keyStage, opt.KeyPath, "install.swap.key"},
+		{secretsTree, opt.SecretsDir, "install.swap.secrets"},
+	}); err != nil {
 		return fail(err)
 	}
 	for _, s := range st.Secrets {
