@@ -25,4 +25,7 @@ mapfile -t tagged < <(grep -rlE --include='*_test.go' '^//go:build .*(faults|key
 if [ ${#tagged[@]} -gt 0 ]; then
 	go test -race -count=1 -tags faults,keyscanbench "${tagged[@]}"
 fi
+# scripts/release/registry is a module of its own (go-containerregistry
+# stays out of the product's go.mod).
+(cd scripts/release/registry && go test -race -count=1 ./...)
 echo "test.sh: all passed in $((SECONDS - t0))s" >&2
