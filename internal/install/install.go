@@ -24,9 +24,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
@@ -143,6 +143,9 @@ func (e *UsageError) Error() string { return e.Msg }
 // Run installs the current proven bundle at opt.Prefix, or says why not.
 // An error is a usage error; everything else is in the result.
 func Run(ctx context.Context, opt Options) (*Result, error) {
+	if err := checkPlatform(runtime.GOOS); err != nil {
+		return nil, err
+	}
 	if err := checkOptions(opt); err != nil {
 		return nil, err
 	}
@@ -301,6 +304,15 @@ func event(opt Options, step, object string) {
 	if opt.Events != nil {
 		opt.Events(Event{Step: step, Object: object})
 	}
+}
+
+// checkPlatform refuses to run anywhere but on Linux: the swap needs
+// renameat2 and syncfs (sys_linux.go).
+func checkPlatform(goos string) error {
+	if goos != "linux" {
+		return &UsageError{"install runs on Linux hosts only (GOOS=" + goos + ")"}
+	}
+	return nil
 }
 
 // checkOptions refuses what cannot be a host's configuration.
@@ -475,8 +487,8 @@ func hasMode(p string, mode os.FileMode, root bool) bool {
 	if err != nil || fi.Mode() != mode {
 		return false
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return !root || (ok && st.Uid == 0 && st.Gid == 0)
+	uid, gid, ok := owner(fi)
+	return !root || (ok && uid == 0 && gid == 0)
 }
 
 // ageFiles lists the *.age names in dir ("" names when it does not exist).

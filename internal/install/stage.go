@@ -273,11 +273,11 @@ func linkTree(src, dst string, skip func(string) bool) error {
 
 // lchownLike gives p the owner of fi.
 func lchownLike(p string, fi fs.FileInfo) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	uid, gid, ok := owner(fi)
 	if !ok {
 		return nil
 	}
-	return os.Lchown(p, int(st.Uid), int(st.Gid))
+	return os.Lchown(p, uid, gid)
 }
 
 // stageFile writes data with mode next to dest, for a rename over it.
