@@ -31,7 +31,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
 
 log "== cores: $(nproc) (GOMAXPROCS default), go $(go env GOVERSION)"
 log "== building the benchmark binary"
-go test -c -o "$work/bundle.test" ./internal/bundle
+go test -c -tags keyscanbench -o "$work/bundle.test" ./internal/bundle # the tee and plain modes exist only with this tag
 
 log "== workload: bench/make-fixture.sh (SEEDS_MB=$SEEDS_MB)"
 SEEDS_MB=$SEEDS_MB bash "$repo/bench/make-fixture.sh" "$work/fx" >/dev/null 2>"$work/fixture.log"

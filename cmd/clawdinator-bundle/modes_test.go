@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,30 @@ import (
 // The decisions of each mode's run, reached in-process: the options are
 // read as the CLI reads them (config.ParseArgs into the command's own
 // struct), then run, or its part after the bucket is open.
+
+// runIn runs the command in-process, as main would, with buffers for the
+// streams and only the given environment.
+func runIn(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	code = run(context.Background(), args, stdio{in: strings.NewReader(""), out: &out, err: &errb}, getenv)
+	return code, out.String(), errb.String()
+}
+
+// inDir runs the test with dir as the working directory: relative paths in
+// problems then read as a user would type them.
+func inDir(t *testing.T, dir string) {
+	t.Helper()
+	old, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chdir(old) })
+}
 
 func fixture(t *testing.T) *sample.Fixture {
 	t.Helper()

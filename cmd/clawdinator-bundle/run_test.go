@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -17,30 +19,6 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
-
-// runIn runs the command in-process, as main would, with buffers for the
-// streams and only the given environment.
-func runIn(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	getenv := func(k string) string { return env[k] }
-	code = run(context.Background(), args, stdio{in: strings.NewReader(""), out: &out, err: &errb}, getenv)
-	return code, out.String(), errb.String()
-}
-
-// inDir runs the test with dir as the working directory: relative paths in
-// problems then read as a user would type them.
-func inDir(t *testing.T, dir string) {
-	t.Helper()
-	old, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Chdir(old) })
-}
 
 func TestRunUsage(t *testing.T) {
 	for _, tc := range []struct {

@@ -214,18 +214,9 @@ func malformed(n int, line string) error {
 	return parseErrorf(ErrMalformed, "line %d: malformed age identity (%s)", n, hint)
 }
 
-// Identity returns the age identity, for use with age.Decrypt.
-func (k *Key) Identity() age.Identity { return k.identity }
-
 // Recipient returns the public recipient of the key: age1… for X25519,
 // age1pq1… for hybrid post-quantum keys.
 func (k *Key) Recipient() string { return k.recipient }
-
-// PostQuantum reports whether the key is a hybrid post-quantum identity.
-func (k *Key) PostQuantum() bool {
-	_, ok := k.identity.(*age.HybridIdentity)
-	return ok
-}
 
 // Canonical returns the identity file written as clawdinator.agekey in the
 // bundle: "# public key: <recipient>\n<IDENTITY>\n". It is the same bytes

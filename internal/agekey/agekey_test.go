@@ -46,8 +46,8 @@ func TestParseAccepts(t *testing.T) {
 			if got := string(k.Canonical()); got != want {
 				t.Errorf("Canonical() is not the canonical identity file")
 			}
-			if k.PostQuantum() != strings.HasPrefix(tt.key.text, "AGE-SECRET-KEY-PQ-") {
-				t.Errorf("PostQuantum() = %v", k.PostQuantum())
+			if _, hybrid := k.identity.(*age.HybridIdentity); hybrid != strings.HasPrefix(tt.key.text, "AGE-SECRET-KEY-PQ-") {
+				t.Errorf("identity is a %T", k.identity)
 			}
 		})
 	}

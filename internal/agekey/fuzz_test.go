@@ -175,7 +175,7 @@ func referenceDecrypt(data []byte, k *Key) error {
 	if bytes.HasPrefix(bytes.TrimSpace(start), []byte(armor.Header)) {
 		in = armor.NewReader(rr)
 	}
-	r, err := age.Decrypt(in, k.Identity())
+	r, err := age.Decrypt(in, k.identity)
 	if err != nil {
 		return err
 	}

@@ -40,9 +40,12 @@ import (
 // Cost (bench/keyscan.sh, 2 cores, medians of 3): the bench tree (225 MB,
 // 6 gzip files, its pack random bytes) archives in 1.35 s without and 1.53 s
 // with the deep scan; with a real 27 MB pack of a 10k-file shallow clone
-// added, 2.16 s and 2.67 s (x1.24; tar without zstd 0.51 s and 1.36 s). The
-// tee mode was no faster than reading the file again, so reopen is the
-// default: it is simpler and holds no goroutine.
+// added, 2.16 s and 2.67 s (x1.24; tar without zstd 0.51 s and 1.36 s).
+// Decompressing a tee of the archiving copy in a goroutine was no faster
+// than reading the file again, so the product reads it again: it is simpler
+// and holds no goroutine. The benchmark's other modes (tee, and no deep
+// scan at all) are built only with -tags keyscanbench
+// (archive_keyscanbench.go).
 
 // deepKind says how a file's content is compressed, if it is one the deep
 // scan reads.
@@ -65,21 +68,6 @@ const deepScanRatio = 16
 func deepScanBudget(size int64) int64 {
 	return max(deepScanMin, deepScanRatio*size)
 }
-
-// keyScanMode selects how, or whether, WriteSeeds runs the deep scan. Only
-// tests and the benchmark change it (bench/keyscan.sh compares the modes).
-type keyScanMode int
-
-const (
-	// scanReopen reads a compressed file a second time after archiving it.
-	scanReopen keyScanMode = iota
-	// scanTee decompresses in a goroutine fed from the archiving copy.
-	scanTee
-	// scanPlain is the plain scan alone, as before the deep scan existed.
-	scanPlain
-)
-
-var deepScanMode = scanReopen
 
 // deepKindOf classifies a file from its path inside repo-seeds and its first
 // bytes.
@@ -302,39 +290,4 @@ func skipVarint(br *bufio.Reader, c byte) error {
 		}
 	}
 	return nil
-}
-
-// teeScan runs a deep scan in a goroutine on what is written to it, so the
-// archiving copy feeds the decompressor without a second read. Writes never
-// fail: once the scan stops, the rest is discarded.
-type teeScan struct {
-	pw   *io.PipeWriter
-	done chan teeResult
-}
-
-type teeResult struct {
-	found     string
-	truncated bool
-}
-
-func startTee(d *deepScanner, kind deepKind, size int64) *teeScan {
-	pr, pw := io.Pipe()
-	t := &teeScan{pw: pw, done: make(chan teeResult, 1)}
-	go func() {
-		found, truncated := d.scan(pr, kind, size)
-		pr.Close() // later writes return at once
-		t.done <- teeResult{found, truncated}
-	}()
-	return t
-}
-
-func (t *teeScan) Write(p []byte) (int, error) {
-	t.pw.Write(p) // an error means the scan is over
-	return len(p), nil
-}
-
-// wait ends the input and returns the scan's result.
-func (t *teeScan) wait() teeResult {
-	t.pw.Close()
-	return <-t.done
 }

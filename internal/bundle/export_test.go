@@ -1,26 +1,16 @@
 package bundle
 
-// SetKeyScanMode selects the deep scan for a test or benchmark: "reopen"
-// (the default), "tee" or "plain" (no deep scan). It returns a function
-// that restores the previous mode.
-func SetKeyScanMode(mode string) (restore func()) {
-	old := deepScanMode
-	switch mode {
-	case "reopen", "":
-		deepScanMode = scanReopen
-	case "tee":
-		deepScanMode = scanTee
-	case "plain":
-		deepScanMode = scanPlain
-	default:
-		panic("unknown key scan mode " + mode)
-	}
-	return func() { deepScanMode = old }
-}
-
 // SetDeepScanMin lowers the deep scan's bound for a test.
 func SetDeepScanMin(n int64) (restore func()) {
 	old := deepScanMin
 	deepScanMin = n
 	return func() { deepScanMin = old }
+}
+
+// PlainScan runs the plain key scan alone over data: the kind of key it
+// finds, or "".
+func PlainScan(data []byte) string {
+	s := newKeyScanner()
+	s.Write(data)
+	return s.found()
 }

@@ -3,7 +3,6 @@ package bundle_test
 import (
 	"archive/tar"
 	"bytes"
-	"io"
 	"testing"
 	"time"
 
@@ -143,13 +142,3 @@ func render(probs problem.List) string {
 	}
 	return b.String()
 }
-
-// zeros is an endless reader of zero bytes.
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
-}
-
-var _ io.Reader = zeros{}

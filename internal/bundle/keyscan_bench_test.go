@@ -10,8 +10,9 @@ import (
 )
 
 // BenchmarkKeyScan archives the repo-seeds tree at $KEYSCAN_ROOT (skipped
-// when unset) with the deep scan in $KEYSCAN_MODE: reopen (the default),
-// tee or plain (no deep scan). $KEYSCAN_ALLOW is a comma-separated
+// when unset) with the deep scan in $KEYSCAN_MODE: reopen (the default, the
+// product's), or, built with -tags keyscanbench, tee or plain (no deep
+// scan). $KEYSCAN_ALLOW is a comma-separated
 // allow list; $KEYSCAN_TAR=1 times WriteSeedsTar (no zstd) instead of
 // WriteSeeds. bench/keyscan.sh runs it; these variables are read only here.
 func BenchmarkKeyScan(b *testing.B) {
@@ -19,7 +20,7 @@ func BenchmarkKeyScan(b *testing.B) {
 	if root == "" {
 		b.Skip("KEYSCAN_ROOT is not set: run bench/keyscan.sh")
 	}
-	defer bundle.SetKeyScanMode(os.Getenv("KEYSCAN_MODE"))()
+	defer setKeyScanMode(os.Getenv("KEYSCAN_MODE"))()
 	var allow []string
 	if a := os.Getenv("KEYSCAN_ALLOW"); a != "" {
 		allow = strings.Split(a, ",")

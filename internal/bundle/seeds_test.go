@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -211,7 +210,7 @@ func TestWriteSeedsRefuses(t *testing.T) {
 
 	t.Run("fifo and socket", func(t *testing.T) {
 		root := t.TempDir()
-		if err := syscall.Mkfifo(filepath.Join(root, "pipe"), 0o644); err != nil {
+		if err := mkfifo(filepath.Join(root, "pipe"), 0o644); err != nil {
 			t.Skipf("mkfifo: %v", err)
 		}
 		l, err := net.Listen("unix", filepath.Join(root, "sock"))
@@ -232,8 +231,8 @@ func TestWriteSeedsRefuses(t *testing.T) {
 		for _, d := range []struct {
 			name string
 			mode uint32
-		}{{"tty", syscall.S_IFCHR}, {"disk", syscall.S_IFBLK}} {
-			if err := syscall.Mknod(filepath.Join(root, d.name), d.mode|0o600, 1<<8|3); err != nil {
+		}{{"tty", sIFCHR}, {"disk", sIFBLK}} {
+			if err := mknod(filepath.Join(root, d.name), d.mode|0o600, 1<<8|3); err != nil {
 				t.Skipf("mknod: %v (needs CAP_MKNOD)", err)
 			}
 		}
@@ -327,14 +326,14 @@ func TestWriteSeedsFileGrows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}}
-	probs, err := bundle.WriteSeedsTar(w, root, bundle.SeedsOptions{Mtime: bundle.DefaultMtime})
+	probs, err := bundle.WriteSeedsTar(w, root, bundle.SeedsOptions{Mtime: time.Unix(0, 0).UTC()})
 	if err != nil || len(probs) > 0 {
 		t.Fatalf("WriteSeedsTar: %v\n%s", err, render(probs))
 	}
 	if w.grow != nil {
 		t.Fatal("the file was not grown while archived: the test proves nothing")
 	}
-	got := readTar(t, &w.Buffer, bundle.DefaultMtime)
+	got := readTar(t, &w.Buffer, time.Unix(0, 0).UTC())
 	if len(got) != 1 || got[0].name != "big" || got[0].body != string(content) {
 		t.Fatalf("archive holds %d entries; want big with its first %d bytes", len(got), len(content))
 	}

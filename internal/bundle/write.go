@@ -43,9 +43,6 @@ const (
 	StatementEntry = "clawdinator.bundle.json"
 )
 
-// DefaultMtime is the mtime of every entry when SOURCE_DATE_EPOCH is unset.
-var DefaultMtime = time.Unix(0, 0).UTC()
-
 // SecretFile is one encrypted secret to bundle, held as ciphertext: the gate
 // checked these exact bytes, so what ships is what was checked.
 type SecretFile struct {
@@ -238,7 +235,7 @@ func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, er
 				return err
 			}
 			scan := !allowed(rel, opt.AllowKeys)
-			n, kind, truncated, err := fsc.copyFile(tw, p, rel, info.Size(), scan)
+			n, kind, truncated, err := fsc.archiveFile(tw, p, rel, info.Size(), scan)
 			if err != nil {
 				return err
 			}
@@ -274,70 +271,75 @@ type fileScan struct {
 // copyFile writes the size bytes of the file at p to w. With scan set it
 // returns the kind of key the plain or the deep scan found, or "", and
 // whether the deep scan stopped at its bound. What w receives is exactly the
-// file's bytes: the deep scan is a side read (a second read of the file, or
-// a tee into a goroutine; see keyScanMode).
+// file's bytes: the deep scan reads a compressed file a second time, after
+// archiving it.
 func (s *fileScan) copyFile(w io.Writer, p, rel string, size int64, scan bool) (n int64, kind string, truncated bool, err error) {
-	f, err := os.Open(p)
+	f, head, err := s.open(p, size)
 	if err != nil {
-		return 0, "", false, fmt.Errorf("open %s: %w", p, err)
+		return 0, "", false, err
 	}
 	defer f.Close()
-	changed := fmt.Errorf("read %s: file changed size while archiving", p)
-	head := s.buf[:min(int64(len(s.buf)), size)]
-	if _, err := io.ReadFull(f, head); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return 0, "", false, changed
-		}
-		return 0, "", false, fmt.Errorf("read %s: %w", p, err)
-	}
-	deep := deepNone
-	if scan && deepScanMode != scanPlain {
-		deep = deepKindOf(rel, head)
-		if deep != deepNone && s.ds == nil {
-			s.ds = newDeepScanner()
-		}
-	}
-	var tee *teeScan
-	if scan {
-		s.sc.reset()
-		ws := []io.Writer{w, s.sc}
-		if deep != deepNone && deepScanMode == scanTee {
-			tee = startTee(s.ds, deep, size)
-			ws = append(ws, tee)
-		}
-		w = io.MultiWriter(ws...)
-	}
-	hn, err := w.Write(head)
-	n = int64(hn)
-	if err == nil {
-		var rest int64
-		rest, err = io.CopyBuffer(w, io.LimitReader(f, size-n), s.buf)
-		n += rest
-	}
-	var tr teeResult
-	if tee != nil {
-		tr = tee.wait()
-	}
-	if err != nil {
-		return n, "", false, fmt.Errorf("read %s: %w", p, err)
-	}
-	if n != size {
-		return n, "", false, changed
-	}
 	if !scan {
-		return n, "", false, nil
+		n, err = s.copyAll(w, f, p, head, size)
+		return n, "", false, err
+	}
+	deep := deepKindOf(rel, head) // before copyAll reuses head's buffer
+	s.sc.reset()
+	if n, err = s.copyAll(io.MultiWriter(w, s.sc), f, p, head, size); err != nil {
+		return n, "", false, err
 	}
 	if kind = s.sc.found(); kind != "" || deep == deepNone {
 		return n, kind, false, nil
 	}
-	if tee != nil {
-		return n, tr.found, tr.truncated && tr.found == "", nil
+	if s.ds == nil {
+		s.ds = newDeepScanner()
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return n, "", false, fmt.Errorf("read %s: %w", p, err)
 	}
 	kind, truncated = s.ds.scan(io.LimitReader(f, size), deep, size)
 	return n, kind, truncated && kind == "", nil
+}
+
+// open opens the file at p and reads its first bytes, at most len(s.buf),
+// into s.buf.
+func (s *fileScan) open(p string, size int64) (f *os.File, head []byte, err error) {
+	f, err = os.Open(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	head = s.buf[:min(int64(len(s.buf)), size)]
+	if _, err := io.ReadFull(f, head); err != nil {
+		f.Close()
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, nil, changedSize(p)
+		}
+		return nil, nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	return f, head, nil
+}
+
+// copyAll writes head, then the rest of f, to w: size bytes in all, or an
+// error.
+func (s *fileScan) copyAll(w io.Writer, f *os.File, p string, head []byte, size int64) (int64, error) {
+	hn, err := w.Write(head)
+	n := int64(hn)
+	if err == nil {
+		var rest int64
+		rest, err = io.CopyBuffer(w, io.LimitReader(f, size-n), s.buf)
+		n += rest
+	}
+	if err != nil {
+		return n, fmt.Errorf("read %s: %w", p, err)
+	}
+	if n != size {
+		return n, changedSize(p)
+	}
+	return n, nil
+}
+
+func changedSize(p string) error {
+	return fmt.Errorf("read %s: file changed size while archiving", p)
 }
 
 func errText(err error) string {

@@ -138,7 +138,7 @@ func TestWritersReportWriteErrors(t *testing.T) {
 	root := mkTree(t, map[string]string{"a/b.txt": "small\n"}, nil)
 	writers := map[string]func() error{
 		"WriteSecrets": func() error {
-			return bundle.WriteSecrets(failingWriter{}, k.file, nil, []bundle.SecretFile{{Name: "a.age", Data: []byte("A")}}, bundle.DefaultMtime)
+			return bundle.WriteSecrets(failingWriter{}, k.file, nil, []bundle.SecretFile{{Name: "a.age", Data: []byte("A")}}, time.Unix(0, 0).UTC())
 		},
 		"WriteSeeds": func() error {
 			_, err := bundle.WriteSeeds(failingWriter{}, root, bundle.SeedsOptions{Concurrency: 1})

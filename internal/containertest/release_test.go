@@ -1,3 +1,5 @@
+//go:build linux
+
 package containertest
 
 import (
@@ -6,32 +8,27 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/openclaw/clawdinator-bundle/internal/config"
 )
 
 // TestReleaseRehearsal runs scripts/release/rehearse.sh against a registry
-// this test serves on 127.0.0.1, then reads what it pushed back from that
-// registry: one OCI index holding exactly one linux/amd64 and one
+// this test serves on 127.0.0.1 (scripts/release/registry, the rehearsal's
+// own, a module of its own), then reads what it pushed back from that
+// registry (registry export): one OCI index holding exactly one linux/amd64 and one
 // linux/arm64 image; in each, the binary and nothing a shell or an S3
 // server could come from; the arm64 binary run under qemu-aarch64-static
 // (no binfmt) prints the stamped version; the host binaries of the release
@@ -46,9 +43,8 @@ func TestReleaseRehearsal(t *testing.T) {
 	qemu := tool(t, "qemu-aarch64-static")
 	root := repoRoot(t)
 
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	reg := startRegistry(t, root)
+	host := reg.addr
 	out := t.TempDir()
 	version := fmt.Sprintf("v0.0.0-containertest.%d", os.Getpid())
 
@@ -72,49 +68,32 @@ func TestReleaseRehearsal(t *testing.T) {
 			digest = d
 		}
 	}
-	repo := host + "/openclaw/clawdinator-bundle"
-	ref, err := name.NewDigest(repo+"@"+digest, name.Insecure)
-	if err != nil {
-		t.Fatalf("rehearse.sh printed digest %q: %v\n%s", digest, err, stdout.String())
+	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(digest) {
+		t.Fatalf("rehearse.sh printed digest %q\n%s", digest, stdout.String())
 	}
+	repo := host + "/openclaw/clawdinator-bundle"
+	ex := reg.export(t, repo+"@"+digest, version)
 
 	// The tag the release pushed resolves to the index printed.
-	tagged, err := remote.Head(ref.Context().Tag(version))
-	if err != nil {
-		t.Fatal(err)
+	if ex.TagDigest != digest {
+		t.Errorf("tag %s is %s, rehearse.sh printed %s", version, ex.TagDigest, digest)
 	}
-	if tagged.Digest.String() != digest {
-		t.Errorf("tag %s is %s, rehearse.sh printed %s", version, tagged.Digest, digest)
-	}
-
-	idx, err := remote.Index(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mt, _ := idx.MediaType(); mt != types.OCIImageIndex {
-		t.Errorf("index media type %s, want %s", mt, types.OCIImageIndex)
+	if ex.MediaType != ociImageIndex {
+		t.Errorf("index media type %s, want %s", ex.MediaType, ociImageIndex)
 	}
 	sums := readSums(t, filepath.Join(out, "dist", "SHA256SUMS"))
 	seen := map[string]int{}
-	for _, d := range im.Manifests {
-		if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+	for _, img := range ex.Images {
+		if img.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
 			continue // buildx's SBOM and provenance, on GitHub
 		}
-		if d.Platform == nil {
-			t.Errorf("manifest %s: no platform", d.Digest)
+		if img.Platform == nil {
+			t.Errorf("manifest %s: no platform", img.Digest)
 			continue
 		}
-		p := d.Platform.OS + "/" + d.Platform.Architecture
+		p := img.Platform.OS + "/" + img.Platform.Architecture
 		seen[p]++
-		img, err := idx.Image(d.Digest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Run(p, func(t *testing.T) { checkPlatformImage(t, img, d.Platform, version, qemu, sums) })
+		t.Run(p, func(t *testing.T) { checkPlatformImage(t, img, reg.dir, version, qemu, sums) })
 	}
 	if len(seen) != 2 || seen["linux/amd64"] != 1 || seen["linux/arm64"] != 1 {
 		t.Errorf("index holds %v, want exactly one linux/amd64 and one linux/arm64 image", seen)
@@ -156,10 +135,17 @@ func TestReleaseRehearsal(t *testing.T) {
 
 // checkPlatformImage holds one image of the index to what the action's
 // image must be, and runs its binary.
-func checkPlatformImage(t *testing.T, img v1.Image, p *v1.Platform, version, qemu string, sums map[string]string) {
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
+func checkPlatformImage(t *testing.T, img exportedImage, dir, version, qemu string, sums map[string]string) {
+	p := img.Platform
+	var cf struct {
+		OS           string `json:"os"`
+		Architecture string `json:"architecture"`
+		Config       struct {
+			Entrypoint []string
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(img.Config, &cf); err != nil {
+		t.Fatalf("config: %v", err)
 	}
 	if cf.OS != p.OS || cf.Architecture != p.Architecture {
 		t.Errorf("config says %s/%s", cf.OS, cf.Architecture)
@@ -170,7 +156,10 @@ func checkPlatformImage(t *testing.T, img v1.Image, p *v1.Platform, version, qem
 
 	// Every file of the flattened filesystem: no shell, no busybox, one
 	// executable.
-	rc := mutate.Extract(img)
+	rc, err := os.Open(filepath.Join(dir, img.RootFS))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer rc.Close()
 	tr := tar.NewReader(rc)
 	var bin []byte
@@ -251,6 +240,97 @@ func checkPlatformImage(t *testing.T, img v1.Image, p *v1.Platform, version, qem
 	if out, code := run("demo"); code != 2 || !strings.Contains(out, "demo is not in this build") {
 		t.Errorf("demo: exit %d, %q; want exit 2, not in this build", code, out)
 	}
+}
+
+// ociImageIndex is the media type of the index the release pushes.
+const ociImageIndex = "application/vnd.oci.image.index.v1+json"
+
+// exported is what `registry export` writes (scripts/release/registry,
+// export.go): an index as the registry serves it.
+type exported struct {
+	TagDigest string          `json:"tagDigest"`
+	MediaType string          `json:"mediaType"`
+	Images    []exportedImage `json:"images"`
+}
+
+type exportedImage struct {
+	Digest   string `json:"digest"`
+	Platform *struct {
+		OS           string `json:"os"`
+		Architecture string `json:"architecture"`
+	} `json:"platform"`
+	Annotations map[string]string `json:"annotations"`
+	Config      json.RawMessage   `json:"config"`
+	RootFS      string            `json:"rootfs"`
+}
+
+// testRegistry is scripts/release/registry serving on 127.0.0.1.
+type testRegistry struct {
+	bin  string // the command
+	addr string // HOST:PORT
+	dir  string // where export writes
+}
+
+// startRegistry builds scripts/release/registry from its module and serves
+// it until the test ends.
+func startRegistry(t *testing.T, root string) *testRegistry {
+	t.Helper()
+	tmp := t.TempDir()
+	r := &testRegistry{bin: filepath.Join(tmp, "registry"), dir: filepath.Join(tmp, "export")}
+	if out, err := exec.Command("go", "build", "-C", filepath.Join(root, "scripts/release/registry"), "-o", r.bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build scripts/release/registry: %v\n%s", err, out)
+	}
+	addrFile := filepath.Join(tmp, "addr")
+	cmd := exec.Command(r.bin, "-addr-file", addrFile)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	// The command writes the address once it listens; it cannot tell us
+	// otherwise, so look until it is there.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(addrFile); err == nil {
+			r.addr = strings.TrimSpace(string(b))
+			return r
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("registry exited: %v\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("registry wrote no address in 30 s\n%s", stderr.String())
+		}
+	}
+}
+
+// export reads the index ref names, and what tag resolves to, into r.dir.
+func (r *testRegistry) export(t *testing.T, ref, tag string) exported {
+	t.Helper()
+	if out, err := exec.Command(r.bin, "export", "-out", r.dir, "-tag", tag, ref).CombinedOutput(); err != nil {
+		t.Fatalf("registry export %s: %v\n%s", ref, err, out)
+	}
+	data, err := os.ReadFile(filepath.Join(r.dir, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ex exported
+	if err := json.Unmarshal(data, &ex); err != nil {
+		t.Fatalf("registry export wrote %s: %v", data, err)
+	}
+	return ex
 }
 
 // readSums reads a sha256sum file: name → hex digest.

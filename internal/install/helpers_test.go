@@ -1,3 +1,5 @@
+//go:build linux
+
 package install_test
 
 import (
@@ -151,10 +153,15 @@ func newHost(t *testing.T) host {
 
 // options are a host's install of prefix from b, pinned to the fleet key.
 func (w *world) options(h host, b bucket.Bucket, prefix string) install.Options {
+	return hostOptions(h, b, prefix, w.fx.Recipient)
+}
+
+// hostOptions are a host's install of prefix from b, pinned to pin.
+func hostOptions(h host, b bucket.Bucket, prefix, pin string) install.Options {
 	return install.Options{
 		Bucket: b, Prefix: prefix, SecretsArchive: "secrets.tar.zst", SeedsArchive: "repo-seeds.tar.zst",
 		SecretsDir: h.secretsDir, SeedsDir: h.seedsDir, KeyPath: h.keyPath,
-		Pin: w.fx.Recipient, Chown: true,
+		Pin: pin, Chown: true,
 	}
 }
 

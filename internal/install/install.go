@@ -25,9 +25,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
@@ -150,6 +150,9 @@ func exists(p string) bool {
 // Run installs the current proven bundle at opt.Prefix, or says why not.
 // An error is a usage error; everything else is in the result.
 func Run(ctx context.Context, opt Options) (*Result, error) {
+	if err := checkPlatform(runtime.GOOS); err != nil {
+		return nil, err
+	}
 	prefixFile, err := readPrefixFile(&opt)
 	if err != nil {
 		return nil, err
@@ -297,7 +300,11 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 
 	// 5. Swap: seeds, key, then the secrets directory with the sentinel.
 	event(opt, "install", opt.Prefix)
-	if err := commit([]swap{{tree, opt.SeedsDir}, {keyStage, opt.KeyPath}, {secretsTree, opt.SecretsDir}}); err != nil {
+	if err := commit([]swap{
+		{tree, opt.SeedsDir, "install.swap.seeds"},
+		{keyStage, opt.KeyPath, "install.swap.key"},
+		{secretsTree, opt.SecretsDir, "install.swap.secrets"},
+	}); err != nil {
 		return fail(err)
 	}
 	for _, s := range st.Secrets {
@@ -311,6 +318,15 @@ func event(opt Options, step, object string) {
 	if opt.Events != nil {
 		opt.Events(Event{Step: step, Object: object})
 	}
+}
+
+// checkPlatform refuses to run anywhere but on Linux: the swap needs
+// renameat2 and syncfs (sys_linux.go).
+func checkPlatform(goos string) error {
+	if goos != "linux" {
+		return problem.Usagef("install runs on Linux hosts only (GOOS=%s)", goos)
+	}
+	return nil
 }
 
 // checkOptions refuses what cannot be a host's configuration.
@@ -546,8 +562,8 @@ func hasMode(p string, mode os.FileMode, root bool) bool {
 	if err != nil || fi.Mode() != mode {
 		return false
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return !root || (ok && st.Uid == 0 && st.Gid == 0)
+	uid, gid, ok := owner(fi)
+	return !root || (ok && uid == 0 && gid == 0)
 }
 
 // ageFiles lists the *.age names in dir ("" names when it does not exist).

@@ -17,6 +17,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/faults"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
@@ -272,11 +273,11 @@ func linkTree(src, dst string, skip func(string) bool) error {
 
 // lchownLike gives p the owner of fi.
 func lchownLike(p string, fi fs.FileInfo) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	uid, gid, ok := owner(fi)
 	if !ok {
 		return nil
 	}
-	return os.Lchown(p, int(st.Uid), int(st.Gid))
+	return os.Lchown(p, uid, gid)
 }
 
 // stageFile writes data with mode next to dest, for a rename over it.
@@ -386,11 +387,9 @@ func globEscape(s string) string {
 	return b.String()
 }
 
-// failSwap, set by tests only, makes swap number i fail.
-var failSwap func(i int) bool
-
-// swap is one staged path and the destination it replaces.
-type swap struct{ staged, dest string }
+// swap is one staged path and the destination it replaces; point names
+// the fault point just before it (internal/faults).
+type swap struct{ staged, dest, point string }
 
 // commit moves every staged path into place, in order. A destination that
 // exists is exchanged with its staged copy in one step, so that the old
@@ -415,11 +414,11 @@ func commit(swaps []swap) error {
 		}
 		return errors.Join(errs...)
 	}
-	for i, s := range swaps {
+	for _, s := range swaps {
 		_, err := os.Lstat(s.dest)
 		exists := err == nil
-		if failSwap != nil && failSwap(i) {
-			err = errors.New("swap refused by a test")
+		if ferr := faults.Point(s.point); ferr != nil {
+			err = ferr
 		} else if exists {
 			err = exchange(s.staged, s.dest)
 		} else if errors.Is(err, os.ErrNotExist) {

@@ -1,7 +1,9 @@
 package install
 
 import (
+	"io/fs"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,4 +50,13 @@ func lockDir(dir string) (unlock func(), err error) {
 		return nil, &os.PathError{Op: "flock", Path: dir, Err: err}
 	}
 	return func() { f.Close() }, nil
+}
+
+// owner returns the owner of the file fi describes.
+func owner(fi fs.FileInfo) (uid, gid int, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, false
+	}
+	return int(st.Uid), int(st.Gid), true
 }

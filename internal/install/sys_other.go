@@ -2,7 +2,13 @@
 
 package install
 
-import "errors"
+import (
+	"errors"
+	"io/fs"
+)
+
+// Elsewhere than on Linux, Run refuses before any of these is called
+// (checkPlatform); they let the package build where operators work.
 
 const noFollow = 0
 
@@ -13,3 +19,5 @@ func exchange(a, b string) error { return errLinuxOnly }
 func syncTree(dir string) error { return errLinuxOnly }
 
 func lockDir(dir string) (func(), error) { return nil, errLinuxOnly }
+
+func owner(fi fs.FileInfo) (uid, gid int, ok bool) { return 0, 0, false }

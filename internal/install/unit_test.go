@@ -1,11 +1,14 @@
 package install
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
 )
 
 // TestCheckPrefix: a prefix is a clean relative key prefix, as publish
@@ -30,6 +33,21 @@ func TestCheckPrefix(t *testing.T) {
 		got := CheckPrefix(p)
 		if (want == "") != (got == "") || !strings.Contains(got, want) {
 			t.Errorf("CheckPrefix(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
+
+// TestCheckPlatform: install refuses, as a usage error naming the
+// platform, to run anywhere but on Linux.
+func TestCheckPlatform(t *testing.T) {
+	if err := checkPlatform("linux"); err != nil {
+		t.Errorf("linux: %v", err)
+	}
+	for _, goos := range []string{"darwin", "windows", "freebsd"} {
+		err := checkPlatform(goos)
+		var ue *problem.UsageError
+		if !errors.As(err, &ue) || err.Error() != "install runs on Linux hosts only (GOOS="+goos+")" {
+			t.Errorf("%s: %v", goos, err)
 		}
 	}
 }

@@ -10,7 +10,6 @@
 package problem
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -33,24 +32,6 @@ func (s Severity) String() string {
 	return "error"
 }
 
-// Kind is the type of a problem's subject.
-type Kind int
-
-// The kinds of subject, from the least to the most specific.
-const (
-	None Kind = iota
-	InstanceKind
-	InputKind
-	FileKind
-	ObjectKind
-	EntryKind
-)
-
-// String names the kind as JSON reports it.
-func (k Kind) String() string {
-	return [...]string{"", "instance", "input", "file", "object", "entry"}[k]
-}
-
 // Problem is one finding. Each subject field has one meaning; a problem may
 // set several (an entry inside an object of an instance). Message never
 // holds secret material.
@@ -68,23 +49,6 @@ type Problem struct {
 	Entry string
 	// Message is a lowercase sentence without final punctuation.
 	Message string
-}
-
-// Subject returns the most specific thing the problem is about.
-func (p Problem) Subject() (Kind, string) {
-	switch {
-	case p.Entry != "":
-		return EntryKind, p.Entry
-	case p.Object != "":
-		return ObjectKind, p.Object
-	case p.File != "":
-		return FileKind, p.File
-	case p.Input != "":
-		return InputKind, p.Input
-	case p.Instance != "":
-		return InstanceKind, p.Instance
-	}
-	return None, ""
 }
 
 // String renders the problem as one line: subjects first, from the
@@ -160,40 +124,4 @@ func (l List) Warnings() List {
 		}
 	}
 	return out
-}
-
-// Err returns nil when the list holds no error-severity problem, and an
-// *ListError that wraps them otherwise.
-func (l List) Err() error {
-	if errs := l.Errors(); len(errs) > 0 {
-		return &ListError{Problems: errs}
-	}
-	return nil
-}
-
-// ListError is returned by checks that found problems. It keeps every one.
-type ListError struct {
-	Problems List
-}
-
-func (e *ListError) Error() string {
-	if len(e.Problems) == 1 {
-		return e.Problems[0].String()
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d problems:", len(e.Problems))
-	for _, p := range e.Problems {
-		b.WriteString("\n  ")
-		b.WriteString(p.String())
-	}
-	return b.String()
-}
-
-// AsList extracts the problems from err, or nil if err holds none.
-func AsList(err error) List {
-	var le *ListError
-	if errors.As(err, &le) {
-		return le.Problems
-	}
-	return nil
 }

@@ -1,8 +1,6 @@
 package problem_test
 
 import (
-	"errors"
-	"fmt"
 	"slices"
 	"testing"
 
@@ -17,52 +15,31 @@ func TestSeverityString(t *testing.T) {
 	}
 }
 
-func TestKindString(t *testing.T) {
-	for kind, want := range map[problem.Kind]string{
-		problem.None:         "",
-		problem.InstanceKind: "instance",
-		problem.InputKind:    "input",
-		problem.FileKind:     "file",
-		problem.ObjectKind:   "object",
-		problem.EntryKind:    "entry",
-	} {
-		if got := kind.String(); got != want {
-			t.Errorf("Kind(%d).String() = %q, want %q", kind, got, want)
-		}
-	}
-}
-
-// TestSubjectAndString: Subject is the most specific field that is set;
-// String names every set field, from the instance down to the entry.
-func TestSubjectAndString(t *testing.T) {
+// TestString: String names every set field, from the instance down to the
+// entry, then the message.
+func TestString(t *testing.T) {
 	cases := []struct {
 		name     string
 		p        problem.Problem
-		kind     problem.Kind
-		subject  string
 		rendered string
 	}{
-		{"none", problem.Problem{Message: "m"}, problem.None, "", "m"},
-		{"instance", problem.Problem{Instance: "i", Message: "m"}, problem.InstanceKind, "i", "instance i: m"},
-		{"input", problem.Problem{Input: "age-key", Message: "m"}, problem.InputKind, "age-key", "age-key: m"},
-		{"file", problem.Problem{File: "s/a.age", Message: "m"}, problem.FileKind, "s/a.age", "s/a.age: m"},
-		{"object", problem.Problem{Object: "b/x.tar", Message: "m"}, problem.ObjectKind, "b/x.tar", "b/x.tar: m"},
-		{"entry", problem.Problem{Entry: "secrets/a.age", Message: "m"}, problem.EntryKind, "secrets/a.age", "secrets/a.age: m"},
-		{"instance and input", problem.Problem{Instance: "i", Input: "age-key", Message: "m"}, problem.InputKind, "age-key", "instance i: age-key: m"},
-		{"instance and file", problem.Problem{Instance: "i", File: "f", Message: "m"}, problem.FileKind, "f", "instance i: f: m"},
-		{"input and file", problem.Problem{Input: "age-key", File: "k.txt", Message: "m"}, problem.FileKind, "k.txt", "age-key: k.txt: m"},
-		{"file and object", problem.Problem{File: "f", Object: "o", Message: "m"}, problem.ObjectKind, "o", "f: o: m"},
-		{"entry in object of instance", problem.Problem{Instance: "i", Object: "o", Entry: "e", Message: "m"}, problem.EntryKind, "e", "instance i: o: e: m"},
-		{"every field", problem.Problem{Instance: "i", Input: "n", File: "f", Object: "o", Entry: "e", Message: "m"}, problem.EntryKind, "e", "instance i: n: f: o: e: m"},
-		{"entry only, no message", problem.Problem{Entry: "e"}, problem.EntryKind, "e", "e: "},
-		{"severity does not show", problem.Problem{Severity: problem.Warning, File: "f", Message: "m"}, problem.FileKind, "f", "f: m"},
+		{"none", problem.Problem{Message: "m"}, "m"},
+		{"instance", problem.Problem{Instance: "i", Message: "m"}, "instance i: m"},
+		{"input", problem.Problem{Input: "age-key", Message: "m"}, "age-key: m"},
+		{"file", problem.Problem{File: "s/a.age", Message: "m"}, "s/a.age: m"},
+		{"object", problem.Problem{Object: "b/x.tar", Message: "m"}, "b/x.tar: m"},
+		{"entry", problem.Problem{Entry: "secrets/a.age", Message: "m"}, "secrets/a.age: m"},
+		{"instance and input", problem.Problem{Instance: "i", Input: "age-key", Message: "m"}, "instance i: age-key: m"},
+		{"instance and file", problem.Problem{Instance: "i", File: "f", Message: "m"}, "instance i: f: m"},
+		{"input and file", problem.Problem{Input: "age-key", File: "k.txt", Message: "m"}, "age-key: k.txt: m"},
+		{"file and object", problem.Problem{File: "f", Object: "o", Message: "m"}, "f: o: m"},
+		{"entry in object of instance", problem.Problem{Instance: "i", Object: "o", Entry: "e", Message: "m"}, "instance i: o: e: m"},
+		{"every field", problem.Problem{Instance: "i", Input: "n", File: "f", Object: "o", Entry: "e", Message: "m"}, "instance i: n: f: o: e: m"},
+		{"entry only, no message", problem.Problem{Entry: "e"}, "e: "},
+		{"severity does not show", problem.Problem{Severity: problem.Warning, File: "f", Message: "m"}, "f: m"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			kind, subject := tc.p.Subject()
-			if kind != tc.kind || subject != tc.subject {
-				t.Errorf("Subject() = %v %q, want %v %q", kind, subject, tc.kind, tc.subject)
-			}
 			if got := tc.p.String(); got != tc.rendered {
 				t.Errorf("String() = %q, want %q", got, tc.rendered)
 			}
@@ -172,47 +149,6 @@ func TestListFilters(t *testing.T) {
 			if got := tc.l.HasErrors(); got != tc.hasErrors {
 				t.Errorf("HasErrors = %v, want %v", got, tc.hasErrors)
 			}
-			err := tc.l.Err()
-			if (err != nil) != tc.hasErrors {
-				t.Fatalf("Err = %v, want an error: %v", err, tc.hasErrors)
-			}
-			if err == nil {
-				return
-			}
-			// The error keeps the errors only, and survives wrapping.
-			got := problem.AsList(fmt.Errorf("check: %w", err))
-			if !slices.Equal(got, tc.l.Errors()) {
-				t.Errorf("AsList = %+v, want %+v", got, tc.l.Errors())
-			}
 		})
-	}
-}
-
-func TestListErrorText(t *testing.T) {
-	cases := []struct {
-		name string
-		l    problem.List
-		want string
-	}{
-		{"one", problem.List{{File: "f", Message: "bad"}}, "f: bad"},
-		{"two", problem.List{{File: "f", Message: "bad"}, {Instance: "i", Entry: "e", Message: "worse"}},
-			"2 problems:\n  f: bad\n  instance i: e: worse"},
-		{"warnings left out", problem.List{{Message: "a"}, {Severity: problem.Warning, Message: "w"}, {Message: "b"}},
-			"2 problems:\n  a\n  b"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.l.Err().Error(); got != tc.want {
-				t.Errorf("Error() = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestAsListWithoutProblems(t *testing.T) {
-	for _, err := range []error{nil, errors.New("plain"), fmt.Errorf("wrapped: %w", errors.New("plain"))} {
-		if got := problem.AsList(err); got != nil {
-			t.Errorf("AsList(%v) = %+v, want nil", err, got)
-		}
 	}
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 package publish_test
 
 import (
@@ -12,8 +14,6 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
-
-const localCommon = "clawdinator-control-token.age"
 
 // TestGate runs Prepare on the sample workload with one thing broken at a
 // time. Every case must be refused with a problem that names the offending

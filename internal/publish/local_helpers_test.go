@@ -118,3 +118,6 @@ func (f *localFixture) load() gate.Inputs {
 	in.Instances, in.InstancesProblems = plan.LoadInstances(f.InstancesFile)
 	return in
 }
+
+// localCommon is a secret of the sample fleet that tests break or rewrite.
+const localCommon = "clawdinator-control-token.age"

@@ -45,11 +45,7 @@ func Text(w io.Writer, r *result.Result) {
 // Problems writes each problem as "clawdinator-bundle: error: …".
 func Problems(w io.Writer, l problem.List) {
 	for _, p := range l {
-		kind := "error"
-		if p.Severity == problem.Warning {
-			kind = "warning"
-		}
-		fmt.Fprintf(w, "%s%s: %s\n", Prefix, kind, Clean(p.String()))
+		fmt.Fprintf(w, "%s%s: %s\n", Prefix, p.Severity, Clean(p.String()))
 	}
 }
 
@@ -92,11 +88,7 @@ func JSON(w io.Writer, r *result.Result) error {
 		doc.Error = runErr.Error()
 	}
 	for _, p := range r.Problems {
-		sev := "error"
-		if p.Severity == problem.Warning {
-			sev = "warning"
-		}
-		doc.Problems = append(doc.Problems, JSONProblem{sev, p.Instance, p.Input, p.File, p.Object, p.Entry, p.Message})
+		doc.Problems = append(doc.Problems, JSONProblem{p.Severity.String(), p.Instance, p.Input, p.File, p.Object, p.Entry, p.Message})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -172,11 +164,7 @@ func Summary(r *result.Result) string {
 	if len(r.Problems) > 0 {
 		b.WriteString("**Problems**\n\n")
 		for _, p := range r.Problems {
-			kind := "error"
-			if p.Severity == problem.Warning {
-				kind = "warning"
-			}
-			fmt.Fprintf(&b, "- %s: %s\n", kind, Markdown(p.String()))
+			fmt.Fprintf(&b, "- %s: %s\n", p.Severity, Markdown(p.String()))
 		}
 		b.WriteString("\n")
 	}

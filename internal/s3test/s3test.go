@@ -235,9 +235,6 @@ func (s *Server) Env() []string {
 	}
 }
 
-// Output returns what the server has written to stdout and stderr so far.
-func (s *Server) Output() string { return s.log.String() }
-
 func findBinary() (string, error) {
 	if p, err := exec.LookPath("versitygw"); err == nil {
 		return p, nil

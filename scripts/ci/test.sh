@@ -17,4 +17,15 @@ export ACT_DISABLE_VERSION_CHECK=1 # else act asks api.nektosact.com for notices
 
 scripts/ci/check.sh
 go test -race -count=1 ./...
+# Test files built only with a tag (//go:build faults: internal/faults'
+# fault and kill points; keyscanbench: the deep scan's benchmark modes,
+# internal/bundle/archive_keyscanbench.go): their packages run again with
+# the tags, so every test runs.
+mapfile -t tagged < <(grep -rlE --include='*_test.go' '^//go:build .*(faults|keyscanbench)' cmd internal | xargs -r -n1 dirname | sort -u | sed 's|^|./|')
+if [ ${#tagged[@]} -gt 0 ]; then
+	go test -race -count=1 -tags faults,keyscanbench "${tagged[@]}"
+fi
+# scripts/release/registry is a module of its own (go-containerregistry
+# stays out of the product's go.mod).
+(cd scripts/release/registry && go test -race -count=1 ./...)
 echo "test.sh: all passed in $((SECONDS - t0))s" >&2

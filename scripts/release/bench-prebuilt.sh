@@ -99,7 +99,7 @@ say "prebuilt: podman build, push to a local registry, pull by digest"
 go mod download
 podman build -q --pull=never --network=none -v "$(go env GOMODCACHE):/go/pkg/mod:ro" "${STANDINS[@]}" \
 	--build-arg VERSION=v0.0.0-bench -t localhost/clawdinator-bundle:bench-prebuilt . >/dev/null
-go build -o "$tmp/registry" ./scripts/release/registry
+go build -C scripts/release/registry -o "$tmp/registry" . # a module of its own
 "$tmp/registry" -addr-file "$tmp/registry.addr" &
 regpid=$!
 for _ in $(seq 1 100); do [ -s "$tmp/registry.addr" ] && break; sleep 0.1; done

@@ -112,7 +112,7 @@ say "SBOM: go version -m of each binary (dist/sbom-linux-*.txt); GitHub: buildx'
 # --- 4. push one index -----------------------------------------------------------
 registry=${REHEARSE_REGISTRY:-}
 if [ -z "$registry" ]; then
-	go build -o "$tmp/registry" ./scripts/release/registry
+	go build -C scripts/release/registry -o "$tmp/registry" . # a module of its own
 	"$tmp/registry" -addr-file "$tmp/registry.addr" &
 	regpid=$!
 	for _ in $(seq 1 100); do [ -s "$tmp/registry.addr" ] && break; sleep 0.1; done
