@@ -19,14 +19,12 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
-
-// Key is the bucket key of an instance's object.
-func Key(prefix, name string) string { return path.Join(prefix, name) }
 
 // Event reports progress of a long step. Only cmd/ decides how to draw it.
 type Event struct {
@@ -112,7 +110,7 @@ func statement(c *bundle.SecretsContents, instance, prefix string) (*manifest.St
 	if st.Instance != instance || st.BootstrapPrefix != prefix {
 		probs.Entryf(bundle.StatementEntry, "is the statement of instance %q at %q, not of %q at %q: a bundle copied from another instance", st.Instance, st.BootstrapPrefix, instance, prefix)
 	}
-	if want := Key(prefix, bundle.SeedsObject); st.RepoSeeds.Key != want {
+	if want := layout.Key(prefix, layout.SeedsObject); st.RepoSeeds.Key != want {
 		probs.Entryf(bundle.StatementEntry, "names repo-seeds at %s, not %s", st.RepoSeeds.Key, want)
 	}
 	listed := map[string]bundle.SecretInfo{}

@@ -23,10 +23,10 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
-	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
@@ -190,7 +190,7 @@ func symlinksUnder(dir string, instances []plan.Instance) problem.List {
 	for _, in := range instances {
 		p := dir
 		parts := strings.Split(in.BootstrapPrefix, "/")
-		for _, name := range []string{bundle.SecretsObject, bundle.SeedsObject, bundle.ManifestName} {
+		for _, name := range []string{layout.SecretsObject, layout.SeedsObject, layout.ManifestName} {
 			p = dir
 			for _, part := range append(append([]string(nil), parts...), name) {
 				p = filepath.Join(p, part)

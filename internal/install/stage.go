@@ -17,6 +17,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
@@ -59,7 +60,7 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 	}
 
 	// The manifest's version, if it names one with the right bytes.
-	mkey := check.Key(opt.Prefix, bundle.ManifestName)
+	mkey := layout.Key(opt.Prefix, layout.ManifestName)
 	m, err := check.ReadManifest(ctx, opt.Bucket, mkey)
 	if check.IsOperational(err) {
 		return nil, err
@@ -68,7 +69,7 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 		probs.Add(problem.Problem{Message: fmt.Sprintf("and no manifest names another version (%s: %v)", mkey, err)})
 		return probs, nil
 	}
-	mo := m.Object(bundle.SeedsObject)
+	mo := m.Object(layout.SeedsObject)
 	if mo == nil || mo.Key != want.Key || mo.VersionID == "" || mo.VersionID == cur.VersionID || mo.SHA256 != want.SHA256 {
 		probs.Add(problem.Problem{Message: "and the manifest names no other version with the statement's bytes"})
 		return probs, nil

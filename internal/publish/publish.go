@@ -20,6 +20,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
@@ -47,7 +48,7 @@ func Publish(ctx context.Context, prep *gate.Prepared, opt Options) *result.Resu
 	})
 	for i, ip := range prep.Plan.Instances {
 		if !committed[i] {
-			sums := map[string]string{bundle.SecretsObject: prep.Secrets[ip.Name].Hex(), bundle.SeedsObject: prep.Seeds.Hex()}
+			sums := map[string]string{layout.SecretsObject: prep.Secrets[ip.Name].Hex(), layout.SeedsObject: prep.Seeds.Hex()}
 			probs[i] = append(probs[i], rollback(ctx, opt.Bucket, &res.Instances[i], sums)...)
 		}
 		res.Problems = append(res.Problems, probs[i]...)
@@ -108,11 +109,11 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 		arch *gate.Archive
 		body func() io.ReadSeeker
 	}{
-		{bundle.SeedsObject, prep.Seeds, func() io.ReadSeeker { return prep.OpenSeeds() }},
-		{bundle.SecretsObject, sec, func() io.ReadSeeker { return bytes.NewReader(sec.Data) }},
+		{layout.SeedsObject, prep.Seeds, func() io.ReadSeeker { return prep.OpenSeeds() }},
+		{layout.SecretsObject, sec, func() io.ReadSeeker { return bytes.NewReader(sec.Data) }},
 	}
 	for _, o := range objs {
-		k := check.Key(ip.BootstrapPrefix, o.name)
+		k := layout.Key(ip.BootstrapPrefix, o.name)
 		or := result.Object{Name: o.name, Key: k, Size: o.arch.Size, SHA256: o.arch.Hex(), TarSHA256: o.arch.TarSHA256}
 		v, ok, err := unchanged(ctx, opt.Bucket, k, o.arch)
 		or.Before = v
@@ -126,7 +127,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 		} else {
 			emit("upload", o.name, 0, o.arch.Size)
 			var obj bucket.Object
-			if o.name == bundle.SeedsObject {
+			if o.name == layout.SeedsObject {
 				var body io.ReadSeeker
 				if r := o.body(); r != nil {
 					body = &check.ProgressReader{ReadSeeker: r, Report: func(n int64) { emit("upload", o.name, n, o.arch.Size) }}
@@ -149,7 +150,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	// Pull back exactly the versions just written and prove them: the
 	// secrets archive with the key inside it, the seeds against the
 	// statement that archive carries.
-	emit("verify", bundle.SecretsObject, 0, 0)
+	emit("verify", layout.SecretsObject, 0, 0)
 	names := make([]string, len(ip.Secrets))
 	for i, s := range ip.Secrets {
 		names[i] = s.Name
@@ -199,11 +200,11 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	data = append(data, '\n')
-	emit("manifest", bundle.ManifestName, 0, 0)
+	emit("manifest", layout.ManifestName, 0, 0)
 	// The objects are proven: a failed manifest write leaves them current
 	// (verify reports the mismatch) rather than remove versions that a
 	// manifest write which did land despite the error would name.
-	if _, err := opt.Bucket.Put(ctx, check.Key(ip.BootstrapPrefix, bundle.ManifestName), bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
+	if _, err := opt.Bucket.Put(ctx, layout.Key(ip.BootstrapPrefix, layout.ManifestName), bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
 		ir.Err = err
 		return ir, probs, true
 	}
@@ -293,7 +294,7 @@ func FindProvenSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Inst
 	var mu sync.Mutex
 	check.ForEach(ctx, len(instances), 8, func(i int) {
 		in := instances[i]
-		or := result.Object{Key: check.Key(in.BootstrapPrefix, bundle.SecretsObject)}
+		or := result.Object{Key: layout.Key(in.BootstrapPrefix, layout.SecretsObject)}
 		c, st, p, err := check.Secrets(ctx, b, &or, bundle.VerifyOptions{ExpectedRecipient: key.Recipient()}, in.Name, in.BootstrapPrefix)
 		if err != nil || st == nil || p.HasErrors() || !bytes.Equal(c.Identity, key.Canonical()) {
 			return
@@ -304,7 +305,7 @@ func FindProvenSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Inst
 		}
 		mu.Lock()
 		out[st.RepoSeeds.TarSHA256] = manifest.Object{
-			Name: bundle.SeedsObject, Key: st.RepoSeeds.Key, Size: st.RepoSeeds.Size, SHA256: st.RepoSeeds.SHA256,
+			Name: layout.SeedsObject, Key: st.RepoSeeds.Key, Size: st.RepoSeeds.Size, SHA256: st.RepoSeeds.SHA256,
 			VersionID: cur.VersionID, TarSHA256: st.RepoSeeds.TarSHA256,
 		}
 		mu.Unlock()

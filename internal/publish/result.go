@@ -7,6 +7,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
@@ -45,14 +46,14 @@ func Assembled(prep *gate.Prepared) *result.Result {
 		_, p := bundle.VerifySecrets(bytes.NewReader(sec.Data), bundle.VerifyOptions{
 			Expected: names, Forbidden: check.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
 		})
-		p.In(ip.Name, check.Key(ip.BootstrapPrefix, bundle.SecretsObject))
+		p.In(ip.Name, layout.Key(ip.BootstrapPrefix, layout.SecretsObject))
 		res.Problems = append(res.Problems, p...)
 		ok := len(p.Errors()) == 0
 		res.Instances = append(res.Instances, result.Instance{
 			Instance: ip.Name, Prefix: ip.BootstrapPrefix, Secrets: prep.SecretInfo[ip.Name], Verified: ok,
 			Objects: []result.Object{
-				{Name: bundle.SecretsObject, Key: check.Key(ip.BootstrapPrefix, bundle.SecretsObject), Size: sec.Size, SHA256: sec.Hex(), Status: result.Built, Verified: ok},
-				{Name: bundle.SeedsObject, Key: check.Key(ip.BootstrapPrefix, bundle.SeedsObject), Size: prep.Seeds.Size, SHA256: prep.Seeds.Hex(), Status: result.Built, Verified: true},
+				{Name: layout.SecretsObject, Key: layout.Key(ip.BootstrapPrefix, layout.SecretsObject), Size: sec.Size, SHA256: sec.Hex(), Status: result.Built, Verified: ok},
+				{Name: layout.SeedsObject, Key: layout.Key(ip.BootstrapPrefix, layout.SeedsObject), Size: prep.Seeds.Size, SHA256: prep.Seeds.Hex(), Status: result.Built, Verified: true},
 			},
 		})
 	}

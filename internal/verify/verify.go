@@ -17,6 +17,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
@@ -99,7 +100,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 	if opt.Events != nil {
 		opt.Events(check.Event{Instance: inst.Name, Step: "verify"})
 	}
-	mkey := check.Key(inst.BootstrapPrefix, bundle.ManifestName)
+	mkey := layout.Key(inst.BootstrapPrefix, layout.ManifestName)
 	mprob := func(format string, a ...any) {
 		probs.Add(problem.Problem{Instance: inst.Name, Object: mkey, Message: fmt.Sprintf(format, a...)})
 	}
@@ -122,8 +123,8 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 	// What a host downloads now is the current version of each object:
 	// the secrets archive first, proven with the key inside it; then the
 	// repo-seeds object its statement names.
-	sec := result.Object{Name: bundle.SecretsObject, Key: check.Key(inst.BootstrapPrefix, bundle.SecretsObject), Status: result.Checked}
-	seeds := result.Object{Name: bundle.SeedsObject, Key: check.Key(inst.BootstrapPrefix, bundle.SeedsObject), Status: result.Checked}
+	sec := result.Object{Name: layout.SecretsObject, Key: layout.Key(inst.BootstrapPrefix, layout.SecretsObject), Status: result.Checked}
+	seeds := result.Object{Name: layout.SeedsObject, Key: layout.Key(inst.BootstrapPrefix, layout.SeedsObject), Status: result.Checked}
 	found := map[string]problem.List{}
 	var recipient string
 	var st *manifest.Statement
@@ -143,7 +144,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 		}
 		or.VersionID = cur.VersionID
 		switch or.Name {
-		case bundle.SecretsObject:
+		case layout.SecretsObject:
 			vo := bundle.VerifyOptions{
 				ExpectedRecipient: opt.ExpectedRecipient,
 				Forbidden:         check.Forbidden(in.Instances, inst, in.Policy.Exclude),
@@ -158,7 +159,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 					p = append(p, compareDir(contents, in.SecretsDir)...)
 				}
 			}
-		case bundle.SeedsObject:
+		case layout.SeedsObject:
 			if st == nil {
 				// Nothing proven names these seeds: the problem is reported
 				// on the secrets archive.
@@ -187,17 +188,17 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 			case or.Status != result.Missing && mo.VersionID != "" && mo.VersionID != or.VersionID:
 				found[or.Name] = foldInto(fmt.Sprintf("changed outside a publish (drift or tampering): current version %s is not the version %s the manifest names",
 					orNone(check.ShortVersion(or.VersionID)), check.ShortVersion(mo.VersionID)), found[or.Name])
-			case st != nil && or.Name == bundle.SeedsObject && (mo.SHA256 != st.RepoSeeds.SHA256 || mo.Size != st.RepoSeeds.Size):
-				mprob("disagrees with the statement in %s about %s (sha256 %s, the statement says %s); publish again", bundle.SecretsObject, or.Name, check.Short(mo.SHA256), check.Short(st.RepoSeeds.SHA256))
-			case or.Name == bundle.SecretsObject && or.Status != result.Missing && (mo.SHA256 != or.SHA256 || mo.Size != or.Size):
+			case st != nil && or.Name == layout.SeedsObject && (mo.SHA256 != st.RepoSeeds.SHA256 || mo.Size != st.RepoSeeds.Size):
+				mprob("disagrees with the statement in %s about %s (sha256 %s, the statement says %s); publish again", layout.SecretsObject, or.Name, check.Short(mo.SHA256), check.Short(st.RepoSeeds.SHA256))
+			case or.Name == layout.SecretsObject && or.Status != result.Missing && (mo.SHA256 != or.SHA256 || mo.Size != or.Size):
 				mprob("disagrees with %s (sha256 %s, the object has %s); publish again", or.Name, check.Short(mo.SHA256), check.Short(or.SHA256))
 			}
 		}
 		// A secrets archive replaced behind the manifest's back is reported
 		// once, on the archive; the manifest then disagrees with it anyway.
-		if mo := m.Object(bundle.SecretsObject); mo != nil && (mo.VersionID == sec.VersionID || sec.VersionID == "" && mo.SHA256 == sec.SHA256) {
+		if mo := m.Object(layout.SecretsObject); mo != nil && (mo.VersionID == sec.VersionID || sec.VersionID == "" && mo.SHA256 == sec.SHA256) {
 			if st != nil && !sameSecrets(m.Secrets, st.Secrets) {
-				mprob("lists other secrets than the statement in %s; publish again", bundle.SecretsObject)
+				mprob("lists other secrets than the statement in %s; publish again", layout.SecretsObject)
 			}
 			if recipient != "" && m.Recipient != recipient {
 				mprob("says the key is %s, the bundled key is %s; publish again", m.Recipient, recipient)
@@ -208,7 +209,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 	for _, or := range []*result.Object{&sec, &seeds} {
 		p := found[or.Name].In(inst.Name, or.Key)
 		probs = append(probs, p...)
-		or.Verified = or.Status != result.Missing && !p.HasErrors() && (or.Name == bundle.SecretsObject || st != nil)
+		or.Verified = or.Status != result.Missing && !p.HasErrors() && (or.Name == layout.SecretsObject || st != nil)
 	}
 	ir.Objects = []result.Object{sec, seeds}
 	ir.Verified = !probs.HasErrors() && sec.Verified && seeds.Verified
