@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/install"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/report"
 )
 
@@ -82,16 +82,16 @@ func presentInstall(w io.Writer, cfg *config.Install, res *install.Result, say f
 			key = "key " + res.Pin.Recipient + " taken without a pin"
 		}
 		say("%s version %s sha256 %s: %s, %d secrets decrypt to EOF, statement of %s at %s",
-			res.Secrets.Key, check.ShortVersion(res.Secrets.VersionID), check.Short(res.Secrets.SHA256), key, res.Proven, res.Instance, res.Prefix)
+			res.Secrets.Key, problem.ShortVersion(res.Secrets.VersionID), problem.Short(res.Secrets.SHA256), key, res.Proven, res.Instance, res.Prefix)
 	}
 	if res.AlreadyInstalled {
-		say("already installed (statement sha256 %s): nothing changed, repo-seeds not downloaded", check.Short(res.Statement))
+		say("already installed (statement sha256 %s): nothing changed, repo-seeds not downloaded", problem.Short(res.Statement))
 	}
 	if res.Seeds.Verified {
-		say("%s version %s (%s) sha256 %s: the object the statement names, %d entries", res.Seeds.Key, check.ShortVersion(res.Seeds.VersionID), res.SeedsFrom, check.Short(res.Seeds.SHA256), res.SeedsEntries)
+		say("%s version %s (%s) sha256 %s: the object the statement names, %d entries", res.Seeds.Key, problem.ShortVersion(res.Seeds.VersionID), res.SeedsFrom, problem.Short(res.Seeds.SHA256), res.SeedsEntries)
 	}
 	if len(res.Installed) > 0 {
-		say("installed %s, %d secrets in %s, repo-seeds in %s (statement sha256 %s)", cfg.KeyPath, len(res.Installed), cfg.SecretsDir, cfg.SeedsDir, check.Short(res.Statement))
+		say("installed %s, %d secrets in %s, repo-seeds in %s (statement sha256 %s)", cfg.KeyPath, len(res.Installed), cfg.SecretsDir, cfg.SeedsDir, problem.Short(res.Statement))
 	}
 	if len(res.Removed) > 0 {
 		say("removed secrets no longer bundled: %s", strings.Join(res.Removed, ", "))

@@ -123,7 +123,7 @@ func statement(c *bundle.SecretsContents, instance, prefix string) (*manifest.St
 		case !ok:
 			probs.Entryf(bundle.SecretsDir+"/"+s.Name, "is in the archive but not in its statement")
 		case l != s:
-			probs.Entryf(bundle.SecretsDir+"/"+s.Name, "differs from what the statement lists (sha256 %s, the statement says %s)", Short(s.SHA256), Short(l.SHA256))
+			probs.Entryf(bundle.SecretsDir+"/"+s.Name, "differs from what the statement lists (sha256 %s, the statement says %s)", problem.Short(s.SHA256), problem.Short(l.SHA256))
 		}
 		delete(listed, s.Name)
 	}
@@ -187,7 +187,7 @@ func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, v
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	if or.SHA256 != "" && got != or.SHA256 {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("downloaded bytes have sha256 %s, expected %s", Short(got), Short(or.SHA256))})
+		probs.Add(problem.Problem{Message: fmt.Sprintf("downloaded bytes have sha256 %s, expected %s", problem.Short(got), problem.Short(or.SHA256))})
 	}
 	// Report what was found, not what was hoped for.
 	or.SHA256, or.Size = got, cr.N
@@ -214,7 +214,7 @@ func Seeds(ctx context.Context, b bucket.Bucket, or *result.Object, want manifes
 func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, want manifest.Seeds, deep bool) (problem.List, error) {
 	var probs problem.List
 	mismatch := func(sum string, size int64, how string) {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("is not the repo-seeds object its secrets archive names: %s sha256 %s (%d bytes), the statement says %s (%d bytes)", how, Short(sum), size, Short(want.SHA256), want.Size)})
+		probs.Add(problem.Problem{Message: fmt.Sprintf("is not the repo-seeds object its secrets archive names: %s sha256 %s (%d bytes), the statement says %s (%d bytes)", how, problem.Short(sum), size, problem.Short(want.SHA256), want.Size)})
 	}
 	if !deep {
 		obj, err := b.Head(ctx, or.Key, or.VersionID)
@@ -244,7 +244,7 @@ func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, wan
 		stats, vp := bundle.VerifySeeds(tee, bundle.SeedsLimits)
 		probs = append(probs, vp...)
 		if !vp.HasErrors() && stats.TarSHA256 != want.TarSHA256 {
-			probs.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", Short(stats.TarSHA256), Short(want.TarSHA256))})
+			probs.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", problem.Short(stats.TarSHA256), problem.Short(want.TarSHA256))})
 		}
 	}
 	if _, err := io.Copy(io.Discard, tee); err != nil {
@@ -262,13 +262,6 @@ func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, wan
 		or.VersionID = obj.VersionID
 	}
 	return probs, nil
-}
-
-func Short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
 }
 
 func ReadManifest(ctx context.Context, b bucket.Bucket, k string) (*manifest.Manifest, error) {
@@ -369,7 +362,7 @@ func Current(ctx context.Context, b bucket.Bucket, or *result.Object) (problem.L
 		return probs, nil
 	}
 	if cur.VersionID != or.VersionID {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("another writer replaced it: current version %s is not the version %s this run wrote", ShortVersion(cur.VersionID), ShortVersion(or.VersionID))})
+		probs.Add(problem.Problem{Message: fmt.Sprintf("another writer replaced it: current version %s is not the version %s this run wrote", problem.ShortVersion(cur.VersionID), problem.ShortVersion(or.VersionID))})
 	}
 	return probs, nil
 }
@@ -382,12 +375,4 @@ func downloadFailed(err error) string {
 		return "the downloaded bytes do not match the SHA-256 checksum the store keeps for them (corrupt or replaced while being read)"
 	}
 	return "download failed: " + err.Error()
-}
-
-// ShortVersion abbreviates a long S3 version id in a message.
-func ShortVersion(v string) string {
-	if len(v) > 20 {
-		return v[:8] + "…" + v[len(v)-8:]
-	}
-	return v
 }

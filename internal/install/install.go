@@ -255,7 +255,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return fail(fmt.Errorf("extract %s into %s: %w", res.Seeds.Key, seedsStage, err))
 	}
 	if !xp.HasErrors() && stats.TarSHA256 != st.RepoSeeds.TarSHA256 {
-		xp.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", check.Short(stats.TarSHA256), check.Short(st.RepoSeeds.TarSHA256))})
+		xp.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", problem.Short(stats.TarSHA256), problem.Short(st.RepoSeeds.TarSHA256))})
 	}
 	if xp.HasErrors() {
 		res.Problems = append(res.Problems, xp.In("", res.Seeds.Key)...)

@@ -39,7 +39,7 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 	case cur.SHA256 != "" && (cur.SHA256 != want.SHA256 || cur.Size != want.Size):
 		// The store's checksum already says it is another object.
 		probs.Add(problem.Problem{Message: fmt.Sprintf("the current version %s is not the object the statement names: the store's checksum is sha256 %s (%d bytes), the statement says %s (%d bytes)",
-			check.ShortVersion(cur.VersionID), check.Short(cur.SHA256), cur.Size, check.Short(want.SHA256), want.Size)})
+			problem.ShortVersion(cur.VersionID), problem.Short(cur.SHA256), cur.Size, problem.Short(want.SHA256), want.Size)})
 	default:
 		sum, size, err := download(ctx, opt.Bucket, want.Key, cur.VersionID, file)
 		if bucket.Classify(err) == bucket.NotFound {
@@ -56,7 +56,7 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 			return nil, nil
 		}
 		probs.Add(problem.Problem{Message: fmt.Sprintf("the current version %s is not the object the statement names: its bytes have sha256 %s (%d bytes), the statement says %s (%d bytes)",
-			check.ShortVersion(cur.VersionID), check.Short(sum), size, check.Short(want.SHA256), want.Size)})
+			problem.ShortVersion(cur.VersionID), problem.Short(sum), size, problem.Short(want.SHA256), want.Size)})
 	}
 
 	// The manifest's version, if it names one with the right bytes.
@@ -79,11 +79,11 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 		return nil, err
 	}
 	if err != nil {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("and the version %s the manifest names cannot be read: %v", check.ShortVersion(mo.VersionID), err)})
+		probs.Add(problem.Problem{Message: fmt.Sprintf("and the version %s the manifest names cannot be read: %v", problem.ShortVersion(mo.VersionID), err)})
 		return probs, nil
 	}
 	if sum != want.SHA256 || size != want.Size {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("and the version %s the manifest names has sha256 %s (%d bytes), not the statement's", check.ShortVersion(mo.VersionID), check.Short(sum), size)})
+		probs.Add(problem.Problem{Message: fmt.Sprintf("and the version %s the manifest names has sha256 %s (%d bytes), not the statement's", problem.ShortVersion(mo.VersionID), problem.Short(sum), size)})
 		return probs, nil
 	}
 	or.VersionID, or.SHA256, or.Size = mo.VersionID, sum, size

@@ -187,11 +187,11 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 				mprob("lists no %s; publish again", or.Name)
 			case or.Status != result.Missing && mo.VersionID != "" && mo.VersionID != or.VersionID:
 				found[or.Name] = foldInto(fmt.Sprintf("changed outside a publish (drift or tampering): current version %s is not the version %s the manifest names",
-					orNone(check.ShortVersion(or.VersionID)), check.ShortVersion(mo.VersionID)), found[or.Name])
+					orNone(problem.ShortVersion(or.VersionID)), problem.ShortVersion(mo.VersionID)), found[or.Name])
 			case st != nil && or.Name == layout.SeedsObject && (mo.SHA256 != st.RepoSeeds.SHA256 || mo.Size != st.RepoSeeds.Size):
-				mprob("disagrees with the statement in %s about %s (sha256 %s, the statement says %s); publish again", layout.SecretsObject, or.Name, check.Short(mo.SHA256), check.Short(st.RepoSeeds.SHA256))
+				mprob("disagrees with the statement in %s about %s (sha256 %s, the statement says %s); publish again", layout.SecretsObject, or.Name, problem.Short(mo.SHA256), problem.Short(st.RepoSeeds.SHA256))
 			case or.Name == layout.SecretsObject && or.Status != result.Missing && (mo.SHA256 != or.SHA256 || mo.Size != or.Size):
-				mprob("disagrees with %s (sha256 %s, the object has %s); publish again", or.Name, check.Short(mo.SHA256), check.Short(or.SHA256))
+				mprob("disagrees with %s (sha256 %s, the object has %s); publish again", or.Name, problem.Short(mo.SHA256), problem.Short(or.SHA256))
 			}
 		}
 		// A secrets archive replaced behind the manifest's back is reported
