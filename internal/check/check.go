@@ -26,16 +26,6 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
-// Event reports progress of a long step. Only cmd/ decides how to draw it.
-type Event struct {
-	Instance string
-	// Step is "upload", "verify", "manifest", ...
-	Step   string
-	Object string
-	// Done and Total are byte counts for transfers (Total 0 if unknown).
-	Done, Total int64
-}
-
 // CountWriter counts the bytes written to it.
 type CountWriter struct{ N int64 }
 
@@ -309,31 +299,6 @@ func ForEach(ctx context.Context, n, limit int, fn func(i int)) {
 		}(i)
 	}
 	wg.Wait()
-}
-
-// ProgressReader reports bytes read so far; seeking back (a retry) restarts
-// the count.
-type ProgressReader struct {
-	io.ReadSeeker
-	n      int64
-	Report func(int64)
-}
-
-func (p *ProgressReader) Read(b []byte) (int, error) {
-	n, err := p.ReadSeeker.Read(b)
-	p.n += int64(n)
-	if p.Report != nil && n > 0 {
-		p.Report(p.n)
-	}
-	return n, err
-}
-
-func (p *ProgressReader) Seek(off int64, whence int) (int64, error) {
-	pos, err := p.ReadSeeker.Seek(off, whence)
-	if err == nil {
-		p.n = pos
-	}
-	return pos, err
 }
 
 func SortedNames(m map[string]bool) []string {

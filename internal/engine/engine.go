@@ -23,13 +23,13 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/progress"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/verify"
@@ -41,7 +41,7 @@ type Options struct {
 	Version string
 	// Events, when set, receives progress of uploads and checks; it must be
 	// safe for concurrent use.
-	Events func(check.Event)
+	Events func(progress.Event)
 	// SeedsProgress, when set, receives repo-seeds bytes read so far.
 	SeedsProgress func(n int64)
 	// Bucket, when set, is used instead of opening the configured S3

@@ -24,6 +24,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/progress"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -97,7 +98,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	}()
 	emit := func(step, obj string, done, total int64) {
 		if opt.Events != nil {
-			opt.Events(check.Event{Instance: ip.Name, Step: step, Object: obj, Done: done, Total: total})
+			opt.Events(progress.Event{Instance: ip.Name, Step: step, Object: obj, Done: done, Total: total})
 		}
 	}
 
@@ -130,7 +131,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 			if o.name == layout.SeedsObject {
 				var body io.ReadSeeker
 				if r := o.body(); r != nil {
-					body = &check.ProgressReader{ReadSeeker: r, Report: func(n int64) { emit("upload", o.name, n, o.arch.Size) }}
+					body = &progress.Reader{ReadSeeker: r, Report: func(n int64) { emit("upload", o.name, n, o.arch.Size) }}
 				}
 				obj, err = seeds.put(ctx, opt.Bucket, k, prep, body)
 			} else {

@@ -10,6 +10,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/progress"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -26,7 +27,7 @@ type Options struct {
 	Source            manifest.Source
 	Tool              manifest.Tool
 	// Events, when set, receives progress. It must be safe for concurrent use.
-	Events func(check.Event)
+	Events func(progress.Event)
 	// Wrote is the status of an object this run wrote: result.Uploaded
 	// (the default) or result.Written (a local directory).
 	Wrote result.Status

@@ -21,6 +21,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/progress"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -35,7 +36,7 @@ type Options struct {
 	// ExpectedRecipient, when set, must match every bundled key.
 	ExpectedRecipient string
 	// Events, when set, receives progress. It must be safe for concurrent use.
-	Events func(check.Event)
+	Events func(progress.Event)
 }
 
 // Inputs says what Verify checks.
@@ -98,7 +99,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 	ir := result.Instance{Instance: inst.Name, Prefix: inst.BootstrapPrefix}
 	var probs problem.List
 	if opt.Events != nil {
-		opt.Events(check.Event{Instance: inst.Name, Step: "verify"})
+		opt.Events(progress.Event{Instance: inst.Name, Step: "verify"})
 	}
 	mkey := layout.Key(inst.BootstrapPrefix, layout.ManifestName)
 	mprob := func(format string, a ...any) {
