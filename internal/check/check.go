@@ -8,14 +8,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"path"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
@@ -66,7 +64,7 @@ func Secrets(ctx context.Context, b bucket.Bucket, or *result.Object, vo bundle.
 	// handed the body over already: read the whole object again.
 	for attempt := 1; ; attempt++ {
 		c, probs, err = checkSecretsOnce(ctx, b, or, vo)
-		if !RetryRead(ctx, err, attempt) {
+		if !bucket.RetryRead(ctx, err, attempt) {
 			break
 		}
 	}
@@ -131,24 +129,6 @@ func boolKeys[V any](m map[string]V) map[string]bool {
 	return out
 }
 
-// RetryRead says whether a read that failed with err on its attempt-th try
-// should be tried again, after waiting a moment.
-func RetryRead(ctx context.Context, err error, attempt int) bool {
-	const attempts = 3
-	if err == nil || !IsOperational(err) || attempt >= attempts || ctx.Err() != nil {
-		return false
-	}
-	if k := bucket.Classify(err); k == bucket.AccessDenied || k == bucket.NoSuchBucket {
-		return false
-	}
-	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(time.Duration(attempt) * 300 * time.Millisecond):
-		return true
-	}
-}
-
 func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, vo bundle.VerifyOptions) (*bundle.SecretsContents, problem.List, error) {
 	var probs problem.List
 	rc, obj, err := b.Get(ctx, or.Key, or.VersionID)
@@ -164,7 +144,7 @@ func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, v
 	contents, vp := bundle.VerifySecrets(tee, vo)
 	probs = append(probs, vp...)
 	if _, err := io.Copy(io.Discard, tee); err != nil {
-		if IsOperational(err) {
+		if bucket.IsOperational(err) {
 			return nil, probs, err
 		}
 		// An archive already refused needs no second reason.
@@ -195,7 +175,7 @@ func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, v
 func Seeds(ctx context.Context, b bucket.Bucket, or *result.Object, want manifest.Seeds, deep bool) (probs problem.List, err error) {
 	for attempt := 1; ; attempt++ {
 		probs, err = checkSeedsOnce(ctx, b, or, want, deep)
-		if !RetryRead(ctx, err, attempt) {
+		if !bucket.RetryRead(ctx, err, attempt) {
 			return probs, err
 		}
 	}
@@ -238,7 +218,7 @@ func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, wan
 		}
 	}
 	if _, err := io.Copy(io.Discard, tee); err != nil {
-		if IsOperational(err) {
+		if bucket.IsOperational(err) {
 			return probs, err
 		}
 		probs.Add(problem.Problem{Message: downloadFailed(err)})
@@ -265,22 +245,6 @@ func ReadManifest(ctx context.Context, b bucket.Bucket, k string) (*manifest.Man
 		return nil, err
 	}
 	return manifest.Parse(data)
-}
-
-// IsOperational says whether err means the run could not complete (as
-// opposed to a finding about the content).
-func IsOperational(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	switch bucket.Classify(err) {
-	case bucket.Unreachable, bucket.AccessDenied, bucket.NoSuchBucket:
-		return true
-	}
-	return false
 }
 
 // ForEach runs fn(0..n-1) with at most limit running at once.
@@ -319,7 +283,7 @@ func Current(ctx context.Context, b bucket.Bucket, or *result.Object) (problem.L
 		return nil, nil
 	}
 	cur, err := b.Head(ctx, or.Key, "")
-	if IsOperational(err) {
+	if bucket.IsOperational(err) {
 		return nil, err
 	}
 	if err != nil {

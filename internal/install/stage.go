@@ -62,7 +62,7 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 	// The manifest's version, if it names one with the right bytes.
 	mkey := layout.Key(opt.Prefix, layout.ManifestName)
 	m, err := check.ReadManifest(ctx, opt.Bucket, mkey)
-	if check.IsOperational(err) {
+	if bucket.IsOperational(err) {
 		return nil, err
 	}
 	if err != nil {
@@ -75,7 +75,7 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 		return probs, nil
 	}
 	sum, size, err := download(ctx, opt.Bucket, want.Key, mo.VersionID, file)
-	if check.IsOperational(err) {
+	if bucket.IsOperational(err) {
 		return nil, err
 	}
 	if err != nil {
@@ -96,7 +96,7 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 func download(ctx context.Context, b bucket.Bucket, key, version, file string) (sum string, size int64, err error) {
 	for attempt := 1; ; attempt++ {
 		sum, size, err = downloadOnce(ctx, b, key, version, file)
-		if !check.RetryRead(ctx, err, attempt) {
+		if !bucket.RetryRead(ctx, err, attempt) {
 			return sum, size, err
 		}
 	}

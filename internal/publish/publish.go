@@ -274,7 +274,7 @@ func unchanged(ctx context.Context, b bucket.Bucket, k string, arch *gate.Archiv
 	if errors.Is(err, bucket.ErrNotFound) {
 		return "", false, nil
 	}
-	if check.IsOperational(err) {
+	if bucket.IsOperational(err) {
 		return "", false, err
 	}
 	if err != nil {

@@ -114,7 +114,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 		ir.Manifest = m
 	case errors.Is(err, bucket.ErrNotFound):
 		mprob("missing: the index of this instance's versions was deleted or never written; publish again")
-	case check.IsOperational(err):
+	case bucket.IsOperational(err):
 		ir.Err = err
 		return ir, probs, ""
 	default:
