@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -19,7 +18,6 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
-	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
@@ -28,28 +26,6 @@ import (
 type CountWriter struct{ N int64 }
 
 func (c *CountWriter) Write(p []byte) (int, error) { c.N += int64(len(p)); return len(p), nil }
-
-// Forbidden returns the rule for names an instance's bundle must not hold.
-func Forbidden(all []plan.Instance, self plan.Instance, exclude []string) func(string) string {
-	return func(name string) string {
-		for _, in := range all {
-			if in.Name != self.Name && in.TokenFile() == name {
-				return "it is the discord token of instance " + in.Name
-			}
-		}
-		if name != self.TokenFile() {
-			if ok, _ := path.Match(plan.TokenPattern, name); ok {
-				return "it is another instance's discord token"
-			}
-			for _, g := range exclude {
-				if ok, _ := path.Match(g, name); ok {
-					return "it matches exclude-secrets " + g
-				}
-			}
-		}
-		return ""
-	}
-}
 
 // Secrets downloads a secrets archive at or.VersionID and verifies it,
 // filling in what was found; when or.SHA256 is set, the bytes must have

@@ -159,7 +159,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	seedsObj, secObj := &ir.Objects[0], &ir.Objects[1]
 	_, st, p, err := check.Secrets(ctx, opt.Bucket, secObj, bundle.VerifyOptions{
 		Expected: names, ExpectedRecipient: opt.ExpectedRecipient,
-		Forbidden: check.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
+		Forbidden: plan.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
 	}, ip.Name, ip.BootstrapPrefix)
 	if err == nil && st != nil {
 		var sp problem.List

@@ -5,10 +5,10 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
+	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/progress"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
@@ -45,7 +45,7 @@ func Assembled(prep *gate.Prepared) *result.Result {
 			names[i] = s.Name
 		}
 		_, p := bundle.VerifySecrets(bytes.NewReader(sec.Data), bundle.VerifyOptions{
-			Expected: names, Forbidden: check.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
+			Expected: names, Forbidden: plan.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
 		})
 		p.In(ip.Name, layout.Key(ip.BootstrapPrefix, layout.SecretsObject))
 		res.Problems = append(res.Problems, p...)

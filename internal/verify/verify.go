@@ -148,7 +148,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 		case layout.SecretsObject:
 			vo := bundle.VerifyOptions{
 				ExpectedRecipient: opt.ExpectedRecipient,
-				Forbidden:         check.Forbidden(in.Instances, inst, in.Policy.Exclude),
+				Forbidden:         plan.Forbidden(in.Instances, inst, in.Policy.Exclude),
 			}
 			var contents *bundle.SecretsContents
 			contents, st, p, err = check.Secrets(ctx, opt.Bucket, or, vo, inst.Name, inst.BootstrapPrefix)
