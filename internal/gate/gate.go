@@ -21,7 +21,6 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
@@ -284,8 +283,7 @@ func buildSeeds(in Inputs) (*os.File, *Archive, problem.List, error) {
 		return nil, nil, nil, fmt.Errorf("create temporary file for %s: %w", layout.SeedsObject, err)
 	}
 	h := sha256.New()
-	cw := &check.CountWriter{}
-	bw := newBufferedWriter(io.MultiWriter(f, h, cw))
+	bw := newBufferedWriter(io.MultiWriter(f, h))
 	th := sha256.New()
 	probs, err := bundle.WriteSeeds(bw, in.RepoSeedsDir, bundle.SeedsOptions{
 		Mtime: in.Mtime, AllowKeys: in.SeedsAllowKeys, Progress: in.Progress, TarHash: th,
@@ -293,10 +291,15 @@ func buildSeeds(in Inputs) (*os.File, *Archive, problem.List, error) {
 	if err == nil {
 		err = bw.Flush()
 	}
+	var size int64
+	if err == nil {
+		// Nothing else writes to f: where it stands is how much was written.
+		size, err = f.Seek(0, io.SeekCurrent)
+	}
 	if err != nil {
 		return f, nil, probs, fmt.Errorf("build %s: %w", layout.SeedsObject, err)
 	}
-	arch := &Archive{Size: cw.N, TarSHA256: hex.EncodeToString(th.Sum(nil))}
+	arch := &Archive{Size: size, TarSHA256: hex.EncodeToString(th.Sum(nil))}
 	copy(arch.SHA256[:], h.Sum(nil))
 	return f, arch, probs, nil
 }

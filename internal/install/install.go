@@ -31,10 +31,10 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/proof"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -174,7 +174,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	// 1. The secrets archive, proven against the pin.
 	res.Secrets = result.Object{Name: layout.SecretsObject, Key: layout.Key(opt.Prefix, opt.SecretsArchive), Status: result.Checked}
 	event(opt, "download", res.Secrets.Key)
-	c, st, probs, err := check.Secrets(ctx, opt.Bucket, &res.Secrets, bundle.VerifyOptions{ExpectedRecipient: pin.Recipient}, "", opt.Prefix)
+	c, st, probs, err := proof.Secrets(ctx, opt.Bucket, &res.Secrets, bundle.VerifyOptions{ExpectedRecipient: pin.Recipient}, "", opt.Prefix)
 	if err != nil {
 		if bucket.Classify(err) == bucket.NotFound {
 			res.Problems.Add(problem.Problem{Object: res.Secrets.Key, Message: "missing: nothing to install"})

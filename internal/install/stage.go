@@ -16,10 +16,10 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/proof"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -61,7 +61,7 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 
 	// The manifest's version, if it names one with the right bytes.
 	mkey := layout.Key(opt.Prefix, layout.ManifestName)
-	m, err := check.ReadManifest(ctx, opt.Bucket, mkey)
+	m, err := proof.ReadManifest(ctx, opt.Bucket, mkey)
 	if bucket.IsOperational(err) {
 		return nil, err
 	}

@@ -1,5 +1,5 @@
 // Package publish uploads prepared bundles (internal/gate) to a bucket,
-// pulls back exactly the versions it wrote and proves them (internal/check),
+// pulls back exactly the versions it wrote and proves them (internal/proof),
 // and writes each instance's manifest last. A run that fails before an
 // instance's manifest removes what it uploaded for that instance.
 package publish
@@ -15,16 +15,18 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/progress"
+	"github.com/openclaw/clawdinator-bundle/internal/proof"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -44,9 +46,15 @@ func Publish(ctx context.Context, prep *gate.Prepared, opt Options) *result.Resu
 	// Problems in instance order, not completion order: reports are stable.
 	probs := make([]problem.List, n)
 	committed := make([]bool, n)
-	check.ForEach(ctx, n, opt.Concurrency, func(i int) {
-		res.Instances[i], probs[i], committed[i] = publishOne(ctx, prep, prep.Plan.Instances[i], opt, seeds)
-	})
+	var g errgroup.Group
+	g.SetLimit(opt.limit())
+	for i := range n {
+		g.Go(func() error {
+			res.Instances[i], probs[i], committed[i] = publishOne(ctx, prep, prep.Plan.Instances[i], opt, seeds)
+			return nil
+		})
+	}
+	g.Wait()
 	for i, ip := range prep.Plan.Instances {
 		if !committed[i] {
 			sums := map[string]string{layout.SecretsObject: prep.Secrets[ip.Name].Hex(), layout.SeedsObject: prep.Seeds.Hex()}
@@ -157,13 +165,13 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 		names[i] = s.Name
 	}
 	seedsObj, secObj := &ir.Objects[0], &ir.Objects[1]
-	_, st, p, err := check.Secrets(ctx, opt.Bucket, secObj, bundle.VerifyOptions{
+	_, st, p, err := proof.Secrets(ctx, opt.Bucket, secObj, bundle.VerifyOptions{
 		Expected: names, ExpectedRecipient: opt.ExpectedRecipient,
 		Forbidden: plan.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
 	}, ip.Name, ip.BootstrapPrefix)
 	if err == nil && st != nil {
 		var sp problem.List
-		sp, err = check.Seeds(ctx, opt.Bucket, seedsObj, st.RepoSeeds, opt.DeepVerify)
+		sp, err = proof.Seeds(ctx, opt.Bucket, seedsObj, st.RepoSeeds, opt.DeepVerify)
 		probs = append(probs, sp.In(ip.Name, seedsObj.Key)...)
 	}
 	p.In(ip.Name, secObj.Key)
@@ -173,7 +181,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 			break
 		}
 		var cp problem.List
-		cp, err = check.Current(ctx, opt.Bucket, or)
+		cp, err = proof.Current(ctx, opt.Bucket, or)
 		probs = append(probs, cp.In(ip.Name, or.Key)...)
 	}
 	if err != nil {
@@ -293,25 +301,38 @@ func unchanged(ctx context.Context, b bucket.Bucket, k string, arch *gate.Archiv
 func FindProvenSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Instance, key *agekey.Key) map[string]manifest.Object {
 	out := map[string]manifest.Object{}
 	var mu sync.Mutex
-	check.ForEach(ctx, len(instances), 8, func(i int) {
-		in := instances[i]
-		or := result.Object{Key: layout.Key(in.BootstrapPrefix, layout.SecretsObject)}
-		c, st, p, err := check.Secrets(ctx, b, &or, bundle.VerifyOptions{ExpectedRecipient: key.Recipient()}, in.Name, in.BootstrapPrefix)
-		if err != nil || st == nil || p.HasErrors() || !bytes.Equal(c.Identity, key.Canonical()) {
-			return
-		}
-		cur, err := b.Head(ctx, st.RepoSeeds.Key, "")
-		if err != nil || cur.VersionID == "" || cur.SHA256 != st.RepoSeeds.SHA256 || cur.Size != st.RepoSeeds.Size {
-			return
-		}
-		mu.Lock()
-		out[st.RepoSeeds.TarSHA256] = manifest.Object{
-			Name: layout.SeedsObject, Key: st.RepoSeeds.Key, Size: st.RepoSeeds.Size, SHA256: st.RepoSeeds.SHA256,
-			VersionID: cur.VersionID, TarSHA256: st.RepoSeeds.TarSHA256,
-		}
-		mu.Unlock()
-	})
+	var g errgroup.Group
+	g.SetLimit(8)
+	for _, in := range instances {
+		g.Go(func() error {
+			or := result.Object{Key: layout.Key(in.BootstrapPrefix, layout.SecretsObject)}
+			c, st, p, err := proof.Secrets(ctx, b, &or, bundle.VerifyOptions{ExpectedRecipient: key.Recipient()}, in.Name, in.BootstrapPrefix)
+			if err != nil || st == nil || p.HasErrors() || !bytes.Equal(c.Identity, key.Canonical()) {
+				return nil
+			}
+			cur, err := b.Head(ctx, st.RepoSeeds.Key, "")
+			if err != nil || cur.VersionID == "" || cur.SHA256 != st.RepoSeeds.SHA256 || cur.Size != st.RepoSeeds.Size {
+				return nil
+			}
+			mu.Lock()
+			out[st.RepoSeeds.TarSHA256] = manifest.Object{
+				Name: layout.SeedsObject, Key: st.RepoSeeds.Key, Size: st.RepoSeeds.Size, SHA256: st.RepoSeeds.SHA256,
+				VersionID: cur.VersionID, TarSHA256: st.RepoSeeds.TarSHA256,
+			}
+			mu.Unlock()
+			return nil
+		})
+	}
+	g.Wait()
 	return out
+}
+
+// limit is how many instances Publish works on at once.
+func (o Options) limit() int {
+	if o.Concurrency <= 0 {
+		return 4
+	}
+	return o.Concurrency
 }
 
 func (o Options) wrote() result.Status {

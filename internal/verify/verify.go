@@ -10,18 +10,22 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/progress"
+	"github.com/openclaw/clawdinator-bundle/internal/proof"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -69,7 +73,7 @@ func Verify(ctx context.Context, in Inputs, opt Options) *result.Result {
 				delete(want, i.Name)
 			}
 		}
-		for _, n := range check.SortedNames(want) {
+		for _, n := range slices.Sorted(maps.Keys(want)) {
 			if n != "" {
 				res.Problems.Add(problem.Problem{Instance: n, Message: "not in the instances file"})
 			}
@@ -79,9 +83,15 @@ func Verify(ctx context.Context, in Inputs, opt Options) *result.Result {
 	// Problems in instance order, not completion order: reports are stable.
 	probs := make([]problem.List, len(selected))
 	rcps := make([]string, len(selected))
-	check.ForEach(ctx, len(selected), opt.Concurrency, func(i int) {
-		res.Instances[i], probs[i], rcps[i] = verifyOne(ctx, in, selected[i], opt)
-	})
+	var g errgroup.Group
+	g.SetLimit(opt.limit())
+	for i := range selected {
+		g.Go(func() error {
+			res.Instances[i], probs[i], rcps[i] = verifyOne(ctx, in, selected[i], opt)
+			return nil
+		})
+	}
+	g.Wait()
 	recipients := map[string]bool{}
 	for i := range selected {
 		res.Problems = append(res.Problems, probs[i]...)
@@ -89,7 +99,7 @@ func Verify(ctx context.Context, in Inputs, opt Options) *result.Result {
 			recipients[rcps[i]] = true
 		}
 	}
-	if names := check.SortedNames(recipients); len(names) > 0 {
+	if names := slices.Sorted(maps.Keys(recipients)); len(names) > 0 {
 		res.Recipient = strings.Join(names, ",")
 	}
 	return res
@@ -105,7 +115,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 	mprob := func(format string, a ...any) {
 		probs.Add(problem.Problem{Instance: inst.Name, Object: mkey, Message: fmt.Sprintf(format, a...)})
 	}
-	m, err := check.ReadManifest(ctx, opt.Bucket, mkey)
+	m, err := proof.ReadManifest(ctx, opt.Bucket, mkey)
 	switch {
 	case err == nil:
 		if m.Instance != inst.Name {
@@ -151,7 +161,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 				Forbidden:         plan.Forbidden(in.Instances, inst, in.Policy.Exclude),
 			}
 			var contents *bundle.SecretsContents
-			contents, st, p, err = check.Secrets(ctx, opt.Bucket, or, vo, inst.Name, inst.BootstrapPrefix)
+			contents, st, p, err = proof.Secrets(ctx, opt.Bucket, or, vo, inst.Name, inst.BootstrapPrefix)
 			if err == nil && contents != nil {
 				recipient = contents.Recipient
 				ir.Secrets = contents.Secrets
@@ -168,7 +178,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 				found[or.Name] = p
 				continue
 			}
-			p, err = check.Seeds(ctx, opt.Bucket, or, st.RepoSeeds, opt.DeepVerify)
+			p, err = proof.Seeds(ctx, opt.Bucket, or, st.RepoSeeds, opt.DeepVerify)
 		}
 		if err != nil {
 			ir.Err = err
@@ -215,6 +225,14 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 	ir.Objects = []result.Object{sec, seeds}
 	ir.Verified = !probs.HasErrors() && sec.Verified && seeds.Verified
 	return ir, probs, recipient
+}
+
+// limit is how many instances Verify checks at once.
+func (o Options) limit() int {
+	if o.Concurrency <= 0 {
+		return 4
+	}
+	return o.Concurrency
 }
 
 func sameSecrets(a, b []bundle.SecretInfo) bool {

@@ -1,8 +1,22 @@
-// Package check proves what is in a bucket: the pull-back step that publish
-// runs on what it just wrote and verify runs on what is there now. It
-// downloads with bounded reads, checks each archive on its own terms
-// (internal/bundle), and compares what it found with what was expected.
-package check
+// Package proof proves what a bucket holds: the pull-back step that
+// publish runs on the versions it just wrote, verify on what is current now,
+// and install on what a host downloads. Reads are bounded, and each archive
+// is checked on its own terms (internal/bundle) before anything it says is
+// believed. The proof is a chain, each link resting on the one before:
+//
+//  1. Secrets: the secrets archive is well formed and its key, pinned to an
+//     expected recipient when there is one, decrypts every secret to EOF.
+//  2. The statement inside it, about this instance at this prefix and
+//     listing exactly the secrets the archive holds, is then vouched for
+//     by that key: whoever could replace it could also read the key.
+//  3. Seeds: the repo-seeds object is the one the statement names, by the
+//     store's own SHA-256 checksum or by the downloaded bytes, never by
+//     metadata an uploader chose.
+//  4. Current: the versions proven are still what a host downloads now.
+//
+// A manifest (ReadManifest) is an index of versions, never a proof: its
+// readers compare it with what the chain proved.
+package proof
 
 import (
 	"context"
@@ -10,9 +24,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
-	"sync"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
@@ -22,10 +36,10 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
-// CountWriter counts the bytes written to it.
-type CountWriter struct{ N int64 }
+// countWriter counts the bytes written to it.
+type countWriter struct{ n int64 }
 
-func (c *CountWriter) Write(p []byte) (int, error) { c.N += int64(len(p)); return len(p), nil }
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 // Secrets downloads a secrets archive at or.VersionID and verifies it,
 // filling in what was found; when or.SHA256 is set, the bytes must have
@@ -91,18 +105,10 @@ func statement(c *bundle.SecretsContents, instance, prefix string) (*manifest.St
 		}
 		delete(listed, s.Name)
 	}
-	for _, name := range SortedNames(boolKeys(listed)) {
+	for _, name := range slices.Sorted(maps.Keys(listed)) {
 		probs.Entryf(bundle.SecretsDir+"/"+name, "is listed in the statement but missing from the archive")
 	}
 	return st, probs
-}
-
-func boolKeys[V any](m map[string]V) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k := range m {
-		out[k] = true
-	}
-	return out
 }
 
 func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, vo bundle.VerifyOptions) (*bundle.SecretsContents, problem.List, error) {
@@ -113,7 +119,7 @@ func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, v
 	}
 	defer rc.Close()
 	h := sha256.New()
-	cr := &CountWriter{}
+	cr := &countWriter{}
 	// Cap what is read: a secrets archive is small, a planted one may not be.
 	limit := bundle.SecretsLimits.MaxUnpacked
 	tee := io.TeeReader(io.LimitReader(rc, limit+1), io.MultiWriter(h, cr))
@@ -128,7 +134,7 @@ func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, v
 			probs.Add(problem.Problem{Message: downloadFailed(err)})
 		}
 	}
-	if cr.N > limit {
+	if cr.n > limit {
 		probs.Add(problem.Problem{Message: fmt.Sprintf("larger than %d bytes: not a secrets archive", limit)})
 	}
 	got := hex.EncodeToString(h.Sum(nil))
@@ -136,7 +142,7 @@ func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, v
 		probs.Add(problem.Problem{Message: fmt.Sprintf("downloaded bytes have sha256 %s, expected %s", problem.Short(got), problem.Short(or.SHA256))})
 	}
 	// Report what was found, not what was hoped for.
-	or.SHA256, or.Size = got, cr.N
+	or.SHA256, or.Size = got, cr.n
 	if or.VersionID == "" {
 		or.VersionID = obj.VersionID
 	}
@@ -184,7 +190,7 @@ func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, wan
 	}
 	defer rc.Close()
 	h := sha256.New()
-	cr := &CountWriter{}
+	cr := &countWriter{}
 	tee := io.TeeReader(rc, io.MultiWriter(h, cr))
 	if deep {
 		stats, vp := bundle.VerifySeeds(tee, bundle.SeedsLimits)
@@ -200,16 +206,17 @@ func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, wan
 		probs.Add(problem.Problem{Message: downloadFailed(err)})
 	}
 	got := hex.EncodeToString(h.Sum(nil))
-	if got != want.SHA256 || cr.N != want.Size {
-		mismatch(got, cr.N, "the downloaded bytes have")
+	if got != want.SHA256 || cr.n != want.Size {
+		mismatch(got, cr.n, "the downloaded bytes have")
 	}
-	or.SHA256, or.Size = got, cr.N
+	or.SHA256, or.Size = got, cr.n
 	if or.VersionID == "" {
 		or.VersionID = obj.VersionID
 	}
 	return probs, nil
 }
 
+// ReadManifest reads and parses the manifest at key k (1 MiB at most).
 func ReadManifest(ctx context.Context, b bucket.Bucket, k string) (*manifest.Manifest, error) {
 	rc, _, err := b.Get(ctx, k, "")
 	if err != nil {
@@ -221,33 +228,6 @@ func ReadManifest(ctx context.Context, b bucket.Bucket, k string) (*manifest.Man
 		return nil, err
 	}
 	return manifest.Parse(data)
-}
-
-// ForEach runs fn(0..n-1) with at most limit running at once.
-func ForEach(ctx context.Context, n, limit int, fn func(i int)) {
-	if limit <= 0 {
-		limit = 4
-	}
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(i int) {
-			defer func() { <-sem; wg.Done() }()
-			fn(i)
-		}(i)
-	}
-	wg.Wait()
-}
-
-func SortedNames(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Current confirms the version just verified is still what a host would
