@@ -47,6 +47,11 @@ type Options struct {
 	// Bucket, when set, is used instead of opening the configured S3
 	// bucket (tests, the demo's in-process store).
 	Bucket bucket.Bucket
+	// Concurrency is how many instances every step that talks to the
+	// bucket works on at once (publish, verify, the repo-seeds reuse
+	// lookup), and so the most requests in flight; 0 means
+	// bucket.DefaultConcurrency. It is no input of the tool.
+	Concurrency int
 }
 
 // Run runs cfg.Mode to its result. The error is a configuration problem
@@ -74,6 +79,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*result.Result, 
 		}
 		return verify.Verify(ctx, vi, verify.Options{
 			Bucket: b, DeepVerify: cfg.DeepVerify, ExpectedRecipient: cfg.ExpectedRecipient, Events: opt.Events,
+			Concurrency: opt.Concurrency,
 		}), nil
 	}
 
@@ -99,7 +105,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*result.Result, 
 		// An unchanged repo-seeds tree need not be compressed again, when
 		// a statement made with our own key vouches for the bucket's copy.
 		if key, err := agekey.Parse(cfg.AgeKey); err == nil && len(iprobs) == 0 {
-			in.PublishedSeeds = publish.FindProvenSeeds(ctx, b, instances, key)
+			in.PublishedSeeds = publish.FindProvenSeeds(ctx, b, instances, key, opt.Concurrency)
 		}
 	case cfg.OutputDir != "":
 		if probs := symlinksUnder(cfg.OutputDir, instances); len(probs) > 0 {
@@ -117,8 +123,9 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*result.Result, 
 	}
 	popt := publish.Options{
 		Bucket: b, DeepVerify: cfg.DeepVerify, ExpectedRecipient: cfg.ExpectedRecipient, Events: opt.Events,
-		Source: manifest.Source{Repository: cfg.SourceRepository, SHA: cfg.SourceSHA, RunID: cfg.SourceRunID},
-		Tool:   manifest.Tool{Name: "clawdinator-bundle", Version: opt.Version},
+		Concurrency: opt.Concurrency,
+		Source:      manifest.Source{Repository: cfg.SourceRepository, SHA: cfg.SourceSHA, RunID: cfg.SourceRunID},
+		Tool:        manifest.Tool{Name: "clawdinator-bundle", Version: opt.Version},
 	}
 	if mode == result.Assemble {
 		popt.Wrote = result.Written

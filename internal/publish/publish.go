@@ -297,12 +297,14 @@ func unchanged(ctx context.Context, b bucket.Bucket, k string, arch *gate.Archiv
 // when the identity inside is key itself is its statement believed, and
 // only when the store's checksum of the seeds object it names equals the
 // statement's digest is that object a candidate for reuse. Anything else
-// is skipped: this only saves work, it never decides what is correct.
-func FindProvenSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Instance, key *agekey.Key) map[string]manifest.Object {
+// is skipped: this only saves work, it never decides what is correct. It
+// reads at most concurrency instances at once (0 means
+// bucket.DefaultConcurrency).
+func FindProvenSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Instance, key *agekey.Key, concurrency int) map[string]manifest.Object {
 	out := map[string]manifest.Object{}
 	var mu sync.Mutex
 	var g errgroup.Group
-	g.SetLimit(8)
+	g.SetLimit(limit(concurrency))
 	for _, in := range instances {
 		g.Go(func() error {
 			or := result.Object{Key: layout.Key(in.BootstrapPrefix, layout.SecretsObject)}
@@ -328,11 +330,13 @@ func FindProvenSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Inst
 }
 
 // limit is how many instances Publish works on at once.
-func (o Options) limit() int {
-	if o.Concurrency <= 0 {
-		return 4
+func (o Options) limit() int { return limit(o.Concurrency) }
+
+func limit(concurrency int) int {
+	if concurrency <= 0 {
+		return bucket.DefaultConcurrency
 	}
-	return o.Concurrency
+	return concurrency
 }
 
 func (o Options) wrote() result.Status {

@@ -20,7 +20,8 @@ type Options struct {
 	// DeepVerify downloads and unpacks every repo-seeds archive instead of
 	// checking it by SHA-256.
 	DeepVerify bool
-	// Concurrency bounds how many instances are processed at once.
+	// Concurrency bounds how many instances are processed at once, and so
+	// how many requests are in flight; 0 means bucket.DefaultConcurrency.
 	Concurrency int
 	// ExpectedRecipient, when set, must match every bundled key.
 	ExpectedRecipient string

@@ -221,7 +221,7 @@ func attackPlant(t *testing.T, srv *s3test.Server, checksum bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), e.st, in.Instances, key)
+	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), e.st, in.Instances, key, 0)
 	if len(in.PublishedSeeds) != 0 {
 		t.Errorf("planted seeds offered for reuse: %+v", in.PublishedSeeds)
 	}

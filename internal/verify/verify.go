@@ -35,7 +35,8 @@ type Options struct {
 	// DeepVerify downloads and unpacks every repo-seeds archive instead of
 	// checking it by the store's SHA-256 checksum.
 	DeepVerify bool
-	// Concurrency bounds how many instances are checked at once.
+	// Concurrency bounds how many instances are checked at once, and so
+	// how many requests are in flight; 0 means bucket.DefaultConcurrency.
 	Concurrency int
 	// ExpectedRecipient, when set, must match every bundled key.
 	ExpectedRecipient string
@@ -230,7 +231,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 // limit is how many instances Verify checks at once.
 func (o Options) limit() int {
 	if o.Concurrency <= 0 {
-		return 4
+		return bucket.DefaultConcurrency
 	}
 	return o.Concurrency
 }
