@@ -172,7 +172,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 
 	// 1. The secrets archive, proven against the pin.
-	res.Secrets = result.Object{Name: layout.SecretsObject, Key: layout.Key(opt.Prefix, opt.SecretsArchive), Status: result.Checked}
+	res.Secrets = result.Object{Object: manifest.Object{Name: layout.SecretsObject, Key: layout.Key(opt.Prefix, opt.SecretsArchive)}, Status: result.Checked}
 	event(opt, "download", res.Secrets.Key)
 	c, st, probs, err := proof.Secrets(ctx, opt.Bucket, &res.Secrets, bundle.VerifyOptions{ExpectedRecipient: pin.Recipient}, "", opt.Prefix)
 	if err != nil {
@@ -238,7 +238,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return fail(err)
 	}
 	stages = append(stages, seedsStage)
-	res.Seeds = result.Object{Name: layout.SeedsObject, Key: st.RepoSeeds.Key, Status: result.Checked}
+	res.Seeds = result.Object{Object: manifest.Object{Name: layout.SeedsObject, Key: st.RepoSeeds.Key}, Status: result.Checked}
 	event(opt, "download", res.Seeds.Key)
 	sp, err := fetchSeeds(ctx, opt, st.RepoSeeds, &res.Seeds, &res.SeedsFrom, filepath.Join(seedsStage, "archive"))
 	if err != nil {

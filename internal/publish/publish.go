@@ -123,7 +123,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	}
 	for _, o := range objs {
 		k := layout.Key(ip.BootstrapPrefix, o.name)
-		or := result.Object{Name: o.name, Key: k, Size: o.arch.Size, SHA256: o.arch.Hex(), TarSHA256: o.arch.TarSHA256}
+		or := result.Object{Object: manifest.Object{Name: o.name, Key: k, Size: o.arch.Size, SHA256: o.arch.Hex(), TarSHA256: o.arch.TarSHA256}}
 		v, ok, err := unchanged(ctx, opt.Bucket, k, o.arch)
 		or.Before = v
 		if err != nil {
@@ -205,7 +205,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 		Tool: opt.Tool, Source: opt.Source, Recipient: prep.Key.Recipient(), Secrets: ir.Secrets,
 	}
 	for _, or := range []*result.Object{secObj, seedsObj} {
-		m.Objects = append(m.Objects, manifest.Object{Name: or.Name, Key: or.Key, Size: or.Size, SHA256: or.SHA256, VersionID: or.VersionID, TarSHA256: or.TarSHA256, Unchanged: or.Status == result.Unchanged})
+		m.Objects = append(m.Objects, or.Manifested())
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	data = append(data, '\n')
@@ -307,7 +307,7 @@ func FindProvenSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Inst
 	g.SetLimit(limit(concurrency))
 	for _, in := range instances {
 		g.Go(func() error {
-			or := result.Object{Key: layout.Key(in.BootstrapPrefix, layout.SecretsObject)}
+			or := result.Object{Object: manifest.Object{Key: layout.Key(in.BootstrapPrefix, layout.SecretsObject)}}
 			c, st, p, err := proof.Secrets(ctx, b, &or, bundle.VerifyOptions{ExpectedRecipient: key.Recipient()}, in.Name, in.BootstrapPrefix)
 			if err != nil || st == nil || p.HasErrors() || !bytes.Equal(c.Identity, key.Canonical()) {
 				return nil

@@ -54,8 +54,8 @@ func Assembled(prep *gate.Prepared) *result.Result {
 		res.Instances = append(res.Instances, result.Instance{
 			Instance: ip.Name, Prefix: ip.BootstrapPrefix, Secrets: prep.SecretInfo[ip.Name], Verified: ok,
 			Objects: []result.Object{
-				{Name: layout.SecretsObject, Key: layout.Key(ip.BootstrapPrefix, layout.SecretsObject), Size: sec.Size, SHA256: sec.Hex(), Status: result.Built, Verified: ok},
-				{Name: layout.SeedsObject, Key: layout.Key(ip.BootstrapPrefix, layout.SeedsObject), Size: prep.Seeds.Size, SHA256: prep.Seeds.Hex(), Status: result.Built, Verified: true},
+				{Object: manifest.Object{Name: layout.SecretsObject, Key: layout.Key(ip.BootstrapPrefix, layout.SecretsObject), Size: sec.Size, SHA256: sec.Hex()}, Status: result.Built, Verified: ok},
+				{Object: manifest.Object{Name: layout.SeedsObject, Key: layout.Key(ip.BootstrapPrefix, layout.SeedsObject), Size: prep.Seeds.Size, SHA256: prep.Seeds.Hex()}, Status: result.Built, Verified: true},
 			},
 		})
 	}

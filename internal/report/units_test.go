@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -35,8 +36,10 @@ func TestSize(t *testing.T) {
 // The text report counts decrypted secrets only for a verified instance
 // that has secrets, and shows a long version id shortened.
 func TestTextSecretsLine(t *testing.T) {
-	obj := result.Object{Name: "secrets.tar.zst", Key: "p/secrets.tar.zst", Size: 10, SHA256: "aa", Status: result.Checked, Verified: true,
-		VersionID: "AAAAAAAAmiddle-of-the-idZZZZZZZZ"}
+	obj := result.Object{
+		Object: manifest.Object{Name: "secrets.tar.zst", Key: "p/secrets.tar.zst", Size: 10, SHA256: "aa", VersionID: "AAAAAAAAmiddle-of-the-idZZZZZZZZ"},
+		Status: result.Checked, Verified: true,
+	}
 	line := Prefix + "i: p/secrets.tar.zst checked 10 B sha256 aa version AAAAAAAA…ZZZZZZZZ verified\n"
 	secrets := []bundle.SecretInfo{{Name: "a.age"}}
 	for _, tc := range []struct {

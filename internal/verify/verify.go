@@ -135,8 +135,8 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 	// What a host downloads now is the current version of each object:
 	// the secrets archive first, proven with the key inside it; then the
 	// repo-seeds object its statement names.
-	sec := result.Object{Name: layout.SecretsObject, Key: layout.Key(inst.BootstrapPrefix, layout.SecretsObject), Status: result.Checked}
-	seeds := result.Object{Name: layout.SeedsObject, Key: layout.Key(inst.BootstrapPrefix, layout.SeedsObject), Status: result.Checked}
+	sec := result.Object{Object: manifest.Object{Name: layout.SecretsObject, Key: layout.Key(inst.BootstrapPrefix, layout.SecretsObject)}, Status: result.Checked}
+	seeds := result.Object{Object: manifest.Object{Name: layout.SeedsObject, Key: layout.Key(inst.BootstrapPrefix, layout.SeedsObject)}, Status: result.Checked}
 	found := map[string]problem.List{}
 	var recipient string
 	var st *manifest.Statement
