@@ -73,7 +73,7 @@ func Run(ctx context.Context, cfg *config.Config, opt Options) (*result.Result, 
 		if err != nil {
 			return nil, err
 		}
-		vi := verify.Inputs{Instances: instances, Policy: pol}
+		vi := verify.Inputs{Instances: instances, InstancesFile: cfg.InstancesFile, Policy: pol}
 		if cfg.CompareSecretsDir {
 			vi.SecretsDir = cfg.SecretsDir
 		}
@@ -144,6 +144,10 @@ func planned(instances []plan.Instance, iprobs problem.List, file string, pol pl
 	}
 	selected, probs := plan.Select(instances, file, pol)
 	res.Problems = append(res.Problems, probs...)
+	if probs.HasErrors() {
+		// A plan that is wrong is not fanned out.
+		return res
+	}
 	for _, in := range selected {
 		res.Planned = append(res.Planned, result.Planned{Instance: in.Name, Prefix: in.BootstrapPrefix, DiscordTokenSecret: in.DiscordTokenSecret})
 	}

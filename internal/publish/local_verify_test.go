@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
@@ -178,5 +180,20 @@ func TestVerifyDir(t *testing.T) {
 			t.Errorf("instances = %+v", res.Instances)
 		}
 		expect(t, res, "instance clawdinator-9", "not in the instances file")
+	})
+
+	// Verify selects as plan and publish do (plan.Select): a policy that
+	// publish would refuse is reported against the instances file, and
+	// every instance is checked all the same.
+	t.Run("policy publish would refuse", func(t *testing.T) {
+		token := strings.TrimSuffix(sample.TokenName("clawdinator-2"), ".age")
+		res := localVerify(t, f, out, func(vi *verify.Inputs, _ *verify.Options) {
+			vi.InstancesFile = f.InstancesFile
+			vi.Policy.Required = append(slices.Clone(vi.Policy.Required), token)
+		})
+		expect(t, res, "instance clawdinator-2", f.InstancesFile, "is also a required secret")
+		if len(res.Instances) != len(sample.Instances) || !res.Instances[1].Verified {
+			t.Errorf("instances = %+v, want every one checked, clawdinator-2 proven", res.Instances)
+		}
 	})
 }

@@ -47,9 +47,11 @@ type Options struct {
 // Inputs says what Verify checks.
 type Inputs struct {
 	// Instances is every instance of the instances file; Policy.Only
-	// restricts which are checked.
+	// restricts which are checked (plan.Select).
 	Instances []plan.Instance
-	Policy    plan.Policy
+	// InstancesFile is the instances file's path, as problems name it.
+	InstancesFile string
+	Policy        plan.Policy
 	// SecretsDir, when set, is compared with what each bundle holds: a
 	// bundled secret whose ciphertext differs from the file is drift.
 	SecretsDir string
@@ -60,26 +62,10 @@ type Inputs struct {
 // and digest when there is a manifest, and on its own terms always (layout,
 // key, every secret decrypted to EOF).
 func Verify(ctx context.Context, in Inputs, opt Options) *result.Result {
-	res := &result.Result{Mode: result.Verify}
-	selected := in.Instances
-	if len(in.Policy.Only) > 0 {
-		want := map[string]bool{}
-		for _, n := range in.Policy.Only {
-			want[strings.TrimSpace(n)] = true
-		}
-		selected = nil
-		for _, i := range in.Instances {
-			if want[i.Name] {
-				selected = append(selected, i)
-				delete(want, i.Name)
-			}
-		}
-		for _, n := range slices.Sorted(maps.Keys(want)) {
-			if n != "" {
-				res.Problems.Add(problem.Problem{Instance: n, Message: "not in the instances file"})
-			}
-		}
-	}
+	// A wrong selection is reported, and what it still selects is checked
+	// all the same: one run reports everything it can.
+	selected, sprobs := plan.Select(in.Instances, in.InstancesFile, in.Policy)
+	res := &result.Result{Mode: result.Verify, Problems: sprobs}
 	res.Instances = make([]result.Instance, len(selected))
 	// Problems in instance order, not completion order: reports are stable.
 	probs := make([]problem.List, len(selected))
