@@ -7,6 +7,9 @@
 // age-key), a local file, an instance, an object in the bucket, or an entry
 // inside an archive. Presenters use the type: only a File becomes a file=
 // annotation in GitHub Actions.
+//
+// Messages and reports abbreviate digests and version ids one way, with
+// Short and ShortVersion.
 package problem
 
 import (
