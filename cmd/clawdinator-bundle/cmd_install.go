@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/install"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
@@ -119,16 +118,16 @@ func (p *journalPresenter) present(res *install.Result) {
 			key = "key " + res.Pin.Recipient + " taken without a pin"
 		}
 		p.say("%s version %s sha256 %s: %s, %d secrets decrypt to EOF, statement of %s at %s",
-			res.Secrets.Key, check.ShortVersion(res.Secrets.VersionID), check.Short(res.Secrets.SHA256), key, res.Proven, res.Instance, res.Prefix)
+			res.Secrets.Key, problem.ShortVersion(res.Secrets.VersionID), problem.Short(res.Secrets.SHA256), key, res.Proven, res.Instance, res.Prefix)
 	}
 	if res.AlreadyInstalled {
-		p.say("already installed (statement sha256 %s): nothing changed, repo-seeds not downloaded", check.Short(res.Statement))
+		p.say("already installed (statement sha256 %s): nothing changed, repo-seeds not downloaded", problem.Short(res.Statement))
 	}
 	if res.Seeds.Verified {
-		p.say("%s version %s (%s) sha256 %s: the object the statement names, %d entries", res.Seeds.Key, check.ShortVersion(res.Seeds.VersionID), res.SeedsFrom, check.Short(res.Seeds.SHA256), res.SeedsEntries)
+		p.say("%s version %s (%s) sha256 %s: the object the statement names, %d entries", res.Seeds.Key, problem.ShortVersion(res.Seeds.VersionID), res.SeedsFrom, problem.Short(res.Seeds.SHA256), res.SeedsEntries)
 	}
 	if len(res.Installed) > 0 {
-		p.say("installed %s, %d secrets in %s, repo-seeds in %s (statement sha256 %s)", p.opt.KeyPath, len(res.Installed), p.opt.SecretsDir, p.opt.SeedsDir, check.Short(res.Statement))
+		p.say("installed %s, %d secrets in %s, repo-seeds in %s (statement sha256 %s)", p.opt.KeyPath, len(res.Installed), p.opt.SecretsDir, p.opt.SeedsDir, problem.Short(res.Statement))
 	}
 	if len(res.Removed) > 0 {
 		p.say("removed secrets no longer bundled: %s", strings.Join(res.Removed, ", "))

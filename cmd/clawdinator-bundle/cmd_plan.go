@@ -39,6 +39,10 @@ func (o *planOptions) run(context.Context, *progress) (*result.Result, error) {
 	}
 	selected, probs := plan.Select(instances, o.instancesFile, o.policy)
 	res.Problems = append(res.Problems, probs...)
+	if probs.HasErrors() {
+		// A plan that is wrong is not fanned out.
+		return res, nil
+	}
 	for _, in := range selected {
 		res.Planned = append(res.Planned, result.Planned{Instance: in.Name, Prefix: in.BootstrapPrefix, DiscordTokenSecret: in.DiscordTokenSecret})
 	}

@@ -69,7 +69,7 @@ func (o *publishOptions) publishTo(ctx context.Context, b bucket.Bucket, prog *p
 	// An unchanged repo-seeds tree need not be compressed again, when a
 	// statement made with our own key vouches for the bucket's copy.
 	if key, err := agekey.Parse(o.gate.AgeKey); err == nil && len(o.gate.InstancesProblems) == 0 {
-		o.gate.PublishedSeeds = publish.FindProvenSeeds(ctx, b, o.gate.Instances, key)
+		o.gate.PublishedSeeds = publish.FindProvenSeeds(ctx, b, o.gate.Instances, key, o.publish.Concurrency)
 	}
 	o.publish.Bucket = b
 	return build(ctx, result.Publish, &o.gate, o.publish, prog)

@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
-	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
@@ -403,18 +403,18 @@ func TestPublishReusesPublishedSeeds(t *testing.T) {
 	if !res.OK() || res.Mode != result.Publish || statuses(res)[result.Uploaded] != 2 {
 		t.Fatalf("first publish: ok %v, statuses %v\n%v", res.OK(), statuses(res), res.Problems)
 	}
-	if b.puts[bundle.SeedsObject] != 1 || b.copies[bundle.SeedsObject] != 0 {
-		t.Fatalf("first publish: repo-seeds put %d times, copied %d times; want 1 put", b.puts[bundle.SeedsObject], b.copies[bundle.SeedsObject])
+	if b.puts[layout.SeedsObject] != 1 || b.copies[layout.SeedsObject] != 0 {
+		t.Fatalf("first publish: repo-seeds put %d times, copied %d times; want 1 put", b.puts[layout.SeedsObject], b.copies[layout.SeedsObject])
 	}
 
 	res = parsed(t, fx, config.Publish, "--s3-bucket", "b").(*publishOptions).publishTo(context.Background(), b, nil)
 	if !res.OK() || len(res.Instances) != len(sample.Instances) {
 		t.Fatalf("second publish: ok %v\n%v", res.OK(), res.Problems)
 	}
-	if got := b.puts[bundle.SeedsObject]; got != 1 {
+	if got := b.puts[layout.SeedsObject]; got != 1 {
 		t.Errorf("repo-seeds put %d times in all, want 1: the published archive was not reused", got)
 	}
-	if got := b.copies[bundle.SeedsObject]; got != len(rest) {
+	if got := b.copies[layout.SeedsObject]; got != len(rest) {
 		t.Errorf("repo-seeds copied %d times, want %d (one per new instance)", got, len(rest))
 	}
 	for _, in := range res.Instances {

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/openclaw/clawdinator-bundle/internal/check"
+	pg "github.com/openclaw/clawdinator-bundle/internal/progress" // the events the progress type below draws
 	"github.com/openclaw/clawdinator-bundle/internal/report"
 )
 
@@ -70,7 +70,7 @@ func (p *progress) seeds(n int64) {
 }
 
 // event reports uploads and verification steps.
-func (p *progress) event(e check.Event) {
+func (p *progress) event(e pg.Event) {
 	switch {
 	case p == nil:
 	case e.Step == "upload" && e.Total > 0:

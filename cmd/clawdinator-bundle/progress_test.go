@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openclaw/clawdinator-bundle/internal/check"
+	pg "github.com/openclaw/clawdinator-bundle/internal/progress"
 )
 
 func TestProgressLines(t *testing.T) {
@@ -24,7 +24,7 @@ func TestProgressLines(t *testing.T) {
 			p := newProgress(&b, func(string) string { return "" })
 			p.tty, p.every = tc.tty, time.Nanosecond
 			up := func(done int64) {
-				p.event(check.Event{Instance: "clawdinator-1", Step: "upload", Object: "repo-seeds.tar.zst", Done: done, Total: 1024})
+				p.event(pg.Event{Instance: "clawdinator-1", Step: "upload", Object: "repo-seeds.tar.zst", Done: done, Total: 1024})
 				time.Sleep(time.Millisecond)
 			}
 			up(0) // starts the clock: a step that ends within one period stays quiet
@@ -51,8 +51,8 @@ func TestProgressLines(t *testing.T) {
 func TestProgressQuiet(t *testing.T) {
 	var b bytes.Buffer
 	p := newProgress(&b, func(string) string { return "" })
-	p.event(check.Event{Instance: "i", Step: "upload", Object: "o", Done: 0, Total: 10})
-	p.event(check.Event{Instance: "i", Step: "upload", Object: "o", Done: 10, Total: 10})
+	p.event(pg.Event{Instance: "i", Step: "upload", Object: "o", Done: 0, Total: 10})
+	p.event(pg.Event{Instance: "i", Step: "upload", Object: "o", Done: 10, Total: 10})
 	p.done()
 	off := newProgress(&b, func(k string) string {
 		if k == "CLAWDINATOR_PROGRESS" {
@@ -61,9 +61,9 @@ func TestProgressQuiet(t *testing.T) {
 		return ""
 	})
 	off.every = time.Nanosecond
-	off.event(check.Event{Instance: "i", Step: "upload", Object: "o", Done: 0, Total: 10})
+	off.event(pg.Event{Instance: "i", Step: "upload", Object: "o", Done: 0, Total: 10})
 	time.Sleep(time.Millisecond)
-	off.event(check.Event{Instance: "i", Step: "upload", Object: "o", Done: 5, Total: 10})
+	off.event(pg.Event{Instance: "i", Step: "upload", Object: "o", Done: 5, Total: 10})
 	if b.Len() != 0 {
 		t.Errorf("printed %q", b.String())
 	}

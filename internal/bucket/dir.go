@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 )
 
 // Bucket is where bundles live: S3 (*S3) or a local directory laid out as
@@ -171,7 +171,7 @@ func (d Dir) Put(ctx context.Context, key string, body io.ReadSeeker, size int64
 	// The secrets archive holds the age identity in the clear: only its
 	// owner may read it. The rest is public to the host's user.
 	mode := os.FileMode(0o644)
-	if path.Base(key) == bundle.SecretsObject {
+	if path.Base(key) == layout.SecretsObject {
 		mode = 0o600
 	}
 	if err == nil {

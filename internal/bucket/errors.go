@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -225,6 +226,46 @@ func Classify(err error) Kind {
 		return se.Kind
 	}
 	return classify(err)
+}
+
+// IsOperational says whether err means the run could not complete (the
+// store unreachable, access refused, no such bucket, the run canceled), as
+// opposed to a finding about the content: such an error is an exit status
+// of its own, never a problem with the bundle.
+func IsOperational(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	switch Classify(err) {
+	case Unreachable, AccessDenied, NoSuchBucket:
+		return true
+	}
+	return false
+}
+
+// RetryRead says whether a read that failed with err on its attempt-th try
+// should be tried again, and waits a moment (300 ms times attempt) before
+// saying yes. A download cut mid-body cannot be retried by the SDK, which
+// has handed the body over already: the caller reads the whole object
+// again. Only an operational failure that is not a refusal is retried, at
+// most 3 tries in all.
+func RetryRead(ctx context.Context, err error, attempt int) bool {
+	const attempts = 3
+	if err == nil || !IsOperational(err) || attempt >= attempts || ctx.Err() != nil {
+		return false
+	}
+	if k := Classify(err); k == AccessDenied || k == NoSuchBucket {
+		return false
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(time.Duration(attempt) * 300 * time.Millisecond):
+		return true
+	}
 }
 
 func classify(err error) Kind {

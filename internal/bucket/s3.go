@@ -59,6 +59,12 @@ const (
 	DefaultTimeout     = 2 * time.Minute
 )
 
+// DefaultConcurrency is how many instances publish, verify and the
+// repo-seeds reuse lookup work on at once when nothing else is set. Each
+// instance sends its requests one after another, so it is also the most
+// requests a run has in flight.
+const DefaultConcurrency = 4
+
 // MetadataSHA256 is the user metadata key (x-amz-meta-sha256) under which
 // Put also stores the lowercase hex SHA-256, for servers that do not keep
 // or return S3 checksums.

@@ -72,7 +72,7 @@ func FuzzVerifySecrets(f *testing.F) {
 		if c == nil || c.Recipient == "" {
 			t.Fatalf("accepted without a key: %+v", c)
 		}
-		if err := layout(data); err != nil {
+		if err := readContract(data); err != nil {
 			t.Fatalf("accepted an archive an independent reader rejects: %v", err)
 		}
 	})
@@ -109,16 +109,16 @@ func FuzzVerifySecretsTar(f *testing.F) {
 		if c == nil || c.Recipient == "" {
 			t.Fatalf("accepted without a key: %+v", c)
 		}
-		if err := layout(data); err != nil {
+		if err := readContract(data); err != nil {
 			t.Fatalf("accepted an archive an independent reader rejects: %v", err)
 		}
 	})
 }
 
-// layout is an independent, simple reading of the contract: after "./"
+// readContract is an independent, simple reading of the contract: after "./"
 // prefixes, only clawdinator.agekey (file), secrets/ (dir) and
 // secrets/*.age (files), each once, with the key present.
-func layout(data []byte) error {
+func readContract(data []byte) error {
 	zr, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderMaxWindow(fuzzLimits.MaxWindow), zstd.WithDecoderConcurrency(1))
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
@@ -122,9 +123,9 @@ func TestHostTools(t *testing.T) {
 	for _, inst := range sample.Instances {
 		t.Run(inst, func(t *testing.T) {
 			dir := filepath.Join(out, "bootstrap", inst)
-			secretsTar := filepath.Join(dir, bundle.SecretsObject)
-			seedsTar := filepath.Join(dir, bundle.SeedsObject)
-			if _, err := os.Stat(filepath.Join(dir, bundle.ManifestName)); err != nil {
+			secretsTar := filepath.Join(dir, layout.SecretsObject)
+			seedsTar := filepath.Join(dir, layout.SeedsObject)
+			if _, err := os.Stat(filepath.Join(dir, layout.ManifestName)); err != nil {
 				t.Fatalf("no manifest: %v", err)
 			}
 			run(t, "zstd", "-q", "-t", secretsTar)
@@ -207,7 +208,7 @@ func TestHostTools(t *testing.T) {
 	}
 
 	t.Run("repo-seeds", func(t *testing.T) {
-		seedsTar := filepath.Join(out, "bootstrap", sample.Instances[0], bundle.SeedsObject)
+		seedsTar := filepath.Join(out, "bootstrap", sample.Instances[0], layout.SeedsObject)
 		checkListing(t, seedsTar, false)
 		y := t.TempDir()
 		run(t, "tar", "--zstd", "-xf", seedsTar, "-C", y)
@@ -300,7 +301,7 @@ func checkStatement(t *testing.T, x, inst, seedsTar string) {
 		t.Fatal(err)
 	}
 	tarSum := strings.Fields(string(runShell(t, "zstd -dc '"+seedsTar+"' | sha256sum")))[0]
-	if seeds["key"] != "bootstrap/"+inst+"/"+bundle.SeedsObject || seeds["sha256"] != sha256sum(seedsTar) ||
+	if seeds["key"] != "bootstrap/"+inst+"/"+layout.SeedsObject || seeds["sha256"] != sha256sum(seedsTar) ||
 		seeds["size"] != float64(fi.Size()) || seeds["tarSha256"] != tarSum {
 		t.Errorf("statement's repoSeeds %v; the object has sha256 %s, %d bytes, tar sha256 %s", seeds, sha256sum(seedsTar), fi.Size(), tarSum)
 	}
@@ -337,7 +338,7 @@ touch "$SECRETS_DIR/.bootstrap-ok"
 rm -rf "$tmp"
 `
 	secretsDir := filepath.Join(root, "var/lib/clawd/nix-secrets")
-	run(t, "bash", "-c", script, "boot", filepath.Join(dir, bundle.SecretsObject), filepath.Join(dir, bundle.SeedsObject),
+	run(t, "bash", "-c", script, "boot", filepath.Join(dir, layout.SecretsObject), filepath.Join(dir, layout.SeedsObject),
 		secretsDir, filepath.Join(root, "var/lib/clawd/repo-seeds"), filepath.Join(root, "etc/agenix/keys/clawdinator.agekey"), "bootstrap/clawdinator-2")
 	var installed []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 )
 
 // TestSeedsOddNames: names that do not fit a plain ustar header (long
@@ -54,7 +55,7 @@ func TestSeedsOddNames(t *testing.T) {
 	if _, probs := bundle.VerifySeeds(bytes.NewReader(data), bundle.SeedsLimits); len(probs) > 0 {
 		t.Fatalf("VerifySeeds:\n%s", render(probs))
 	}
-	archive := filepath.Join(t.TempDir(), bundle.SeedsObject)
+	archive := filepath.Join(t.TempDir(), layout.SeedsObject)
 	if err := os.WriteFile(archive, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestSecretsLongName(t *testing.T) {
 	if err := bundle.WriteSecrets(&buf, []byte("key"), nil, []bundle.SecretFile{{Name: name, Data: []byte("x")}}, interopMtime); err != nil {
 		t.Fatalf("WriteSecrets with a %d-character name: %v", len(name), err)
 	}
-	archive := filepath.Join(t.TempDir(), bundle.SecretsObject)
+	archive := filepath.Join(t.TempDir(), layout.SecretsObject)
 	if err := os.WriteFile(archive, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}

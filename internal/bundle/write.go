@@ -31,13 +31,11 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 )
 
-// Names of the objects and entries that form the host contract.
+// Names of the entries that form the host contract (the objects that hold
+// them are named in internal/layout).
 const (
-	SecretsObject = "secrets.tar.zst"
-	SeedsObject   = "repo-seeds.tar.zst"
-	ManifestName  = "manifest.json"
-	KeyEntry      = "clawdinator.agekey"
-	SecretsDir    = "secrets"
+	KeyEntry   = "clawdinator.agekey"
+	SecretsDir = "secrets"
 	// StatementEntry is the statement the key vouches for (see
 	// internal/manifest): a top-level file that hosts extract and ignore.
 	StatementEntry = "clawdinator.bundle.json"

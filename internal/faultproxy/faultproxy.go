@@ -16,6 +16,15 @@
 // are faulted, so that a client with enough retries always gets through.
 // The configuration can be replaced at any time with Set.
 //
+// # Requests in flight
+//
+// The proxy counts the requests it holds (InFlight, and the most at once,
+// MaxInFlight): from when it has read a request's headers until just
+// before the client can have all of the answer. The count is down before
+// the last byte of a response with a known length is written, so a client
+// that sends its requests one after another is never counted twice, on
+// one connection or several.
+//
 // # Signatures
 //
 // S3 clients sign the Host header (SigV4) with the proxy's host:port. The
@@ -25,6 +34,7 @@ package faultproxy
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -182,7 +192,12 @@ type Proxy struct {
 
 	requests, forwarded, delayed                     atomic.Int64
 	slowDown, internalError, resetReq, resetResponse atomic.Int64
+	inFlight, maxInFlight                            atomic.Int64
 }
+
+// answeredKey carries, in a forwarded request's context, the function that
+// takes the request out of the in-flight count.
+type answeredKey struct{}
 
 // Start starts a proxy on a free 127.0.0.1 port in front of target (an
 // http:// base URL), with cfg in effect.
@@ -221,8 +236,9 @@ func Start(target string, cfg Config) (*Proxy, error) {
 			// signed ours.
 			pr.Out.Host = pr.In.Host
 		},
-		Transport: p.transport,
-		ErrorLog:  log.New(io.Discard, "", 0),
+		ModifyResponse: answerAtLastByte,
+		Transport:      p.transport,
+		ErrorLog:       log.New(io.Discard, "", 0),
 	}
 	p.srv = &http.Server{
 		Handler:           http.HandlerFunc(p.serve),
@@ -279,6 +295,63 @@ func (p *Proxy) Stats() Stats {
 	}
 }
 
+// InFlight returns how many requests the proxy holds now.
+func (p *Proxy) InFlight() int64 { return p.inFlight.Load() }
+
+// MaxInFlight returns the most requests the proxy held at once since it
+// started or since the last ResetMaxInFlight.
+func (p *Proxy) MaxInFlight() int64 { return p.maxInFlight.Load() }
+
+// ResetMaxInFlight starts a new measure of MaxInFlight from the requests in
+// flight now.
+func (p *Proxy) ResetMaxInFlight() { p.maxInFlight.Store(p.inFlight.Load()) }
+
+// begin counts a request in flight and returns the function, safe to call
+// more than once, that counts it out.
+func (p *Proxy) begin() func() {
+	n := p.inFlight.Add(1)
+	for {
+		m := p.maxInFlight.Load()
+		if n <= m || p.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	return sync.OnceFunc(func() { p.inFlight.Add(-1) })
+}
+
+// answerAtLastByte counts a forwarded request out when the client can next
+// have all of its answer: at once when the answer has no body, else just
+// before the body's last byte is handed on. An answer of unknown length is
+// counted out when the handler returns.
+func answerAtLastByte(resp *http.Response) error {
+	done, _ := resp.Request.Context().Value(answeredKey{}).(func())
+	switch {
+	case done == nil:
+	case resp.Request.Method == http.MethodHead || resp.ContentLength == 0:
+		done()
+	case resp.ContentLength > 0:
+		resp.Body = &lastBytes{ReadCloser: resp.Body, left: resp.ContentLength, done: done}
+	}
+	return nil
+}
+
+// lastBytes calls done before it returns the last bytes of a body (or an
+// error): the proxy writes them to the client only after that.
+type lastBytes struct {
+	io.ReadCloser
+	left int64
+	done func()
+}
+
+func (l *lastBytes) Read(b []byte) (int, error) {
+	n, err := l.ReadCloser.Read(b)
+	l.left -= int64(n)
+	if l.left <= 0 || err != nil {
+		l.done()
+	}
+	return n, err
+}
+
 // Close stops listening and closes every connection: from then on clients
 // get connection refused.
 func (p *Proxy) Close() error {
@@ -290,6 +363,8 @@ func (p *Proxy) Close() error {
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.requests.Add(1)
+	answered := p.begin()
+	defer answered()
 	rule, fault := p.decide(r)
 	if rule != nil && rule.Hold != nil {
 		rule.Hold(r)
@@ -307,23 +382,24 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	switch fault {
 	case SlowDown:
 		p.slowDown.Add(1)
-		s3Error(w, r, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
+		s3Error(w, r, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.", answered)
 	case InternalError:
 		p.internalError.Add(1)
-		s3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+		s3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.", answered)
 	case ResetRequest:
 		p.resetReq.Add(1)
 		if r.ContentLength > 0 {
 			io.CopyN(io.Discard, r.Body, r.ContentLength/2)
 		}
+		answered()
 		reset(w, nil)
 	case ResetResponse:
 		p.resetResponse.Add(1)
 		p.forwarded.Add(1)
-		p.resetResponseHalfway(w, r)
+		p.resetResponseHalfway(w, r, answered)
 	default:
 		p.forwarded.Add(1)
-		p.rp.ServeHTTP(w, r)
+		p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), answeredKey{}, answered)))
 	}
 }
 
@@ -385,9 +461,11 @@ func draw(seed uint64, key string, n uint64) float64 {
 }
 
 // s3Error answers as S3 does when it refuses a request. The request body is
-// read first so that the client is not cut off while sending it.
-func s3Error(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+// read first so that the client is not cut off while sending it; answered
+// is called before the answer is written.
+func s3Error(w http.ResponseWriter, r *http.Request, status int, code, msg string, answered func()) {
 	io.Copy(io.Discard, r.Body)
+	answered()
 	body := fmt.Sprintf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message><Resource>%s</Resource><RequestId>faultproxy</RequestId></Error>",
 		code, msg, escapeXML(r.URL.Path))
 	w.Header().Set("Content-Type", "application/xml")
@@ -419,9 +497,11 @@ func escapeXML(s string) string {
 // resetResponseHalfway forwards r, then writes the status, the headers
 // (with the full Content-Length) and half of the body, and resets the
 // connection. The response is buffered first: test objects are small.
-func (p *Proxy) resetResponseHalfway(w http.ResponseWriter, r *http.Request) {
+// answered is called before anything reaches the client.
+func (p *Proxy) resetResponseHalfway(w http.ResponseWriter, r *http.Request, answered func()) {
 	rec := httptest.NewRecorder()
 	p.rp.ServeHTTP(rec, r)
+	answered()
 	body := rec.Body.Bytes()
 	if r.Method == http.MethodHead || len(body) == 0 {
 		reset(w, nil)

@@ -346,3 +346,67 @@ func TestHold(t *testing.T) {
 		t.Errorf("after the release the server saw %d requests, want 2", n)
 	}
 }
+
+// TestInFlight counts requests held at once, and counts each out before
+// its client can have the whole answer: a client that sends one request
+// after another is never seen twice in flight, whatever the answer was and
+// whichever connection the next request takes.
+func TestInFlight(t *testing.T) {
+	up, _ := upstream(t)
+	held, release := make(chan struct{}, 2), make(chan struct{})
+	p := start(t, up.URL, Config{Rules: []Rule{
+		{Match: func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/held") },
+			Hold: func(*http.Request) { held <- struct{}{}; <-release }},
+		{Match: func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/slow") }, SlowDown: 1},
+		{Match: func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/cut") }, ResetResponse: 1},
+	}})
+	keepAlive := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	t.Cleanup(keepAlive.CloseIdleConnections)
+
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			resp, err := client().Get(p.URL + "/bucket/held")
+			if err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			errs <- err
+		}()
+	}
+	<-held
+	<-held
+	if n, m := p.InFlight(), p.MaxInFlight(); n != 2 || m != 2 {
+		t.Fatalf("two requests held: in flight %d, at most %d; want 2 and 2", n, m)
+	}
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := p.InFlight(); n != 0 {
+		t.Fatalf("both answered and read: %d still in flight", n)
+	}
+
+	p.ResetMaxInFlight()
+	for _, c := range []*http.Client{keepAlive, client()} {
+		for _, req := range []struct{ method, path string }{
+			{http.MethodGet, "/bucket/key"}, {http.MethodHead, "/bucket/key"}, {http.MethodPut, "/bucket/key"},
+			{http.MethodGet, "/bucket/slow"}, {http.MethodGet, "/bucket/cut"}, {http.MethodGet, "/bucket/key"},
+		} {
+			r, _ := http.NewRequest(req.method, p.URL+req.path, bytes.NewReader(make([]byte, 1024)))
+			resp, err := c.Do(r)
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			if n := p.InFlight(); n != 0 {
+				t.Errorf("%s %s answered: %d still in flight", req.method, req.path, n)
+			}
+		}
+	}
+	if m := p.MaxInFlight(); m != 1 {
+		t.Errorf("one request after another: at most %d in flight, want 1", m)
+	}
+}

@@ -16,13 +16,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"sync"
 	"time"
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
@@ -215,19 +214,19 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 		st := manifest.Statement{
 			Instance: ip.Name, BootstrapPrefix: ip.BootstrapPrefix, Secrets: infos,
 			RepoSeeds: manifest.Seeds{
-				Key:  path.Join(ip.BootstrapPrefix, bundle.SeedsObject),
+				Key:  layout.Key(ip.BootstrapPrefix, layout.SeedsObject),
 				Size: out.Seeds.Size, SHA256: out.Seeds.Hex(), TarSHA256: out.Seeds.TarSHA256,
 			},
 		}
 		var buf bytes.Buffer
 		if err := bundle.WriteSecrets(&buf, canonical, st.Marshal(), files, in.Mtime); err != nil {
 			out.Close()
-			return nil, probs, fmt.Errorf("build %s for %s: %w", bundle.SecretsObject, ip.Name, err)
+			return nil, probs, fmt.Errorf("build %s for %s: %w", layout.SecretsObject, ip.Name, err)
 		}
 		// What verify would refuse is never uploaded: the same limits, on
 		// the archive as built.
 		if err := bundle.WithinLimits(bytes.NewReader(buf.Bytes()), bundle.SecretsLimits); err != nil {
-			probs.Add(problem.Problem{Instance: ip.Name, Message: fmt.Sprintf("its %s would exceed what verify accepts (%d entries, %d MiB unpacked): %v; ship fewer or smaller secrets", bundle.SecretsObject, bundle.SecretsLimits.MaxEntries, bundle.SecretsLimits.MaxUnpacked>>20, err)})
+			probs.Add(problem.Problem{Instance: ip.Name, Message: fmt.Sprintf("its %s would exceed what verify accepts (%d entries, %d MiB unpacked): %v; ship fewer or smaller secrets", layout.SecretsObject, bundle.SecretsLimits.MaxEntries, bundle.SecretsLimits.MaxUnpacked>>20, err)})
 			continue
 		}
 		out.Secrets[ip.Name] = &Archive{Size: int64(buf.Len()), SHA256: sha256.Sum256(buf.Bytes()), Data: buf.Bytes()}
@@ -281,11 +280,10 @@ func buildSeeds(in Inputs) (*os.File, *Archive, problem.List, error) {
 	}
 	f, err := os.CreateTemp(in.TempDir, "clawdinator-repo-seeds-*.tar.zst")
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("create temporary file for %s: %w", bundle.SeedsObject, err)
+		return nil, nil, nil, fmt.Errorf("create temporary file for %s: %w", layout.SeedsObject, err)
 	}
 	h := sha256.New()
-	cw := &check.CountWriter{}
-	bw := newBufferedWriter(io.MultiWriter(f, h, cw))
+	bw := newBufferedWriter(io.MultiWriter(f, h))
 	th := sha256.New()
 	probs, err := bundle.WriteSeeds(bw, in.RepoSeedsDir, bundle.SeedsOptions{
 		Mtime: in.Mtime, AllowKeys: in.SeedsAllowKeys, Progress: in.Progress, TarHash: th,
@@ -293,10 +291,15 @@ func buildSeeds(in Inputs) (*os.File, *Archive, problem.List, error) {
 	if err == nil {
 		err = bw.Flush()
 	}
-	if err != nil {
-		return f, nil, probs, fmt.Errorf("build %s: %w", bundle.SeedsObject, err)
+	var size int64
+	if err == nil {
+		// Nothing else writes to f: where it stands is how much was written.
+		size, err = f.Seek(0, io.SeekCurrent)
 	}
-	arch := &Archive{Size: cw.N, TarSHA256: hex.EncodeToString(th.Sum(nil))}
+	if err != nil {
+		return f, nil, probs, fmt.Errorf("build %s: %w", layout.SeedsObject, err)
+	}
+	arch := &Archive{Size: size, TarSHA256: hex.EncodeToString(th.Sum(nil))}
 	copy(arch.SHA256[:], h.Sum(nil))
 	return f, arch, probs, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/faultproxy"
 	"github.com/openclaw/clawdinator-bundle/internal/install"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 )
@@ -73,7 +74,7 @@ func TestInstallRefusesPlantedSeeds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			data, _ := archive(t, tc.entries)
 			v := w.put(t, prefix1+"/repo-seeds.tar.zst", data)
-			w.rewriteManifest(t, prefix1, bundle.SeedsObject, v, data)
+			w.rewriteManifest(t, prefix1, layout.SeedsObject, v, data)
 			// An installed host does not look at repo-seeds again (the
 			// statement is unchanged); without its sentinel it reinstalls,
 			// and refuses, as a first boot does.
@@ -128,8 +129,8 @@ func (w *world) plantVouched(t *testing.T, prefix string, seeds []byte, tarSHA s
 		t.Fatal(err)
 	}
 	sv := w.put(t, prefix+"/secrets.tar.zst", buf.Bytes())
-	w.rewriteManifest(t, prefix, bundle.SeedsObject, v, seeds)
-	w.rewriteManifest(t, prefix, bundle.SecretsObject, sv, buf.Bytes())
+	w.rewriteManifest(t, prefix, layout.SeedsObject, v, seeds)
+	w.rewriteManifest(t, prefix, layout.SecretsObject, sv, buf.Bytes())
 }
 
 // TestInstallRefusesPlantedSecrets plants secrets archives a writer
@@ -166,7 +167,7 @@ func TestInstallRefusesPlantedSecrets(t *testing.T) {
 		}
 		data, _ := archive(t, append(entries, entry{tar.Header{Name: bundle.KeyEntry, Typeflag: tar.TypeReg, Mode: 0o400}, other.String() + "\n"}))
 		v := w.put(t, prefix1+"/secrets.tar.zst", data)
-		w.rewriteManifest(t, prefix1, bundle.SecretsObject, v, data)
+		w.rewriteManifest(t, prefix1, layout.SecretsObject, v, data)
 		requireRefused(t, run(t, w.options(h, w.b, prefix1)), "appears twice")
 		requireSame(t, "duplicate key entry", before, snapshot(t, h.root))
 	})

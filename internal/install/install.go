@@ -32,9 +32,10 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/proof"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -188,9 +189,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}
 
 	// 1. The secrets archive, proven against the pin.
-	res.Secrets = result.Object{Name: bundle.SecretsObject, Key: check.Key(opt.Prefix, opt.SecretsArchive), Status: result.Checked}
+	res.Secrets = result.Object{Object: manifest.Object{Name: layout.SecretsObject, Key: layout.Key(opt.Prefix, opt.SecretsArchive)}, Status: result.Checked}
 	event(opt, "download", res.Secrets.Key)
-	c, st, probs, err := check.Secrets(ctx, opt.Bucket, &res.Secrets, bundle.VerifyOptions{ExpectedRecipient: pin.Recipient}, "", opt.Prefix)
+	c, st, probs, err := proof.Secrets(ctx, opt.Bucket, &res.Secrets, bundle.VerifyOptions{ExpectedRecipient: pin.Recipient}, "", opt.Prefix)
 	if err != nil {
 		if bucket.Classify(err) == bucket.NotFound {
 			res.Problems.Add(problem.Problem{Object: res.Secrets.Key, Message: "missing: nothing to install"})
@@ -208,7 +209,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if pin.Recipient == "" {
 		res.Pin.Recipient = c.Recipient
 	}
-	if want := check.Key(opt.Prefix, opt.SeedsArchive); st.RepoSeeds.Key != want {
+	if want := layout.Key(opt.Prefix, opt.SeedsArchive); st.RepoSeeds.Key != want {
 		res.Problems.Add(problem.Problem{Object: res.Secrets.Key, Entry: bundle.StatementEntry,
 			Message: fmt.Sprintf("names repo-seeds at %s, not %s (SEEDS_ARCHIVE)", st.RepoSeeds.Key, want)})
 		return res, nil
@@ -254,7 +255,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return fail(err)
 	}
 	stages = append(stages, seedsStage)
-	res.Seeds = result.Object{Name: bundle.SeedsObject, Key: st.RepoSeeds.Key, Status: result.Checked}
+	res.Seeds = result.Object{Object: manifest.Object{Name: layout.SeedsObject, Key: st.RepoSeeds.Key}, Status: result.Checked}
 	event(opt, "download", res.Seeds.Key)
 	sp, err := fetchSeeds(ctx, opt, st.RepoSeeds, &res.Seeds, &res.SeedsFrom, filepath.Join(seedsStage, "archive"))
 	if err != nil {
@@ -271,7 +272,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return fail(fmt.Errorf("extract %s into %s: %w", res.Seeds.Key, seedsStage, err))
 	}
 	if !xp.HasErrors() && stats.TarSHA256 != st.RepoSeeds.TarSHA256 {
-		xp.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", check.Short(stats.TarSHA256), check.Short(st.RepoSeeds.TarSHA256))})
+		xp.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", problem.Short(stats.TarSHA256), problem.Short(st.RepoSeeds.TarSHA256))})
 	}
 	if xp.HasErrors() {
 		res.Problems = append(res.Problems, xp.In("", res.Seeds.Key)...)

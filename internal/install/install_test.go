@@ -23,6 +23,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/faultproxy"
 	"github.com/openclaw/clawdinator-bundle/internal/install"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
@@ -342,7 +343,7 @@ func (w *world) plantOtherKeyBundle(t *testing.T, prefix string) {
 		t.Fatal(err)
 	}
 	v := w.put(t, prefix+"/secrets.tar.zst", buf.Bytes())
-	w.rewriteManifest(t, prefix, bundle.SecretsObject, v, buf.Bytes())
+	w.rewriteManifest(t, prefix, layout.SecretsObject, v, buf.Bytes())
 }
 
 // statement returns the statement inside prefix's current secrets archive.

@@ -16,10 +16,11 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/faults"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/proof"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -39,7 +40,7 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 	case cur.SHA256 != "" && (cur.SHA256 != want.SHA256 || cur.Size != want.Size):
 		// The store's checksum already says it is another object.
 		probs.Add(problem.Problem{Message: fmt.Sprintf("the current version %s is not the object the statement names: the store's checksum is sha256 %s (%d bytes), the statement says %s (%d bytes)",
-			check.ShortVersion(cur.VersionID), check.Short(cur.SHA256), cur.Size, check.Short(want.SHA256), want.Size)})
+			problem.ShortVersion(cur.VersionID), problem.Short(cur.SHA256), cur.Size, problem.Short(want.SHA256), want.Size)})
 	default:
 		sum, size, err := download(ctx, opt.Bucket, want.Key, cur.VersionID, file)
 		if bucket.Classify(err) == bucket.NotFound {
@@ -56,34 +57,34 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 			return nil, nil
 		}
 		probs.Add(problem.Problem{Message: fmt.Sprintf("the current version %s is not the object the statement names: its bytes have sha256 %s (%d bytes), the statement says %s (%d bytes)",
-			check.ShortVersion(cur.VersionID), check.Short(sum), size, check.Short(want.SHA256), want.Size)})
+			problem.ShortVersion(cur.VersionID), problem.Short(sum), size, problem.Short(want.SHA256), want.Size)})
 	}
 
 	// The manifest's version, if it names one with the right bytes.
-	mkey := check.Key(opt.Prefix, bundle.ManifestName)
-	m, err := check.ReadManifest(ctx, opt.Bucket, mkey)
-	if check.IsOperational(err) {
+	mkey := layout.Key(opt.Prefix, layout.ManifestName)
+	m, err := proof.ReadManifest(ctx, opt.Bucket, mkey)
+	if bucket.IsOperational(err) {
 		return nil, err
 	}
 	if err != nil {
 		probs.Add(problem.Problem{Message: fmt.Sprintf("and no manifest names another version (%s: %v)", mkey, err)})
 		return probs, nil
 	}
-	mo := m.Object(bundle.SeedsObject)
+	mo := m.Object(layout.SeedsObject)
 	if mo == nil || mo.Key != want.Key || mo.VersionID == "" || mo.VersionID == cur.VersionID || mo.SHA256 != want.SHA256 {
 		probs.Add(problem.Problem{Message: "and the manifest names no other version with the statement's bytes"})
 		return probs, nil
 	}
 	sum, size, err := download(ctx, opt.Bucket, want.Key, mo.VersionID, file)
-	if check.IsOperational(err) {
+	if bucket.IsOperational(err) {
 		return nil, err
 	}
 	if err != nil {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("and the version %s the manifest names cannot be read: %v", check.ShortVersion(mo.VersionID), err)})
+		probs.Add(problem.Problem{Message: fmt.Sprintf("and the version %s the manifest names cannot be read: %v", problem.ShortVersion(mo.VersionID), err)})
 		return probs, nil
 	}
 	if sum != want.SHA256 || size != want.Size {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("and the version %s the manifest names has sha256 %s (%d bytes), not the statement's", check.ShortVersion(mo.VersionID), check.Short(sum), size)})
+		probs.Add(problem.Problem{Message: fmt.Sprintf("and the version %s the manifest names has sha256 %s (%d bytes), not the statement's", problem.ShortVersion(mo.VersionID), problem.Short(sum), size)})
 		return probs, nil
 	}
 	or.VersionID, or.SHA256, or.Size = mo.VersionID, sum, size
@@ -96,7 +97,7 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 func download(ctx context.Context, b bucket.Bucket, key, version, file string) (sum string, size int64, err error) {
 	for attempt := 1; ; attempt++ {
 		sum, size, err = downloadOnce(ctx, b, key, version, file)
-		if !check.RetryRead(ctx, err, attempt) {
+		if !bucket.RetryRead(ctx, err, attempt) {
 			return sum, size, err
 		}
 	}

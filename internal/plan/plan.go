@@ -6,6 +6,10 @@
 // minus every instance's discord token but its own, minus excluded files.
 // Planning reads directory entries only; it decrypts nothing (see the gate in
 // package publish) and never follows symlinks.
+//
+// Select is the same selection without the secrets directory (plan mode,
+// verify), and Forbidden the same rule applied to a bundle that was built:
+// the names its archive must not hold.
 package plan
 
 import (

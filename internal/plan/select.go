@@ -7,13 +7,17 @@ import (
 )
 
 // Select returns the instances pol selects (all when pol.Only is empty),
-// with every problem of the instance list and the policy that can be
-// found without the secrets directory: a name in pol.Only that is not an
-// instance, a required secret that is an instance's token, and a token that
-// an exclude glob matches. Build reports the same problems about the files
-// of a secrets directory; here file, the instances file, is what they are
-// about. When any problem is an error, no instance is returned: a plan
-// that is wrong must not be fanned out.
+// in the order of the instances file, with every problem of the instance
+// list and the policy that can be found without the secrets directory: a
+// name in pol.Only that is not an instance, a required secret that is an
+// instance's token, and a token that an exclude glob matches. Build
+// reports the same problems about the files of a secrets directory; here
+// file, the instances file, is what they are about.
+//
+// When any problem is an error the plan is wrong, and what the caller may
+// do with the instances it still selects depends on the caller: plan mode
+// lists none and publish builds none (Build refuses), while verify checks
+// them all the same, to report everything it can in one run.
 func Select(instances []Instance, file string, pol Policy) ([]Instance, problem.List) {
 	selected, probs := filter(instances, pol.Only)
 	required := map[string]bool{}
@@ -29,9 +33,6 @@ func Select(instances []Instance, file string, pol Policy) ([]Instance, problem.
 		if g := matchingGlob(in.TokenFile(), pol.Exclude); g != "" {
 			probs.Errorf(in.Name, file, "discordTokenSecret %q of instance %s matches exclude-secrets %q: excluded secrets are CI-only and never ship to a host; name the instance's own token or narrow the glob", in.DiscordTokenSecret, in.Name, g)
 		}
-	}
-	if probs.HasErrors() {
-		return nil, probs
 	}
 	return selected, probs
 }

@@ -15,27 +15,29 @@ func selectedNames(in []plan.Instance) []string {
 	return out
 }
 
-// Select is what plan mode fans out over: the selection of Build, and the
-// refusals Build would make that need no secrets directory. For every
-// case, Build on a directory holding every file must agree: Select never
-// lists an instance set that publish would refuse for the same reason, nor
-// refuses one that publish would take.
+// Select is what plan mode fans out over and verify checks: the selection
+// of Build, and the refusals Build would make that need no secrets
+// directory. For every case, Build on a directory holding every file must
+// agree: Select never finds no error in an instance set that publish would
+// refuse for the same reason, nor an error in one that publish would take.
+// A refused selection still names the instances it selects (verify checks
+// them).
 func TestSelect(t *testing.T) {
 	all := []string{"clawdinator-1", "clawdinator-babelfish"}
 	for _, tc := range []struct {
 		name string
 		pol  plan.Policy
-		want []string // nil: refused
-		msg  string   // a problem holds it
+		want []string // selected
+		msg  string   // an error holds it: refused
 	}{
 		{name: "all", pol: plan.Policy{}, want: all},
 		{name: "one", pol: plan.Policy{Only: []string{"clawdinator-babelfish"}}, want: []string{"clawdinator-babelfish"}},
 		{name: "order of the file, not of the selection", pol: plan.Policy{Only: []string{"clawdinator-babelfish", " clawdinator-1"}}, want: all},
-		{name: "unknown name", pol: plan.Policy{Only: []string{"clawdinator-1", "clawdinator-9"}}, msg: "instance clawdinator-9: not in the instances file"},
+		{name: "unknown name", pol: plan.Policy{Only: []string{"clawdinator-1", "clawdinator-9"}}, want: []string{"clawdinator-1"}, msg: "instance clawdinator-9: not in the instances file"},
 		{name: "token is a required secret", pol: plan.Policy{Required: []string{"babelfish-bot-token"}, Only: []string{"clawdinator-1"}},
-			msg: `instance clawdinator-babelfish: i.json: discordTokenSecret "babelfish-bot-token" of instance clawdinator-babelfish is also a required secret`},
+			want: []string{"clawdinator-1"}, msg: `instance clawdinator-babelfish: i.json: discordTokenSecret "babelfish-bot-token" of instance clawdinator-babelfish is also a required secret`},
 		{name: "token is excluded", pol: plan.Policy{Exclude: []string{"babelfish-*"}, Only: []string{"clawdinator-1"}},
-			msg: `instance clawdinator-babelfish: i.json: discordTokenSecret "babelfish-bot-token" of instance clawdinator-babelfish matches exclude-secrets "babelfish-*"`},
+			want: []string{"clawdinator-1"}, msg: `instance clawdinator-babelfish: i.json: discordTokenSecret "babelfish-bot-token" of instance clawdinator-babelfish matches exclude-secrets "babelfish-*"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, probs := plan.Select(fleet, "i.json", tc.pol)
@@ -51,10 +53,11 @@ func TestSelect(t *testing.T) {
 
 			dir := secretsDir(t, "clawdinator-discord-token-1.age", "babelfish-bot-token.age", "common.age")
 			p, bprobs := plan.Build(fleet, dir, tc.pol)
-			if bprobs.HasErrors() != (tc.want == nil) {
-				t.Errorf("Build disagrees: errors %v, Select refused %v\n%s", bprobs.HasErrors(), tc.want == nil, render(bprobs))
+			refused := tc.msg != ""
+			if bprobs.HasErrors() != refused {
+				t.Errorf("Build disagrees: errors %v, Select refused %v\n%s", bprobs.HasErrors(), refused, render(bprobs))
 			}
-			if tc.want != nil {
+			if !refused {
 				var built []string
 				for _, ip := range p.Instances {
 					built = append(built, ip.Name)

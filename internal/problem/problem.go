@@ -7,6 +7,9 @@
 // age-key), a local file, an instance, an object in the bucket, or an entry
 // inside an archive. Presenters use the type: only a File becomes a file=
 // annotation in GitHub Actions.
+//
+// Messages and reports abbreviate digests and version ids one way, with
+// Short and ShortVersion.
 package problem
 
 import (
@@ -124,4 +127,27 @@ func (l List) Warnings() List {
 		}
 	}
 	return out
+}
+
+// Short abbreviates a digest for people, in messages and tables: its first
+// 12 characters, or a dash when there is none. Reports that machines read
+// (JSON, manifests) keep digests whole.
+func Short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	if h == "" {
+		return "—"
+	}
+	return h
+}
+
+// ShortVersion abbreviates a long S3 version id for people (JSON keeps it
+// whole): its first and last 8 characters, since 32 characters of opaque
+// id make a message or a table unreadable.
+func ShortVersion(v string) string {
+	if len(v) > 20 {
+		return v[:8] + "…" + v[len(v)-8:]
+	}
+	return v
 }

@@ -152,3 +152,28 @@ func TestListFilters(t *testing.T) {
 		})
 	}
 }
+
+// Digests are cut to 12 characters, version ids over 20 to their first and
+// last 8; shorter ones are shown whole, an empty digest as a dash.
+func TestShortDigestAndVersion(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", "—"},
+		{"ab", "ab"},
+		{"0123456789ab", "0123456789ab"},
+		{"0123456789abc", "0123456789ab"},
+	} {
+		if got := problem.Short(tc.in); got != tc.want {
+			t.Errorf("Short(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"01234567890123456789", "01234567890123456789"},
+		{"0123456789012345678X!", "01234567…345678X!"},
+		{"AAAAAAAAmiddle-of-the-idZZZZZZZZ", "AAAAAAAA…ZZZZZZZZ"},
+	} {
+		if got := problem.ShortVersion(tc.in); got != tc.want {
+			t.Errorf("ShortVersion(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -13,9 +13,9 @@ import (
 	"filippo.io/age"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
-	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/faultproxy"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
@@ -139,7 +139,7 @@ func (e *faultEnv) manifestVersions(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, in := range e.instances {
-		obj, err := e.direct.Head(context.Background(), in.BootstrapPrefix+"/"+bundle.ManifestName, "")
+		obj, err := e.direct.Head(context.Background(), in.BootstrapPrefix+"/"+layout.ManifestName, "")
 		if err != nil {
 			t.Fatalf("head manifest of %s: %v", in.Name, err)
 		}
@@ -242,12 +242,12 @@ func TestFaultPersistent(t *testing.T) {
 		// The secrets archive goes up, then repo-seeds keeps failing: the
 		// new secrets version must not stay current behind the manifest.
 		{"repo-seeds PUT fails after secrets went up", func(p *faultproxy.Proxy) error {
-			return p.Set(faultproxy.Config{Rules: []faultproxy.Rule{faultproxy.Always(faultproxy.InternalError, put(bundle.SeedsObject))}})
+			return p.Set(faultproxy.Config{Rules: []faultproxy.Rule{faultproxy.Always(faultproxy.InternalError, put(layout.SeedsObject))}})
 		}},
 		// Every attempt at the secrets archive lands, but its response is
 		// lost: versions the run never learns the id of are left behind.
 		{"secrets PUT responses lost", func(p *faultproxy.Proxy) error {
-			return p.Set(faultproxy.Config{Rules: []faultproxy.Rule{faultproxy.Always(faultproxy.ResetResponse, put(bundle.SecretsObject))}})
+			return p.Set(faultproxy.Config{Rules: []faultproxy.Rule{faultproxy.Always(faultproxy.ResetResponse, put(layout.SecretsObject))}})
 		}},
 		{"proxy closed", func(p *faultproxy.Proxy) error { return p.Close() }},
 	} {
@@ -259,7 +259,7 @@ func TestFaultPersistent(t *testing.T) {
 			e.change(t)
 			prep := e.prepare(t)
 			for _, in := range prep.Plan.Instances {
-				if prep.Secrets[in.Name].Hex() == prev[in.Name].Object(bundle.SecretsObject).SHA256 {
+				if prep.Secrets[in.Name].Hex() == prev[in.Name].Object(layout.SecretsObject).SHA256 {
 					t.Fatalf("%s: the changed secrets archive has the previous bytes", in.Name)
 				}
 			}
@@ -316,7 +316,7 @@ func TestFaultPullBackTransient(t *testing.T) {
 	e.change(t)
 	prep := e.prepare(t)
 	pullBack := func(r *http.Request) bool {
-		return faultIsGET(r) && r.URL.Query().Get("versionId") != "" && strings.HasSuffix(r.URL.Path, "/"+bundle.SecretsObject)
+		return faultIsGET(r) && r.URL.Query().Get("versionId") != "" && strings.HasSuffix(r.URL.Path, "/"+layout.SecretsObject)
 	}
 	rule := faultproxy.Always(faultproxy.ResetResponse, pullBack)
 	rule.MaxConsecutive = 1
@@ -357,7 +357,7 @@ func TestFaultPullBack(t *testing.T) {
 	e.change(t)
 	prep := e.prepare(t)
 	pullBack := func(r *http.Request) bool {
-		return faultIsGET(r) && r.URL.Query().Get("versionId") != "" && strings.HasSuffix(r.URL.Path, "/"+bundle.SecretsObject)
+		return faultIsGET(r) && r.URL.Query().Get("versionId") != "" && strings.HasSuffix(r.URL.Path, "/"+layout.SecretsObject)
 	}
 	if err := e.proxy.Set(faultproxy.Config{Rules: []faultproxy.Rule{faultproxy.Always(faultproxy.ResetResponse, pullBack)}}); err != nil {
 		t.Fatal(err)

@@ -4,10 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
@@ -96,11 +99,11 @@ func TestVerifyDir(t *testing.T) {
 
 	t.Run("swapped secrets archive", func(t *testing.T) {
 		out := localAssemble(t, f)
-		copyFile(t, localObject(out, "clawdinator-2", bundle.SecretsObject), localObject(out, "clawdinator-1", bundle.SecretsObject))
+		copyFile(t, localObject(out, "clawdinator-2", layout.SecretsObject), localObject(out, "clawdinator-1", layout.SecretsObject))
 		res := localVerify(t, f, out)
-		obj := "bootstrap/clawdinator-1/" + bundle.SecretsObject
+		obj := "bootstrap/clawdinator-1/" + layout.SecretsObject
 		expect(t, res, "instance clawdinator-1", obj, bundle.StatementEntry, `is the statement of instance "clawdinator-2"`)
-		expect(t, res, "instance clawdinator-1", "bootstrap/clawdinator-1/"+bundle.ManifestName, "disagrees with secrets.tar.zst (sha256")
+		expect(t, res, "instance clawdinator-1", "bootstrap/clawdinator-1/"+layout.ManifestName, "disagrees with secrets.tar.zst (sha256")
 		expect(t, res, "instance clawdinator-1", obj, sample.TokenName("clawdinator-2"), "token of instance clawdinator-2")
 		expect(t, res, "instance clawdinator-1", obj, sample.TokenName("clawdinator-1"), "missing")
 		for _, ir := range res.Instances {
@@ -114,37 +117,37 @@ func TestVerifyDir(t *testing.T) {
 		// With no manifest left, the instance's own rules still catch it,
 		// and every missing manifest is a problem of its own.
 		out := localAssemble(t, f)
-		copyFile(t, localObject(out, "clawdinator-2", bundle.SecretsObject), localObject(out, "clawdinator-1", bundle.SecretsObject))
+		copyFile(t, localObject(out, "clawdinator-2", layout.SecretsObject), localObject(out, "clawdinator-1", layout.SecretsObject))
 		for _, inst := range sample.Instances {
-			os.Remove(localObject(out, inst, bundle.ManifestName))
+			os.Remove(localObject(out, inst, layout.ManifestName))
 		}
 		res := localVerify(t, f, out)
 		expect(t, res, "instance clawdinator-1", sample.TokenName("clawdinator-2"), "token of instance clawdinator-2")
 		expect(t, res, "instance clawdinator-1", sample.TokenName("clawdinator-1"), "required secret is missing")
 		for _, inst := range sample.Instances {
-			expect(t, res, "instance "+inst, "bootstrap/"+inst+"/"+bundle.ManifestName, "missing: the index of this instance's versions was deleted or never written; publish again")
+			expect(t, res, "instance "+inst, "bootstrap/"+inst+"/"+layout.ManifestName, "missing: the index of this instance's versions was deleted or never written; publish again")
 		}
 	})
 
 	t.Run("missing seeds", func(t *testing.T) {
 		out := localAssemble(t, f)
-		os.Remove(localObject(out, "clawdinator-babelfish", bundle.SeedsObject))
+		os.Remove(localObject(out, "clawdinator-babelfish", layout.SeedsObject))
 		res := localVerify(t, f, out)
-		expect(t, res, "instance clawdinator-babelfish", "bootstrap/clawdinator-babelfish/"+bundle.SeedsObject, "missing")
+		expect(t, res, "instance clawdinator-babelfish", "bootstrap/clawdinator-babelfish/"+layout.SeedsObject, "missing")
 	})
 
 	t.Run("corrupt seeds byte", func(t *testing.T) {
 		out := localAssemble(t, f)
-		p := localObject(out, "clawdinator-2", bundle.SeedsObject)
+		p := localObject(out, "clawdinator-2", layout.SeedsObject)
 		data := localRead(t, p)
 		data[len(data)/2] ^= 0x01
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		res := localVerify(t, f, out)
-		expect(t, res, "instance clawdinator-2", "bootstrap/clawdinator-2/"+bundle.SeedsObject, "sha256")
+		expect(t, res, "instance clawdinator-2", "bootstrap/clawdinator-2/"+layout.SeedsObject, "sha256")
 		deep := localVerify(t, f, out, func(_ *verify.Inputs, o *verify.Options) { o.DeepVerify = true })
-		expect(t, deep, "instance clawdinator-2", "bootstrap/clawdinator-2/"+bundle.SeedsObject)
+		expect(t, deep, "instance clawdinator-2", "bootstrap/clawdinator-2/"+layout.SeedsObject)
 	})
 
 	t.Run("secret changed in the secrets dir", func(t *testing.T) {
@@ -177,5 +180,20 @@ func TestVerifyDir(t *testing.T) {
 			t.Errorf("instances = %+v", res.Instances)
 		}
 		expect(t, res, "instance clawdinator-9", "not in the instances file")
+	})
+
+	// Verify selects as plan and publish do (plan.Select): a policy that
+	// publish would refuse is reported against the instances file, and
+	// every instance is checked all the same.
+	t.Run("policy publish would refuse", func(t *testing.T) {
+		token := strings.TrimSuffix(sample.TokenName("clawdinator-2"), ".age")
+		res := localVerify(t, f, out, func(vi *verify.Inputs, _ *verify.Options) {
+			vi.InstancesFile = f.InstancesFile
+			vi.Policy.Required = append(slices.Clone(vi.Policy.Required), token)
+		})
+		expect(t, res, "instance clawdinator-2", f.InstancesFile, "is also a required secret")
+		if len(res.Instances) != len(sample.Instances) || !res.Instances[1].Verified {
+			t.Errorf("instances = %+v, want every one checked, clawdinator-2 proven", res.Instances)
+		}
 	})
 }

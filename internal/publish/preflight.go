@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
-	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 )
@@ -42,7 +42,7 @@ func SymlinksUnder(dir string, instances []plan.Instance) problem.List {
 	seen := map[string]bool{}
 	for _, in := range instances {
 		parts := strings.Split(in.BootstrapPrefix, "/")
-		for _, name := range []string{bundle.SecretsObject, bundle.SeedsObject, bundle.ManifestName} {
+		for _, name := range []string{layout.SecretsObject, layout.SeedsObject, layout.ManifestName} {
 			p := dir
 			for _, part := range append(append([]string(nil), parts...), name) {
 				p = filepath.Join(p, part)

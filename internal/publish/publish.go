@@ -1,5 +1,5 @@
 // Package publish uploads prepared bundles (internal/gate) to a bucket,
-// pulls back exactly the versions it wrote and proves them (internal/check),
+// pulls back exactly the versions it wrote and proves them (internal/proof),
 // and writes each instance's manifest last. A run that fails before an
 // instance's manifest removes what it uploaded for that instance.
 package publish
@@ -15,14 +15,18 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/progress"
+	"github.com/openclaw/clawdinator-bundle/internal/proof"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -42,12 +46,18 @@ func Publish(ctx context.Context, prep *gate.Prepared, opt Options) *result.Resu
 	// Problems in instance order, not completion order: reports are stable.
 	probs := make([]problem.List, n)
 	committed := make([]bool, n)
-	check.ForEach(ctx, n, opt.Concurrency, func(i int) {
-		res.Instances[i], probs[i], committed[i] = publishOne(ctx, prep, prep.Plan.Instances[i], opt, seeds)
-	})
+	var g errgroup.Group
+	g.SetLimit(opt.limit())
+	for i := range n {
+		g.Go(func() error {
+			res.Instances[i], probs[i], committed[i] = publishOne(ctx, prep, prep.Plan.Instances[i], opt, seeds)
+			return nil
+		})
+	}
+	g.Wait()
 	for i, ip := range prep.Plan.Instances {
 		if !committed[i] {
-			sums := map[string]string{bundle.SecretsObject: prep.Secrets[ip.Name].Hex(), bundle.SeedsObject: prep.Seeds.Hex()}
+			sums := map[string]string{layout.SecretsObject: prep.Secrets[ip.Name].Hex(), layout.SeedsObject: prep.Seeds.Hex()}
 			probs[i] = append(probs[i], rollback(ctx, opt.Bucket, &res.Instances[i], sums)...)
 		}
 		res.Problems = append(res.Problems, probs[i]...)
@@ -96,7 +106,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	}()
 	emit := func(step, obj string, done, total int64) {
 		if opt.Events != nil {
-			opt.Events(check.Event{Instance: ip.Name, Step: step, Object: obj, Done: done, Total: total})
+			opt.Events(progress.Event{Instance: ip.Name, Step: step, Object: obj, Done: done, Total: total})
 		}
 	}
 
@@ -108,12 +118,12 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 		arch *gate.Archive
 		body func() io.ReadSeeker
 	}{
-		{bundle.SeedsObject, prep.Seeds, func() io.ReadSeeker { return prep.OpenSeeds() }},
-		{bundle.SecretsObject, sec, func() io.ReadSeeker { return bytes.NewReader(sec.Data) }},
+		{layout.SeedsObject, prep.Seeds, func() io.ReadSeeker { return prep.OpenSeeds() }},
+		{layout.SecretsObject, sec, func() io.ReadSeeker { return bytes.NewReader(sec.Data) }},
 	}
 	for _, o := range objs {
-		k := check.Key(ip.BootstrapPrefix, o.name)
-		or := result.Object{Name: o.name, Key: k, Size: o.arch.Size, SHA256: o.arch.Hex(), TarSHA256: o.arch.TarSHA256}
+		k := layout.Key(ip.BootstrapPrefix, o.name)
+		or := result.Object{Object: manifest.Object{Name: o.name, Key: k, Size: o.arch.Size, SHA256: o.arch.Hex(), TarSHA256: o.arch.TarSHA256}}
 		v, ok, err := unchanged(ctx, opt.Bucket, k, o.arch)
 		or.Before = v
 		if err != nil {
@@ -126,10 +136,10 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 		} else {
 			emit("upload", o.name, 0, o.arch.Size)
 			var obj bucket.Object
-			if o.name == bundle.SeedsObject {
+			if o.name == layout.SeedsObject {
 				var body io.ReadSeeker
 				if r := o.body(); r != nil {
-					body = &check.ProgressReader{ReadSeeker: r, Report: func(n int64) { emit("upload", o.name, n, o.arch.Size) }}
+					body = &progress.Reader{ReadSeeker: r, Report: func(n int64) { emit("upload", o.name, n, o.arch.Size) }}
 				}
 				obj, err = seeds.put(ctx, opt.Bucket, k, prep, body)
 			} else {
@@ -149,19 +159,19 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	// Pull back exactly the versions just written and prove them: the
 	// secrets archive with the key inside it, the seeds against the
 	// statement that archive carries.
-	emit("verify", bundle.SecretsObject, 0, 0)
+	emit("verify", layout.SecretsObject, 0, 0)
 	names := make([]string, len(ip.Secrets))
 	for i, s := range ip.Secrets {
 		names[i] = s.Name
 	}
 	seedsObj, secObj := &ir.Objects[0], &ir.Objects[1]
-	_, st, p, err := check.Secrets(ctx, opt.Bucket, secObj, bundle.VerifyOptions{
+	_, st, p, err := proof.Secrets(ctx, opt.Bucket, secObj, bundle.VerifyOptions{
 		Expected: names, ExpectedRecipient: prep.Key.Recipient(),
-		Forbidden: check.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
+		Forbidden: plan.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
 	}, ip.Name, ip.BootstrapPrefix)
 	if err == nil && st != nil {
 		var sp problem.List
-		sp, err = check.Seeds(ctx, opt.Bucket, seedsObj, st.RepoSeeds, opt.DeepVerify)
+		sp, err = proof.Seeds(ctx, opt.Bucket, seedsObj, st.RepoSeeds, opt.DeepVerify)
 		probs = append(probs, sp.In(ip.Name, seedsObj.Key)...)
 	}
 	p.In(ip.Name, secObj.Key)
@@ -171,7 +181,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 			break
 		}
 		var cp problem.List
-		cp, err = check.Current(ctx, opt.Bucket, or)
+		cp, err = proof.Current(ctx, opt.Bucket, or)
 		probs = append(probs, cp.In(ip.Name, or.Key)...)
 	}
 	if err != nil {
@@ -195,15 +205,15 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 		Tool: opt.Tool, Source: opt.Source, Recipient: prep.Key.Recipient(), Secrets: ir.Secrets,
 	}
 	for _, or := range []*result.Object{secObj, seedsObj} {
-		m.Objects = append(m.Objects, manifest.Object{Name: or.Name, Key: or.Key, Size: or.Size, SHA256: or.SHA256, VersionID: or.VersionID, TarSHA256: or.TarSHA256, Unchanged: or.Status == result.Unchanged})
+		m.Objects = append(m.Objects, or.Manifested())
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	data = append(data, '\n')
-	emit("manifest", bundle.ManifestName, 0, 0)
+	emit("manifest", layout.ManifestName, 0, 0)
 	// The objects are proven: a failed manifest write leaves them current
 	// (verify reports the mismatch) rather than remove versions that a
 	// manifest write which did land despite the error would name.
-	if _, err := opt.Bucket.Put(ctx, check.Key(ip.BootstrapPrefix, bundle.ManifestName), bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
+	if _, err := opt.Bucket.Put(ctx, layout.Key(ip.BootstrapPrefix, layout.ManifestName), bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
 		ir.Err = err
 		return ir, probs, true
 	}
@@ -272,7 +282,7 @@ func unchanged(ctx context.Context, b bucket.Bucket, k string, arch *gate.Archiv
 	if errors.Is(err, bucket.ErrNotFound) {
 		return "", false, nil
 	}
-	if check.IsOperational(err) {
+	if bucket.IsOperational(err) {
 		return "", false, err
 	}
 	if err != nil {
@@ -287,29 +297,46 @@ func unchanged(ctx context.Context, b bucket.Bucket, k string, arch *gate.Archiv
 // when the identity inside is key itself is its statement believed, and
 // only when the store's checksum of the seeds object it names equals the
 // statement's digest is that object a candidate for reuse. Anything else
-// is skipped: this only saves work, it never decides what is correct.
-func FindProvenSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Instance, key *agekey.Key) map[string]manifest.Object {
+// is skipped: this only saves work, it never decides what is correct. It
+// reads at most concurrency instances at once (0 means
+// bucket.DefaultConcurrency).
+func FindProvenSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Instance, key *agekey.Key, concurrency int) map[string]manifest.Object {
 	out := map[string]manifest.Object{}
 	var mu sync.Mutex
-	check.ForEach(ctx, len(instances), 8, func(i int) {
-		in := instances[i]
-		or := result.Object{Key: check.Key(in.BootstrapPrefix, bundle.SecretsObject)}
-		c, st, p, err := check.Secrets(ctx, b, &or, bundle.VerifyOptions{ExpectedRecipient: key.Recipient()}, in.Name, in.BootstrapPrefix)
-		if err != nil || st == nil || p.HasErrors() || !bytes.Equal(c.Identity, key.Canonical()) {
-			return
-		}
-		cur, err := b.Head(ctx, st.RepoSeeds.Key, "")
-		if err != nil || cur.VersionID == "" || cur.SHA256 != st.RepoSeeds.SHA256 || cur.Size != st.RepoSeeds.Size {
-			return
-		}
-		mu.Lock()
-		out[st.RepoSeeds.TarSHA256] = manifest.Object{
-			Name: bundle.SeedsObject, Key: st.RepoSeeds.Key, Size: st.RepoSeeds.Size, SHA256: st.RepoSeeds.SHA256,
-			VersionID: cur.VersionID, TarSHA256: st.RepoSeeds.TarSHA256,
-		}
-		mu.Unlock()
-	})
+	var g errgroup.Group
+	g.SetLimit(limit(concurrency))
+	for _, in := range instances {
+		g.Go(func() error {
+			or := result.Object{Object: manifest.Object{Key: layout.Key(in.BootstrapPrefix, layout.SecretsObject)}}
+			c, st, p, err := proof.Secrets(ctx, b, &or, bundle.VerifyOptions{ExpectedRecipient: key.Recipient()}, in.Name, in.BootstrapPrefix)
+			if err != nil || st == nil || p.HasErrors() || !bytes.Equal(c.Identity, key.Canonical()) {
+				return nil
+			}
+			cur, err := b.Head(ctx, st.RepoSeeds.Key, "")
+			if err != nil || cur.VersionID == "" || cur.SHA256 != st.RepoSeeds.SHA256 || cur.Size != st.RepoSeeds.Size {
+				return nil
+			}
+			mu.Lock()
+			out[st.RepoSeeds.TarSHA256] = manifest.Object{
+				Name: layout.SeedsObject, Key: st.RepoSeeds.Key, Size: st.RepoSeeds.Size, SHA256: st.RepoSeeds.SHA256,
+				VersionID: cur.VersionID, TarSHA256: st.RepoSeeds.TarSHA256,
+			}
+			mu.Unlock()
+			return nil
+		})
+	}
+	g.Wait()
 	return out
+}
+
+// limit is how many instances Publish works on at once.
+func (o Options) limit() int { return limit(o.Concurrency) }
+
+func limit(concurrency int) int {
+	if concurrency <= 0 {
+		return bucket.DefaultConcurrency
+	}
+	return concurrency
 }
 
 func (o Options) wrote() result.Status {

@@ -20,6 +20,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
@@ -55,7 +56,7 @@ func TestS3WriterWithoutKey(t *testing.T) {
 		m, _ := s3ReadManifest(t, e.st, "clawdinator-2")
 		var keep []manifest.Object
 		for _, o := range m.Objects {
-			if o.Name != bundle.SecretsObject {
+			if o.Name != layout.SecretsObject {
 				keep = append(keep, o)
 			}
 		}
@@ -143,7 +144,7 @@ func requireSomeProblem(t *testing.T, res *result.Result, object, substr string)
 func attackPlant(t *testing.T, srv *s3test.Server, checksum bool) {
 	e := newAttackEnv(t, srv)
 	honestSeeds := e.honest.Instances[0].Objects[1]
-	if honestSeeds.Name != bundle.SeedsObject || honestSeeds.TarSHA256 == "" {
+	if honestSeeds.Name != layout.SeedsObject || honestSeeds.TarSHA256 == "" {
 		t.Fatalf("honest seeds object: %+v", honestSeeds)
 	}
 
@@ -196,7 +197,7 @@ func attackPlant(t *testing.T, srv *s3test.Server, checksum bool) {
 	}
 	m, _ := s3ReadManifest(t, e.st, "clawdinator-1")
 	for i := range m.Objects {
-		if m.Objects[i].Name == bundle.SeedsObject {
+		if m.Objects[i].Name == layout.SeedsObject {
 			sum := sha256.Sum256(evil.Bytes())
 			m.Objects[i].SHA256, m.Objects[i].Size, m.Objects[i].VersionID = hex.EncodeToString(sum[:]), int64(evil.Len()), planted.VersionID
 			m.Objects[i].TarSHA256 = honestSeeds.TarSHA256
@@ -220,7 +221,7 @@ func attackPlant(t *testing.T, srv *s3test.Server, checksum bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), e.st, in.Instances, key)
+	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), e.st, in.Instances, key, 0)
 	if len(in.PublishedSeeds) != 0 {
 		t.Errorf("planted seeds offered for reuse: %+v", in.PublishedSeeds)
 	}
@@ -233,7 +234,7 @@ func attackPlant(t *testing.T, srv *s3test.Server, checksum bool) {
 			t.Errorf("%s: current seeds sha256 %s, want the honest %s", in, got, honestSeeds.SHA256)
 		}
 		m, _ := s3ReadManifest(t, e.st, in)
-		if mo := m.Object(bundle.SeedsObject); mo.SHA256 != honestSeeds.SHA256 {
+		if mo := m.Object(layout.SeedsObject); mo.SHA256 != honestSeeds.SHA256 {
 			t.Errorf("%s: the new manifest names seeds %s", in, mo.SHA256)
 		}
 	}
@@ -291,7 +292,7 @@ type seedsSourceFails struct {
 
 func (h *seedsSourceFails) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte) (bucket.Object, error) {
 	obj, err := h.Bucket.Put(ctx, key, body, size, sum)
-	if err == nil && path.Base(key) == bundle.SeedsObject {
+	if err == nil && path.Base(key) == layout.SeedsObject {
 		h.mu.Lock()
 		h.source, h.sourceVersion = path.Base(path.Dir(key)), obj.VersionID
 		h.mu.Unlock()
@@ -303,7 +304,7 @@ func (h *seedsSourceFails) Get(ctx context.Context, key, versionID string) (io.R
 	h.mu.Lock()
 	source := h.source
 	h.mu.Unlock()
-	if versionID != "" && key == "bootstrap/"+source+"/"+bundle.SecretsObject {
+	if versionID != "" && key == "bootstrap/"+source+"/"+layout.SecretsObject {
 		defer h.once.Do(func() { close(h.failed) })
 		junk := []byte("not the archive this run wrote")
 		return io.NopCloser(bytes.NewReader(junk)), bucket.Object{Key: key, Size: int64(len(junk)), VersionID: versionID}, nil
@@ -377,11 +378,11 @@ func TestS3DeepVerifyRefusesModesAndOwners(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	seedsObj, err := e.st.Put(ctx, prefix+"/"+bundle.SeedsObject, bytes.NewReader(seeds.Bytes()), int64(seeds.Len()), seedsSum)
+	seedsObj, err := e.st.Put(ctx, prefix+"/"+layout.SeedsObject, bytes.NewReader(seeds.Bytes()), int64(seeds.Len()), seedsSum)
 	if err != nil {
 		t.Fatal(err)
 	}
-	secObj, err := e.st.Put(ctx, prefix+"/"+bundle.SecretsObject, bytes.NewReader(secrets.Bytes()), int64(secrets.Len()), sha256.Sum256(secrets.Bytes()))
+	secObj, err := e.st.Put(ctx, prefix+"/"+layout.SecretsObject, bytes.NewReader(secrets.Bytes()), int64(secrets.Len()), sha256.Sum256(secrets.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,14 +390,14 @@ func TestS3DeepVerifyRefusesModesAndOwners(t *testing.T) {
 	for i := range m.Objects {
 		o := &m.Objects[i]
 		switch o.Name {
-		case bundle.SeedsObject:
+		case layout.SeedsObject:
 			o.Size, o.SHA256, o.VersionID, o.TarSHA256 = seedsObj.Size, seedsObj.SHA256, seedsObj.VersionID, st.RepoSeeds.TarSHA256
-		case bundle.SecretsObject:
+		case layout.SecretsObject:
 			o.Size, o.SHA256, o.VersionID = secObj.Size, secObj.SHA256, secObj.VersionID
 		}
 	}
 	data, _ := json.Marshal(m)
-	if _, err := e.st.Put(ctx, prefix+"/"+bundle.ManifestName, bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
+	if _, err := e.st.Put(ctx, prefix+"/"+layout.ManifestName, bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -404,7 +405,7 @@ func TestS3DeepVerifyRefusesModesAndOwners(t *testing.T) {
 	instances := e.f.load().Instances
 	deep := verify.Verify(ctx, verify.Inputs{Instances: instances, Policy: e.f.in.Policy},
 		verify.Options{Bucket: e.st, ExpectedRecipient: e.f.Recipient, DeepVerify: true})
-	s3RequireProblems(t, deep, inst, prefix+"/"+bundle.SeedsObject,
+	s3RequireProblems(t, deep, inst, prefix+"/"+layout.SeedsObject,
 		`openclaw/su: has mode 4755: setuid, setgid and sticky bits are never written`,
 		`openclaw/mine: is owned by 1001:1001, not root`)
 }

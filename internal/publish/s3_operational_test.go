@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
-	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/faultproxy"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
@@ -86,7 +86,7 @@ func TestS3Operational(t *testing.T) {
 		match func(*http.Request) bool
 	}{
 		{"verify: every secrets download fails", func(r *http.Request) bool {
-			return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+bundle.SecretsObject)
+			return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+layout.SecretsObject)
 		}},
 		{"verify: every HEAD fails", func(r *http.Request) bool { return r.Method == http.MethodHead }},
 	} {

@@ -19,6 +19,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
@@ -121,7 +122,7 @@ func s3TestIndependent(t *testing.T, srv *s3test.Server) {
 			t.Errorf("%s: manifest %+v", in, m)
 		}
 
-		for _, name := range []string{bundle.SecretsObject, bundle.SeedsObject} {
+		for _, name := range []string{layout.SecretsObject, layout.SeedsObject} {
 			mo := m.Object(name)
 			if mo == nil {
 				t.Fatalf("%s: manifest has no %s", in, name)
@@ -139,7 +140,7 @@ func s3TestIndependent(t *testing.T, srv *s3test.Server) {
 		if err := os.Mkdir(x, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		s3Exec(t, "tar", "--zstd", "-xf", filepath.Join(dir, bundle.SecretsObject), "-C", x)
+		s3Exec(t, "tar", "--zstd", "-xf", filepath.Join(dir, layout.SecretsObject), "-C", x)
 		top, err := os.ReadDir(x)
 		if err != nil {
 			t.Fatal(err)
@@ -185,7 +186,7 @@ func s3TestIndependent(t *testing.T, srv *s3test.Server) {
 
 		// zstd and tar read the repo seeds with modes and links kept.
 		tarFile := filepath.Join(dir, "seeds.tar")
-		s3Exec(t, "zstd", "-q", "-d", filepath.Join(dir, bundle.SeedsObject), "-o", tarFile)
+		s3Exec(t, "zstd", "-q", "-d", filepath.Join(dir, layout.SeedsObject), "-o", tarFile)
 		list := string(s3Exec(t, "tar", "-tvf", tarFile))
 		for _, want := range []string{"openclaw/README.link -> README.md", "openclaw/docs/guide/up.md -> ../../README.md"} {
 			if !strings.Contains(list, want) {
@@ -234,8 +235,8 @@ func s3TestTamper(t *testing.T, srv *s3test.Server) {
 		first  *result.Result
 	}
 	const target = "clawdinator-2"
-	secretsKey := "bootstrap/" + target + "/" + bundle.SecretsObject
-	seedsKey := "bootstrap/" + target + "/" + bundle.SeedsObject
+	secretsKey := "bootstrap/" + target + "/" + layout.SecretsObject
+	seedsKey := "bootstrap/" + target + "/" + layout.SeedsObject
 	manifestOf := func(e env) *manifest.Manifest { return e.first.Instances[1].Manifest }
 
 	cases := []struct {
@@ -271,7 +272,7 @@ func s3TestTamper(t *testing.T, srv *s3test.Server) {
 			if len(v.DeleteMarkers) != 1 {
 				e.t.Fatalf("delete-object left %d delete markers, want 1", len(v.DeleteMarkers))
 			}
-			mo := manifestOf(e).Object(bundle.SecretsObject)
+			mo := manifestOf(e).Object(layout.SecretsObject)
 			if got := s3Fetch(e.t, e.st, secretsKey, mo.VersionID); got != mo.SHA256 {
 				e.t.Errorf("the manifest's version is gone: sha256 %s", got)
 			}
@@ -348,7 +349,7 @@ func s3TestTamper(t *testing.T, srv *s3test.Server) {
 		name:   "an older version restored",
 		object: secretsKey,
 		tamper: func(e env) {
-			old := manifestOf(e).Object(bundle.SecretsObject).VersionID
+			old := manifestOf(e).Object(layout.SecretsObject).VersionID
 			e.f.reencrypt(e.t, "clawdinator-control-token.age", sample.Canary+"rotated")
 			s3Publish(e.t, e.st, e.f)
 			s3AWS(e.t, srv, "s3api", "copy-object", "--bucket", e.bucket, "--key", secretsKey,
@@ -383,7 +384,7 @@ type s3Hook struct {
 }
 
 func (h s3Hook) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte) (bucket.Object, error) {
-	if path.Base(key) == bundle.ManifestName {
+	if path.Base(key) == layout.ManifestName {
 		if err := h.before(key); err != nil {
 			return bucket.Object{}, err
 		}
@@ -410,14 +411,14 @@ func s3TestChangedSecret(t *testing.T, srv *s3test.Server) {
 	hook := s3Hook{Bucket: st, before: func(key string) error {
 		in := path.Base(path.Dir(key))
 		m, _ := s3ReadManifest(t, st, in)
-		if m.Object(bundle.SecretsObject).VersionID != prev[in].Object(bundle.SecretsObject).VersionID {
+		if m.Object(layout.SecretsObject).VersionID != prev[in].Object(layout.SecretsObject).VersionID {
 			t.Errorf("%s: the manifest changed before this run wrote it", in)
 		}
 		s3RequireGoodVersions(t, st, m)
-		cur, err := st.Head(context.Background(), m.Object(bundle.SecretsObject).Key, "")
+		cur, err := st.Head(context.Background(), m.Object(layout.SecretsObject).Key, "")
 		if err != nil {
 			t.Errorf("%s: %v", in, err)
-		} else if cur.VersionID == m.Object(bundle.SecretsObject).VersionID {
+		} else if cur.VersionID == m.Object(layout.SecretsObject).VersionID {
 			t.Errorf("%s: no new secrets version before the manifest write", in)
 		}
 		checked <- in
@@ -431,18 +432,18 @@ func s3TestChangedSecret(t *testing.T, srv *s3test.Server) {
 
 	for i, ir := range res.Instances {
 		old := first.Instances[i].Manifest
-		sec, seeds := ir.Manifest.Object(bundle.SecretsObject), ir.Manifest.Object(bundle.SeedsObject)
-		if sec.VersionID == old.Object(bundle.SecretsObject).VersionID || sec.SHA256 == old.Object(bundle.SecretsObject).SHA256 || sec.Unchanged {
+		sec, seeds := ir.Manifest.Object(layout.SecretsObject), ir.Manifest.Object(layout.SeedsObject)
+		if sec.VersionID == old.Object(layout.SecretsObject).VersionID || sec.SHA256 == old.Object(layout.SecretsObject).SHA256 || sec.Unchanged {
 			t.Errorf("%s: secrets not uploaded as a new version: %+v", ir.Instance, sec)
 		}
 		if ir.Objects[0].Status != result.Uploaded || ir.Objects[1].Status != result.Unchanged {
 			t.Errorf("%s: statuses %s, %s; want uploaded, unchanged", ir.Instance, ir.Objects[0].Status, ir.Objects[1].Status)
 		}
-		if seeds.VersionID != old.Object(bundle.SeedsObject).VersionID || !seeds.Unchanged {
+		if seeds.VersionID != old.Object(layout.SeedsObject).VersionID || !seeds.Unchanged {
 			t.Errorf("%s: repo-seeds uploaded again: %+v", ir.Instance, seeds)
 		}
 		cur, _ := s3ReadManifest(t, st, ir.Instance)
-		if cur.Object(bundle.SecretsObject).VersionID != sec.VersionID {
+		if cur.Object(layout.SecretsObject).VersionID != sec.VersionID {
 			t.Errorf("%s: the bucket's manifest is not the one written", ir.Instance)
 		}
 		// The old version stays downloadable: a rollback remains possible.
@@ -489,7 +490,7 @@ func s3TestManifestWriteFails(t *testing.T, srv *s3test.Server) {
 	}
 	s3RequireGoodVersions(t, st, m)
 
-	s3RequireProblems(t, s3Verify(t, st, f, f.Recipient), target, "bootstrap/"+target+"/"+bundle.SecretsObject,
+	s3RequireProblems(t, s3Verify(t, st, f, f.Recipient), target, "bootstrap/"+target+"/"+layout.SecretsObject,
 		`current version \S+ is not the version \S+ the manifest names`)
 
 	s3Publish(t, st, f)

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
-	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 )
@@ -28,7 +28,7 @@ type s3Racer struct {
 }
 
 func (r *s3Racer) Get(ctx context.Context, key, versionID string) (io.ReadCloser, bucket.Object, error) {
-	if versionID != "" && key == "bootstrap/"+r.target+"/"+bundle.SecretsObject {
+	if versionID != "" && key == "bootstrap/"+r.target+"/"+layout.SecretsObject {
 		r.once.Do(func() {
 			other := []byte("another writer's secrets archive")
 			r.raced, r.err = r.Bucket.Put(ctx, key, bytes.NewReader(other), int64(len(other)), sha256.Sum256(other))
@@ -51,9 +51,9 @@ func TestS3RacingWriter(t *testing.T) {
 	if racer.err != nil || racer.raced.VersionID == "" {
 		t.Fatalf("the racing write did not happen: %v", racer.err)
 	}
-	key := "bootstrap/" + target + "/" + bundle.SecretsObject
+	key := "bootstrap/" + target + "/" + layout.SecretsObject
 	s3RequireProblems(t, res, target, key, `another writer replaced it: current version \S+ is not the version \S+ this run wrote`)
-	if _, _, err := st.Get(context.Background(), path.Join("bootstrap", target, bundle.ManifestName), ""); err == nil {
+	if _, _, err := st.Get(context.Background(), path.Join("bootstrap", target, layout.ManifestName), ""); err == nil {
 		t.Errorf("%s: a manifest was written for an instance whose object another writer replaced", target)
 	}
 	cur, err := st.Head(context.Background(), key, "")

@@ -40,7 +40,7 @@ func TestPublishReusesSeedsInBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), st, instances, key)
+	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), st, instances, key, 0)
 	if _, ok := in.PublishedSeeds[good.TarSHA256]; !ok || len(in.PublishedSeeds) != 1 {
 		t.Fatalf("published seeds found: %+v, want the one tar digest %s", in.PublishedSeeds, good.TarSHA256)
 	}
@@ -66,7 +66,7 @@ func TestPublishReusesSeedsInBucket(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(f.SeedsDir, "openclaw", "NEW"), []byte("new\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), st, instances, key)
+	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), st, instances, key, 0)
 	prep = s3Prepare(t, in)
 	if prep.Seeds.Source != nil || prep.Seeds.TarSHA256 == good.TarSHA256 {
 		t.Fatal("a changed tree was taken for the published one")

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/openclaw/clawdinator-bundle/internal/config"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/report"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
@@ -33,7 +34,7 @@ func outputs(r *result.Result) map[string]string {
 
 func TestOutputValues(t *testing.T) {
 	obj := func(s result.Status) []result.Object {
-		return []result.Object{{Name: "repo-seeds.tar.zst", Status: result.Unchanged}, {Name: "secrets.tar.zst", Status: s}}
+		return []result.Object{{Object: manifest.Object{Name: "repo-seeds.tar.zst"}, Status: result.Unchanged}, {Object: manifest.Object{Name: "secrets.tar.zst"}, Status: s}}
 	}
 	for _, tc := range []struct {
 		name                            string

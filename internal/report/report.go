@@ -28,9 +28,9 @@ func Text(w io.Writer, r *result.Result) {
 			}
 			ver := ""
 			if o.VersionID != "" {
-				ver = " version " + ShortVersion(o.VersionID)
+				ver = " version " + problem.ShortVersion(o.VersionID)
 			}
-			fmt.Fprintf(w, "%s%s\n", Prefix, Clean(fmt.Sprintf("%s: %s %s %s sha256 %s%s %s", in.Instance, o.Key, o.Status, Size(o.Size), Short(o.SHA256), ver, state)))
+			fmt.Fprintf(w, "%s%s\n", Prefix, Clean(fmt.Sprintf("%s: %s %s %s sha256 %s%s %s", in.Instance, o.Key, o.Status, Size(o.Size), problem.Short(o.SHA256), ver, state)))
 		}
 		if in.Verified && len(in.Secrets) > 0 {
 			fmt.Fprintf(w, "%s%s: %d secrets decrypted to EOF with the bundled key\n", Prefix, Clean(in.Instance), len(in.Secrets))
@@ -146,7 +146,7 @@ func Summary(r *result.Result) string {
 				if o.Verified {
 					v = "✅"
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", Markdown(in.Instance), code(o.Key), Size(o.Size), code(Short(o.SHA256)), cell(ShortVersion(o.VersionID)), Markdown(string(o.Status)), secrets, v)
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", Markdown(in.Instance), code(o.Key), Size(o.Size), code(problem.Short(o.SHA256)), cell(problem.ShortVersion(o.VersionID)), Markdown(string(o.Status)), secrets, v)
 			}
 		}
 		b.WriteString("\n")
@@ -237,17 +237,6 @@ func Markdown(s string) string {
 	return b.String()
 }
 
-// Short abbreviates a digest for tables.
-func Short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	if h == "" {
-		return "—"
-	}
-	return h
-}
-
 // Size renders a byte count in binary units.
 func Size(n int64) string {
 	switch {
@@ -259,15 +248,6 @@ func Size(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
-}
-
-// ShortVersion abbreviates a long S3 version id for people (JSON keeps it
-// whole): 32 characters of opaque id make a table unreadable.
-func ShortVersion(v string) string {
-	if len(v) > 20 {
-		return v[:8] + "…" + v[len(v)-8:]
-	}
-	return v
 }
 
 // Error writes err as the one error line: "clawdinator-bundle: error: …",

@@ -24,15 +24,15 @@ func sampleResult() *result.Result {
 			Instance: "clawdinator-1", Prefix: "bootstrap/clawdinator-1", Verified: true,
 			Secrets: []bundle.SecretInfo{{Name: "a.age", Size: 200, SHA256: "aa"}, {Name: "b.age", Size: 300, SHA256: "bb"}},
 			Objects: []result.Object{
-				{Name: "secrets.tar.zst", Key: "bootstrap/clawdinator-1/secrets.tar.zst", Size: 3100, SHA256: "0123456789abcdef0123", VersionID: "v1", Status: "uploaded", Verified: true},
-				{Name: "repo-seeds.tar.zst", Key: "bootstrap/clawdinator-1/repo-seeds.tar.zst", Size: 96 << 20, SHA256: "fedcba9876543210fedc", VersionID: "v2", Status: "unchanged", Verified: true},
+				{Object: manifest.Object{Name: "secrets.tar.zst", Key: "bootstrap/clawdinator-1/secrets.tar.zst", Size: 3100, SHA256: "0123456789abcdef0123", VersionID: "v1"}, Status: "uploaded", Verified: true},
+				{Object: manifest.Object{Name: "repo-seeds.tar.zst", Key: "bootstrap/clawdinator-1/repo-seeds.tar.zst", Size: 96 << 20, SHA256: "fedcba9876543210fedc", VersionID: "v2"}, Status: "unchanged", Verified: true},
 			},
 			Manifest: &manifest.Manifest{FormatVersion: 1, Instance: "clawdinator-1"},
 		},
 		{
 			Instance: "clawdinator-2", Prefix: "bootstrap/clawdinator-2",
 			Objects: []result.Object{
-				{Name: "secrets.tar.zst", Key: "bootstrap/clawdinator-2/secrets.tar.zst", Size: 3000, SHA256: "99", Status: "uploaded"},
+				{Object: manifest.Object{Name: "secrets.tar.zst", Key: "bootstrap/clawdinator-2/secrets.tar.zst", Size: 3000, SHA256: "99"}, Status: "uploaded"},
 			},
 		},
 	}
@@ -116,7 +116,7 @@ func TestJSONNoInstances(t *testing.T) {
 // a workflow command or a terminal escape, and never marks up the summary.
 func TestHostileText(t *testing.T) {
 	hostile := "bootstrap/x\n::warning::owned\r\x1b[31m\u2028<img src=x>|`*_"
-	r := &result.Result{Mode: result.Verify, Instances: []result.Instance{{Instance: "evil\n::add-mask::x", Objects: []result.Object{{Key: hostile, Status: result.Checked}}}}}
+	r := &result.Result{Mode: result.Verify, Instances: []result.Instance{{Instance: "evil\n::add-mask::x", Objects: []result.Object{{Object: manifest.Object{Key: hostile}, Status: result.Checked}}}}}
 	r.Problems.Add(problem.Problem{Instance: "evil\n::error::x", Object: hostile, Message: "msg\n::debug::x"})
 	var b bytes.Buffer
 	Text(&b, r)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -32,36 +33,13 @@ func TestSize(t *testing.T) {
 	}
 }
 
-// Digests are cut to 12 characters, version ids over 20 to their first and
-// last 8; shorter ones are shown whole, an empty digest as a dash.
-func TestShortDigestAndVersion(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"", "—"},
-		{"ab", "ab"},
-		{"0123456789ab", "0123456789ab"},
-		{"0123456789abc", "0123456789ab"},
-	} {
-		if got := Short(tc.in); got != tc.want {
-			t.Errorf("Short(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-	for _, tc := range []struct{ in, want string }{
-		{"", ""},
-		{"01234567890123456789", "01234567890123456789"},
-		{"0123456789012345678X!", "01234567…345678X!"},
-		{"AAAAAAAAmiddle-of-the-idZZZZZZZZ", "AAAAAAAA…ZZZZZZZZ"},
-	} {
-		if got := ShortVersion(tc.in); got != tc.want {
-			t.Errorf("ShortVersion(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 // The text report counts decrypted secrets only for a verified instance
 // that has secrets, and shows a long version id shortened.
 func TestTextSecretsLine(t *testing.T) {
-	obj := result.Object{Name: "secrets.tar.zst", Key: "p/secrets.tar.zst", Size: 10, SHA256: "aa", Status: result.Checked, Verified: true,
-		VersionID: "AAAAAAAAmiddle-of-the-idZZZZZZZZ"}
+	obj := result.Object{
+		Object: manifest.Object{Name: "secrets.tar.zst", Key: "p/secrets.tar.zst", Size: 10, SHA256: "aa", VersionID: "AAAAAAAAmiddle-of-the-idZZZZZZZZ"},
+		Status: result.Checked, Verified: true,
+	}
 	line := Prefix + "i: p/secrets.tar.zst checked 10 B sha256 aa version AAAAAAAA…ZZZZZZZZ verified\n"
 	secrets := []bundle.SecretInfo{{Name: "a.age"}}
 	for _, tc := range []struct {

@@ -53,19 +53,26 @@ const (
 // rollback may have to remove).
 func (s Status) Wrote() bool { return s == Uploaded || s == Written || s == Failed }
 
-// Object is one object of one instance after a run.
+// Object is one object of one instance after a run: the object as a
+// manifest names it, and what the run did with it. A result says an
+// object was left in place with Status Unchanged and leaves
+// manifest.Object's Unchanged false (it is the manifest's way to say it),
+// so that the JSON of a result is the manifest's fields, then status and
+// verified.
 type Object struct {
-	Name      string `json:"name"`
-	Key       string `json:"key"`
-	Size      int64  `json:"size"`
-	SHA256    string `json:"sha256"`
-	VersionID string `json:"versionId,omitempty"`
-	TarSHA256 string `json:"tarSha256,omitempty"`
-	Status    Status `json:"status"`
-	Verified  bool   `json:"verified"`
+	manifest.Object
+	Status   Status `json:"status"`
+	Verified bool   `json:"verified"`
 	// Before is the version that was current at Key before this run wrote
 	// (publish): a rollback stops there.
 	Before string `json:"-"`
+}
+
+// Manifested returns the object as the manifest records it.
+func (o Object) Manifested() manifest.Object {
+	mo := o.Object
+	mo.Unchanged = o.Status == Unchanged
+	return mo
 }
 
 // Instance is what happened to one instance.

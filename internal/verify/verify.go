@@ -10,16 +10,22 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
-	"github.com/openclaw/clawdinator-bundle/internal/check"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/progress"
+	"github.com/openclaw/clawdinator-bundle/internal/proof"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
@@ -29,20 +35,23 @@ type Options struct {
 	// DeepVerify downloads and unpacks every repo-seeds archive instead of
 	// checking it by the store's SHA-256 checksum.
 	DeepVerify bool
-	// Concurrency bounds how many instances are checked at once.
+	// Concurrency bounds how many instances are checked at once, and so
+	// how many requests are in flight; 0 means bucket.DefaultConcurrency.
 	Concurrency int
 	// ExpectedRecipient, when set, must match every bundled key.
 	ExpectedRecipient string
 	// Events, when set, receives progress. It must be safe for concurrent use.
-	Events func(check.Event)
+	Events func(progress.Event)
 }
 
 // Inputs says what Verify checks.
 type Inputs struct {
 	// Instances is every instance of the instances file; Policy.Only
-	// restricts which are checked.
+	// restricts which are checked (plan.Select).
 	Instances []plan.Instance
-	Policy    plan.Policy
+	// InstancesFile is the instances file's path, as problems name it.
+	InstancesFile string
+	Policy        plan.Policy
 	// SecretsDir, when set, is compared with what each bundle holds: a
 	// bundled secret whose ciphertext differs from the file is drift.
 	SecretsDir string
@@ -53,33 +62,23 @@ type Inputs struct {
 // and digest when there is a manifest, and on its own terms always (layout,
 // key, every secret decrypted to EOF).
 func Verify(ctx context.Context, in Inputs, opt Options) *result.Result {
-	res := &result.Result{Mode: result.Verify}
-	selected := in.Instances
-	if len(in.Policy.Only) > 0 {
-		want := map[string]bool{}
-		for _, n := range in.Policy.Only {
-			want[strings.TrimSpace(n)] = true
-		}
-		selected = nil
-		for _, i := range in.Instances {
-			if want[i.Name] {
-				selected = append(selected, i)
-				delete(want, i.Name)
-			}
-		}
-		for _, n := range check.SortedNames(want) {
-			if n != "" {
-				res.Problems.Add(problem.Problem{Instance: n, Message: "not in the instances file"})
-			}
-		}
-	}
+	// A wrong selection is reported, and what it still selects is checked
+	// all the same: one run reports everything it can.
+	selected, sprobs := plan.Select(in.Instances, in.InstancesFile, in.Policy)
+	res := &result.Result{Mode: result.Verify, Problems: sprobs}
 	res.Instances = make([]result.Instance, len(selected))
 	// Problems in instance order, not completion order: reports are stable.
 	probs := make([]problem.List, len(selected))
 	rcps := make([]string, len(selected))
-	check.ForEach(ctx, len(selected), opt.Concurrency, func(i int) {
-		res.Instances[i], probs[i], rcps[i] = verifyOne(ctx, in, selected[i], opt)
-	})
+	var g errgroup.Group
+	g.SetLimit(opt.limit())
+	for i := range selected {
+		g.Go(func() error {
+			res.Instances[i], probs[i], rcps[i] = verifyOne(ctx, in, selected[i], opt)
+			return nil
+		})
+	}
+	g.Wait()
 	recipients := map[string]bool{}
 	for i := range selected {
 		res.Problems = append(res.Problems, probs[i]...)
@@ -87,7 +86,7 @@ func Verify(ctx context.Context, in Inputs, opt Options) *result.Result {
 			recipients[rcps[i]] = true
 		}
 	}
-	if names := check.SortedNames(recipients); len(names) > 0 {
+	if names := slices.Sorted(maps.Keys(recipients)); len(names) > 0 {
 		res.Recipient = strings.Join(names, ",")
 	}
 	return res
@@ -97,13 +96,13 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 	ir := result.Instance{Instance: inst.Name, Prefix: inst.BootstrapPrefix}
 	var probs problem.List
 	if opt.Events != nil {
-		opt.Events(check.Event{Instance: inst.Name, Step: "verify"})
+		opt.Events(progress.Event{Instance: inst.Name, Step: "verify"})
 	}
-	mkey := check.Key(inst.BootstrapPrefix, bundle.ManifestName)
+	mkey := layout.Key(inst.BootstrapPrefix, layout.ManifestName)
 	mprob := func(format string, a ...any) {
 		probs.Add(problem.Problem{Instance: inst.Name, Object: mkey, Message: fmt.Sprintf(format, a...)})
 	}
-	m, err := check.ReadManifest(ctx, opt.Bucket, mkey)
+	m, err := proof.ReadManifest(ctx, opt.Bucket, mkey)
 	switch {
 	case err == nil:
 		if m.Instance != inst.Name {
@@ -112,7 +111,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 		ir.Manifest = m
 	case errors.Is(err, bucket.ErrNotFound):
 		mprob("missing: the index of this instance's versions was deleted or never written; publish again")
-	case check.IsOperational(err):
+	case bucket.IsOperational(err):
 		ir.Err = err
 		return ir, probs, ""
 	default:
@@ -122,8 +121,8 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 	// What a host downloads now is the current version of each object:
 	// the secrets archive first, proven with the key inside it; then the
 	// repo-seeds object its statement names.
-	sec := result.Object{Name: bundle.SecretsObject, Key: check.Key(inst.BootstrapPrefix, bundle.SecretsObject), Status: result.Checked}
-	seeds := result.Object{Name: bundle.SeedsObject, Key: check.Key(inst.BootstrapPrefix, bundle.SeedsObject), Status: result.Checked}
+	sec := result.Object{Object: manifest.Object{Name: layout.SecretsObject, Key: layout.Key(inst.BootstrapPrefix, layout.SecretsObject)}, Status: result.Checked}
+	seeds := result.Object{Object: manifest.Object{Name: layout.SeedsObject, Key: layout.Key(inst.BootstrapPrefix, layout.SeedsObject)}, Status: result.Checked}
 	found := map[string]problem.List{}
 	var recipient string
 	var st *manifest.Statement
@@ -143,13 +142,13 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 		}
 		or.VersionID = cur.VersionID
 		switch or.Name {
-		case bundle.SecretsObject:
+		case layout.SecretsObject:
 			vo := bundle.VerifyOptions{
 				ExpectedRecipient: opt.ExpectedRecipient,
-				Forbidden:         check.Forbidden(in.Instances, inst, in.Policy.Exclude),
+				Forbidden:         plan.Forbidden(in.Instances, inst, in.Policy.Exclude),
 			}
 			var contents *bundle.SecretsContents
-			contents, st, p, err = check.Secrets(ctx, opt.Bucket, or, vo, inst.Name, inst.BootstrapPrefix)
+			contents, st, p, err = proof.Secrets(ctx, opt.Bucket, or, vo, inst.Name, inst.BootstrapPrefix)
 			if err == nil && contents != nil {
 				recipient = contents.Recipient
 				ir.Secrets = contents.Secrets
@@ -158,7 +157,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 					p = append(p, compareDir(contents, in.SecretsDir)...)
 				}
 			}
-		case bundle.SeedsObject:
+		case layout.SeedsObject:
 			if st == nil {
 				// Nothing proven names these seeds: the problem is reported
 				// on the secrets archive.
@@ -166,7 +165,7 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 				found[or.Name] = p
 				continue
 			}
-			p, err = check.Seeds(ctx, opt.Bucket, or, st.RepoSeeds, opt.DeepVerify)
+			p, err = proof.Seeds(ctx, opt.Bucket, or, st.RepoSeeds, opt.DeepVerify)
 		}
 		if err != nil {
 			ir.Err = err
@@ -186,18 +185,18 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 				mprob("lists no %s; publish again", or.Name)
 			case or.Status != result.Missing && mo.VersionID != "" && mo.VersionID != or.VersionID:
 				found[or.Name] = foldInto(fmt.Sprintf("changed outside a publish (drift or tampering): current version %s is not the version %s the manifest names",
-					orNone(check.ShortVersion(or.VersionID)), check.ShortVersion(mo.VersionID)), found[or.Name])
-			case st != nil && or.Name == bundle.SeedsObject && (mo.SHA256 != st.RepoSeeds.SHA256 || mo.Size != st.RepoSeeds.Size):
-				mprob("disagrees with the statement in %s about %s (sha256 %s, the statement says %s); publish again", bundle.SecretsObject, or.Name, check.Short(mo.SHA256), check.Short(st.RepoSeeds.SHA256))
-			case or.Name == bundle.SecretsObject && or.Status != result.Missing && (mo.SHA256 != or.SHA256 || mo.Size != or.Size):
-				mprob("disagrees with %s (sha256 %s, the object has %s); publish again", or.Name, check.Short(mo.SHA256), check.Short(or.SHA256))
+					orNone(problem.ShortVersion(or.VersionID)), problem.ShortVersion(mo.VersionID)), found[or.Name])
+			case st != nil && or.Name == layout.SeedsObject && (mo.SHA256 != st.RepoSeeds.SHA256 || mo.Size != st.RepoSeeds.Size):
+				mprob("disagrees with the statement in %s about %s (sha256 %s, the statement says %s); publish again", layout.SecretsObject, or.Name, problem.Short(mo.SHA256), problem.Short(st.RepoSeeds.SHA256))
+			case or.Name == layout.SecretsObject && or.Status != result.Missing && (mo.SHA256 != or.SHA256 || mo.Size != or.Size):
+				mprob("disagrees with %s (sha256 %s, the object has %s); publish again", or.Name, problem.Short(mo.SHA256), problem.Short(or.SHA256))
 			}
 		}
 		// A secrets archive replaced behind the manifest's back is reported
 		// once, on the archive; the manifest then disagrees with it anyway.
-		if mo := m.Object(bundle.SecretsObject); mo != nil && (mo.VersionID == sec.VersionID || sec.VersionID == "" && mo.SHA256 == sec.SHA256) {
+		if mo := m.Object(layout.SecretsObject); mo != nil && (mo.VersionID == sec.VersionID || sec.VersionID == "" && mo.SHA256 == sec.SHA256) {
 			if st != nil && !sameSecrets(m.Secrets, st.Secrets) {
-				mprob("lists other secrets than the statement in %s; publish again", bundle.SecretsObject)
+				mprob("lists other secrets than the statement in %s; publish again", layout.SecretsObject)
 			}
 			if recipient != "" && m.Recipient != recipient {
 				mprob("says the key is %s, the bundled key is %s; publish again", m.Recipient, recipient)
@@ -208,11 +207,19 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 	for _, or := range []*result.Object{&sec, &seeds} {
 		p := found[or.Name].In(inst.Name, or.Key)
 		probs = append(probs, p...)
-		or.Verified = or.Status != result.Missing && !p.HasErrors() && (or.Name == bundle.SecretsObject || st != nil)
+		or.Verified = or.Status != result.Missing && !p.HasErrors() && (or.Name == layout.SecretsObject || st != nil)
 	}
 	ir.Objects = []result.Object{sec, seeds}
 	ir.Verified = !probs.HasErrors() && sec.Verified && seeds.Verified
 	return ir, probs, recipient
+}
+
+// limit is how many instances Verify checks at once.
+func (o Options) limit() int {
+	if o.Concurrency <= 0 {
+		return bucket.DefaultConcurrency
+	}
+	return o.Concurrency
 }
 
 func sameSecrets(a, b []bundle.SecretInfo) bool {

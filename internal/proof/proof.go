@@ -1,69 +1,45 @@
-// Package check proves what is in a bucket: the pull-back step that publish
-// runs on what it just wrote and verify runs on what is there now. It
-// downloads with bounded reads, checks each archive on its own terms
-// (internal/bundle), and compares what it found with what was expected.
-package check
+// Package proof proves what a bucket holds: the pull-back step that
+// publish runs on the versions it just wrote, verify on what is current now,
+// and install on what a host downloads. Reads are bounded, and each archive
+// is checked on its own terms (internal/bundle) before anything it says is
+// believed. The proof is a chain, each link resting on the one before:
+//
+//  1. Secrets: the secrets archive is well formed and its key, pinned to an
+//     expected recipient when there is one, decrypts every secret to EOF.
+//  2. The statement inside it, about this instance at this prefix and
+//     listing exactly the secrets the archive holds, is then vouched for
+//     by that key: whoever could replace it could also read the key.
+//  3. Seeds: the repo-seeds object is the one the statement names, by the
+//     store's own SHA-256 checksum or by the downloaded bytes, never by
+//     metadata an uploader chose.
+//  4. Current: the versions proven are still what a host downloads now.
+//
+// A manifest (ReadManifest) is an index of versions, never a proof: its
+// readers compare it with what the chain proved.
+package proof
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"path"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
-	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
 
-// Key is the bucket key of an instance's object.
-func Key(prefix, name string) string { return path.Join(prefix, name) }
+// countWriter counts the bytes written to it.
+type countWriter struct{ n int64 }
 
-// Event reports progress of a long step. Only cmd/ decides how to draw it.
-type Event struct {
-	Instance string
-	// Step is "upload", "verify", "manifest", ...
-	Step   string
-	Object string
-	// Done and Total are byte counts for transfers (Total 0 if unknown).
-	Done, Total int64
-}
-
-// CountWriter counts the bytes written to it.
-type CountWriter struct{ N int64 }
-
-func (c *CountWriter) Write(p []byte) (int, error) { c.N += int64(len(p)); return len(p), nil }
-
-// Forbidden returns the rule for names an instance's bundle must not hold.
-func Forbidden(all []plan.Instance, self plan.Instance, exclude []string) func(string) string {
-	return func(name string) string {
-		for _, in := range all {
-			if in.Name != self.Name && in.TokenFile() == name {
-				return "it is the discord token of instance " + in.Name
-			}
-		}
-		if name != self.TokenFile() {
-			if ok, _ := path.Match(plan.TokenPattern, name); ok {
-				return "it is another instance's discord token"
-			}
-			for _, g := range exclude {
-				if ok, _ := path.Match(g, name); ok {
-					return "it matches exclude-secrets " + g
-				}
-			}
-		}
-		return ""
-	}
-}
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 // Secrets downloads a secrets archive at or.VersionID and verifies it,
 // filling in what was found; when or.SHA256 is set, the bytes must have
@@ -78,7 +54,7 @@ func Secrets(ctx context.Context, b bucket.Bucket, or *result.Object, vo bundle.
 	// handed the body over already: read the whole object again.
 	for attempt := 1; ; attempt++ {
 		c, probs, err = checkSecretsOnce(ctx, b, or, vo)
-		if !RetryRead(ctx, err, attempt) {
+		if !bucket.RetryRead(ctx, err, attempt) {
 			break
 		}
 	}
@@ -112,7 +88,7 @@ func statement(c *bundle.SecretsContents, instance, prefix string) (*manifest.St
 	if st.Instance != instance || st.BootstrapPrefix != prefix {
 		probs.Entryf(bundle.StatementEntry, "is the statement of instance %q at %q, not of %q at %q: a bundle copied from another instance", st.Instance, st.BootstrapPrefix, instance, prefix)
 	}
-	if want := Key(prefix, bundle.SeedsObject); st.RepoSeeds.Key != want {
+	if want := layout.Key(prefix, layout.SeedsObject); st.RepoSeeds.Key != want {
 		probs.Entryf(bundle.StatementEntry, "names repo-seeds at %s, not %s", st.RepoSeeds.Key, want)
 	}
 	listed := map[string]bundle.SecretInfo{}
@@ -125,40 +101,14 @@ func statement(c *bundle.SecretsContents, instance, prefix string) (*manifest.St
 		case !ok:
 			probs.Entryf(bundle.SecretsDir+"/"+s.Name, "is in the archive but not in its statement")
 		case l != s:
-			probs.Entryf(bundle.SecretsDir+"/"+s.Name, "differs from what the statement lists (sha256 %s, the statement says %s)", Short(s.SHA256), Short(l.SHA256))
+			probs.Entryf(bundle.SecretsDir+"/"+s.Name, "differs from what the statement lists (sha256 %s, the statement says %s)", problem.Short(s.SHA256), problem.Short(l.SHA256))
 		}
 		delete(listed, s.Name)
 	}
-	for _, name := range SortedNames(boolKeys(listed)) {
+	for _, name := range slices.Sorted(maps.Keys(listed)) {
 		probs.Entryf(bundle.SecretsDir+"/"+name, "is listed in the statement but missing from the archive")
 	}
 	return st, probs
-}
-
-func boolKeys[V any](m map[string]V) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k := range m {
-		out[k] = true
-	}
-	return out
-}
-
-// RetryRead says whether a read that failed with err on its attempt-th try
-// should be tried again, after waiting a moment.
-func RetryRead(ctx context.Context, err error, attempt int) bool {
-	const attempts = 3
-	if err == nil || !IsOperational(err) || attempt >= attempts || ctx.Err() != nil {
-		return false
-	}
-	if k := bucket.Classify(err); k == bucket.AccessDenied || k == bucket.NoSuchBucket {
-		return false
-	}
-	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(time.Duration(attempt) * 300 * time.Millisecond):
-		return true
-	}
 }
 
 func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, vo bundle.VerifyOptions) (*bundle.SecretsContents, problem.List, error) {
@@ -169,14 +119,14 @@ func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, v
 	}
 	defer rc.Close()
 	h := sha256.New()
-	cr := &CountWriter{}
+	cr := &countWriter{}
 	// Cap what is read: a secrets archive is small, a planted one may not be.
 	limit := bundle.SecretsLimits.MaxUnpacked
 	tee := io.TeeReader(io.LimitReader(rc, limit+1), io.MultiWriter(h, cr))
 	contents, vp := bundle.VerifySecrets(tee, vo)
 	probs = append(probs, vp...)
 	if _, err := io.Copy(io.Discard, tee); err != nil {
-		if IsOperational(err) {
+		if bucket.IsOperational(err) {
 			return nil, probs, err
 		}
 		// An archive already refused needs no second reason.
@@ -184,15 +134,15 @@ func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, v
 			probs.Add(problem.Problem{Message: downloadFailed(err)})
 		}
 	}
-	if cr.N > limit {
+	if cr.n > limit {
 		probs.Add(problem.Problem{Message: fmt.Sprintf("larger than %d bytes: not a secrets archive", limit)})
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	if or.SHA256 != "" && got != or.SHA256 {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("downloaded bytes have sha256 %s, expected %s", Short(got), Short(or.SHA256))})
+		probs.Add(problem.Problem{Message: fmt.Sprintf("downloaded bytes have sha256 %s, expected %s", problem.Short(got), problem.Short(or.SHA256))})
 	}
 	// Report what was found, not what was hoped for.
-	or.SHA256, or.Size = got, cr.N
+	or.SHA256, or.Size = got, cr.n
 	if or.VersionID == "" {
 		or.VersionID = obj.VersionID
 	}
@@ -207,7 +157,7 @@ func checkSecretsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, v
 func Seeds(ctx context.Context, b bucket.Bucket, or *result.Object, want manifest.Seeds, deep bool) (probs problem.List, err error) {
 	for attempt := 1; ; attempt++ {
 		probs, err = checkSeedsOnce(ctx, b, or, want, deep)
-		if !RetryRead(ctx, err, attempt) {
+		if !bucket.RetryRead(ctx, err, attempt) {
 			return probs, err
 		}
 	}
@@ -216,7 +166,7 @@ func Seeds(ctx context.Context, b bucket.Bucket, or *result.Object, want manifes
 func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, want manifest.Seeds, deep bool) (problem.List, error) {
 	var probs problem.List
 	mismatch := func(sum string, size int64, how string) {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("is not the repo-seeds object its secrets archive names: %s sha256 %s (%d bytes), the statement says %s (%d bytes)", how, Short(sum), size, Short(want.SHA256), want.Size)})
+		probs.Add(problem.Problem{Message: fmt.Sprintf("is not the repo-seeds object its secrets archive names: %s sha256 %s (%d bytes), the statement says %s (%d bytes)", how, problem.Short(sum), size, problem.Short(want.SHA256), want.Size)})
 	}
 	if !deep {
 		obj, err := b.Head(ctx, or.Key, or.VersionID)
@@ -240,39 +190,33 @@ func checkSeedsOnce(ctx context.Context, b bucket.Bucket, or *result.Object, wan
 	}
 	defer rc.Close()
 	h := sha256.New()
-	cr := &CountWriter{}
+	cr := &countWriter{}
 	tee := io.TeeReader(rc, io.MultiWriter(h, cr))
 	if deep {
 		stats, vp := bundle.VerifySeeds(tee, bundle.SeedsLimits)
 		probs = append(probs, vp...)
 		if !vp.HasErrors() && stats.TarSHA256 != want.TarSHA256 {
-			probs.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", Short(stats.TarSHA256), Short(want.TarSHA256))})
+			probs.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", problem.Short(stats.TarSHA256), problem.Short(want.TarSHA256))})
 		}
 	}
 	if _, err := io.Copy(io.Discard, tee); err != nil {
-		if IsOperational(err) {
+		if bucket.IsOperational(err) {
 			return probs, err
 		}
 		probs.Add(problem.Problem{Message: downloadFailed(err)})
 	}
 	got := hex.EncodeToString(h.Sum(nil))
-	if got != want.SHA256 || cr.N != want.Size {
-		mismatch(got, cr.N, "the downloaded bytes have")
+	if got != want.SHA256 || cr.n != want.Size {
+		mismatch(got, cr.n, "the downloaded bytes have")
 	}
-	or.SHA256, or.Size = got, cr.N
+	or.SHA256, or.Size = got, cr.n
 	if or.VersionID == "" {
 		or.VersionID = obj.VersionID
 	}
 	return probs, nil
 }
 
-func Short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
-}
-
+// ReadManifest reads and parses the manifest at key k (1 MiB at most).
 func ReadManifest(ctx context.Context, b bucket.Bucket, k string) (*manifest.Manifest, error) {
 	rc, _, err := b.Get(ctx, k, "")
 	if err != nil {
@@ -286,74 +230,6 @@ func ReadManifest(ctx context.Context, b bucket.Bucket, k string) (*manifest.Man
 	return manifest.Parse(data)
 }
 
-// IsOperational says whether err means the run could not complete (as
-// opposed to a finding about the content).
-func IsOperational(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	switch bucket.Classify(err) {
-	case bucket.Unreachable, bucket.AccessDenied, bucket.NoSuchBucket:
-		return true
-	}
-	return false
-}
-
-// ForEach runs fn(0..n-1) with at most limit running at once.
-func ForEach(ctx context.Context, n, limit int, fn func(i int)) {
-	if limit <= 0 {
-		limit = 4
-	}
-	sem := make(chan struct{}, limit)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(i int) {
-			defer func() { <-sem; wg.Done() }()
-			fn(i)
-		}(i)
-	}
-	wg.Wait()
-}
-
-// ProgressReader reports bytes read so far; seeking back (a retry) restarts
-// the count.
-type ProgressReader struct {
-	io.ReadSeeker
-	n      int64
-	Report func(int64)
-}
-
-func (p *ProgressReader) Read(b []byte) (int, error) {
-	n, err := p.ReadSeeker.Read(b)
-	p.n += int64(n)
-	if p.Report != nil && n > 0 {
-		p.Report(p.n)
-	}
-	return n, err
-}
-
-func (p *ProgressReader) Seek(off int64, whence int) (int64, error) {
-	pos, err := p.ReadSeeker.Seek(off, whence)
-	if err == nil {
-		p.n = pos
-	}
-	return pos, err
-}
-
-func SortedNames(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Current confirms the version just verified is still what a host would
 // download now: no other writer raced us. S3 failing to answer is an
 // operational error, not a finding.
@@ -363,7 +239,7 @@ func Current(ctx context.Context, b bucket.Bucket, or *result.Object) (problem.L
 		return nil, nil
 	}
 	cur, err := b.Head(ctx, or.Key, "")
-	if IsOperational(err) {
+	if bucket.IsOperational(err) {
 		return nil, err
 	}
 	if err != nil {
@@ -371,7 +247,7 @@ func Current(ctx context.Context, b bucket.Bucket, or *result.Object) (problem.L
 		return probs, nil
 	}
 	if cur.VersionID != or.VersionID {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("another writer replaced it: current version %s is not the version %s this run wrote", ShortVersion(cur.VersionID), ShortVersion(or.VersionID))})
+		probs.Add(problem.Problem{Message: fmt.Sprintf("another writer replaced it: current version %s is not the version %s this run wrote", problem.ShortVersion(cur.VersionID), problem.ShortVersion(or.VersionID))})
 	}
 	return probs, nil
 }
@@ -384,12 +260,4 @@ func downloadFailed(err error) string {
 		return "the downloaded bytes do not match the SHA-256 checksum the store keeps for them (corrupt or replaced while being read)"
 	}
 	return "download failed: " + err.Error()
-}
-
-// ShortVersion abbreviates a long S3 version id in a message.
-func ShortVersion(v string) string {
-	if len(v) > 20 {
-		return v[:8] + "…" + v[len(v)-8:]
-	}
-	return v
 }
