@@ -23,11 +23,10 @@ var verifyCommand = command{
 // verifyOptions are verify's options: read what the bucket (or an
 // assemble --out directory, --dir) holds now, and verify it.
 type verifyOptions struct {
-	instancesFile string
-	bucket        bucket.Config
-	dir           string
-	in            verify.Inputs
-	verify        verify.Options
+	bucket bucket.Config
+	dir    string
+	in     verify.Inputs
+	verify verify.Options
 }
 
 func (o *verifyOptions) bindings() config.Bindings {
@@ -35,7 +34,7 @@ func (o *verifyOptions) bindings() config.Bindings {
 		"secrets-dir": &o.in.SecretsDir, "expected-recipient": &o.verify.ExpectedRecipient,
 		"deep-verify": &o.verify.DeepVerify, "dir": &o.dir,
 	}
-	bindPolicy(b, &o.instancesFile, &o.in.Policy)
+	bindPolicy(b, &o.in.InstancesFile, &o.in.Policy)
 	return bindBucket(b, &o.bucket, false)
 }
 
@@ -64,7 +63,7 @@ func (o *verifyOptions) run(ctx context.Context, prog *progress) (*result.Result
 		return nil, err
 	}
 	var iprobs problem.List
-	o.in.Instances, iprobs = plan.LoadInstances(o.instancesFile)
+	o.in.Instances, iprobs = plan.LoadInstances(o.in.InstancesFile)
 	if len(iprobs) > 0 {
 		return &result.Result{Mode: result.Verify, Problems: iprobs}, nil
 	}

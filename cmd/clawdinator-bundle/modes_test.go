@@ -298,7 +298,7 @@ func TestUploadedAndProven(t *testing.T) {
 		}
 	}
 	o := parsed(t, fx, config.Verify, "--s3-bucket", "b").(*verifyOptions)
-	o.in.Instances, _ = plan.LoadInstances(o.instancesFile)
+	o.in.Instances, _ = plan.LoadInstances(o.in.InstancesFile)
 	res := o.verifyIn(context.Background(), b, nil)
 	if !res.OK() || res.Uploaded() || res.Proven() != n {
 		t.Errorf("verify: ok %v uploaded %v proven %d\n%v", res.OK(), res.Uploaded(), res.Proven(), res.Problems)
@@ -470,5 +470,29 @@ func TestBindingsCoverTheTable(t *testing.T) {
 		for name := range want {
 			t.Errorf("%s leaves option %s unbound", cmd, name)
 		}
+	}
+}
+
+// verify refuses a plan as plan does, naming the instances file as it
+// was given, and still checks every instance it selected.
+func TestVerifySelectsThroughPlan(t *testing.T) {
+	fx := fixture(t)
+	out := filepath.Join(t.TempDir(), "out")
+	if res, err := parsed(t, fx, config.Assemble, "--out", out).run(context.Background(), nil); err != nil || !res.OK() {
+		t.Fatalf("assemble: %v %v", err, res.Problems)
+	}
+	res, err := parsed(t, fx, config.Verify, "--dir", out, "--instances", "clawdinator-1,clawdinator-9").run(context.Background(), nil)
+	if err != nil || res.OK() || len(res.Instances) != 1 || !res.Instances[0].Verified {
+		t.Fatalf("verify: %v ok %v, instances %+v", err, res.OK(), res.Instances)
+	}
+	if errs := res.Problems.Errors(); len(errs) != 1 || errs[0].Instance != "clawdinator-9" || !strings.Contains(errs[0].Message, "not in the instances file") {
+		t.Errorf("problems %v, want clawdinator-9 not in the instances file", res.Problems)
+	}
+	res, err = parsed(t, fx, config.Verify, "--dir", out, "--instances", "clawdinator-1", "--exclude-secrets", "clawdinator-discord-token-2.age").run(context.Background(), nil)
+	if err != nil || res.OK() {
+		t.Fatalf("verify: %v ok %v", err, res.OK())
+	}
+	if errs := res.Problems.Errors(); len(errs) != 1 || errs[0].File != fx.InstancesFile || !strings.Contains(errs[0].Message, "matches exclude-secrets") {
+		t.Errorf("problems %v, want one naming %s", res.Problems, fx.InstancesFile)
 	}
 }
