@@ -11,6 +11,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/config"
 	"github.com/openclaw/clawdinator-bundle/internal/install"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	pg "github.com/openclaw/clawdinator-bundle/internal/progress"
 	"github.com/openclaw/clawdinator-bundle/internal/report"
 )
 
@@ -78,7 +79,7 @@ func runInstall(ctx context.Context, args []string, s stdio, getenv func(string)
 	if err != nil {
 		return conclude[*install.Result](p, nil, err)
 	}
-	o.install.Bucket, o.install.Events = b, func(e install.Event) { p.event(e, o.bucket.Bucket) }
+	o.install.Bucket, o.install.Events = b, func(e pg.Event) { p.event(e, o.bucket.Bucket) }
 	res, err := install.Run(ctx, o.install)
 	return conclude(p, res, err)
 }
@@ -96,12 +97,12 @@ func (p *journalPresenter) say(format string, a ...any) {
 func (p *journalPresenter) usage(err error) { report.Error(p.w, err) }
 
 // event reports a step as it starts.
-func (p *journalPresenter) event(e install.Event, bucketName string) {
+func (p *journalPresenter) event(e pg.Event, bucketName string) {
 	switch e.Step {
 	case "prefix":
 		p.say("prefix %s (from %s)", e.Object, p.opt.PrefixFile)
 	case "pin":
-		p.say("pin %s (%s)", orUnset(e.Pin.Recipient), e.Pin.Source)
+		p.say("pin %s (%s)", orUnset(e.Object), e.Detail)
 	case "download":
 		p.say("fetching s3://%s/%s", bucketName, e.Object)
 	case "extract":

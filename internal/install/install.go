@@ -35,6 +35,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
+	"github.com/openclaw/clawdinator-bundle/internal/progress"
 	"github.com/openclaw/clawdinator-bundle/internal/proof"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
@@ -80,17 +81,11 @@ type Options struct {
 	AllowUnpinned bool
 	// Chown makes root own everything installed (install runs as root).
 	Chown bool
-	// Events, when set, receives a step as it starts.
-	Events func(Event)
-}
-
-// Event is a step of install as it starts: "prefix" (the prefix Object
-// read from the prefix file), "pin" (Pin decided),
-// "download" and "extract" (of Object), "install" (the swap).
-type Event struct {
-	Step   string
-	Object string
-	Pin    Pin
+	// Events, when set, receives a step as it starts: "prefix" (Object:
+	// the prefix read from PrefixFile), "pin" (Object: the recipient,
+	// Detail: where it came from), "download" and "extract" (of Object),
+	// "install" (the swap).
+	Events func(progress.Event)
 }
 
 // Pin is the recipient a bundle's key was held to, and why.
@@ -175,7 +170,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return nil, err
 	}
 	if opt.Events != nil {
-		opt.Events(Event{Step: "pin", Pin: pin})
+		opt.Events(progress.Event{Step: "pin", Object: pin.Recipient, Detail: pin.Source})
 	}
 	// One install at a time per host: the lock is on the directory that
 	// holds SECRETS_DIR, once it exists (a first boot has nothing to race).
@@ -317,7 +312,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 
 func event(opt Options, step, object string) {
 	if opt.Events != nil {
-		opt.Events(Event{Step: step, Object: object})
+		opt.Events(progress.Event{Step: step, Object: object})
 	}
 }
 

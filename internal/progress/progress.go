@@ -13,8 +13,12 @@ type Event struct {
 	Instance string
 	// Step is "upload", "verify", "manifest", ...
 	Step string
-	// Object is the object the step reads or writes, by name.
+	// Object is the object the step reads or writes, by name (install's
+	// "pin": the recipient, "" when none; "prefix": the prefix read).
 	Object string
+	// Detail says more about Object where a step has more to say
+	// (install's "pin": where the pin came from).
+	Detail string
 	// Done and Total are byte counts for transfers (Total 0 if unknown).
 	Done, Total int64
 }
