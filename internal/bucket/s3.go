@@ -244,9 +244,6 @@ func New(ctx context.Context, c Config) (*S3, error) {
 	}, nil
 }
 
-// Bucket returns the configured bucket.
-func (s *S3) Bucket() string { return s.cfg.Bucket }
-
 // Put uploads body (size bytes, read from its start) under key with its
 // SHA-256 sum as the S3 checksum, which the server verifies, and as
 // x-amz-meta-sha256. Encryption follows Config.SSE. It returns the object
