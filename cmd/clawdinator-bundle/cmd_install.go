@@ -72,6 +72,9 @@ func runInstall(ctx context.Context, args []string, s stdio, getenv func(string)
 	if err == nil {
 		err = o.arguments(pos, getenv)
 	}
+	if err == nil {
+		err = install.Supported()
+	}
 	if err != nil {
 		return conclude[*install.Result](p, nil, err)
 	}

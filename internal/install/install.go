@@ -146,7 +146,7 @@ func exists(p string) bool {
 // Run installs the current proven bundle at opt.Prefix, or says why not.
 // An error is a usage error; everything else is in the result.
 func Run(ctx context.Context, opt Options) (*Result, error) {
-	if err := checkPlatform(runtime.GOOS); err != nil {
+	if err := Supported(); err != nil {
 		return nil, err
 	}
 	prefixFile, err := readPrefixFile(&opt)
@@ -315,6 +315,11 @@ func event(opt Options, step, object string) {
 		opt.Events(progress.Event{Step: step, Object: object})
 	}
 }
+
+// Supported refuses, with a usage error, to install on this system unless
+// it is Linux. Run checks it first; cmd/ asks before it opens the bucket,
+// so that a laptop hears this and not what its AWS configuration lacks.
+func Supported() error { return checkPlatform(runtime.GOOS) }
 
 // checkPlatform refuses to run anywhere but on Linux: the swap needs
 // renameat2 and syncfs (sys_linux.go).
