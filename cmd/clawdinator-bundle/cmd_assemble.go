@@ -5,7 +5,6 @@ import (
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/config"
-	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
@@ -24,23 +23,14 @@ var assembleCommand = command{
 //
 //	plan ─▶ gate ─▶ assemble ─▶ (write to a directory ─▶ pull back ─▶ verify)
 type assembleOptions struct {
-	instancesFile string
-	outputDir     string
-	gate          gate.Inputs
-	publish       publish.Options
+	buildOptions
+	outputDir string
 }
 
 func (o *assembleOptions) bindings() config.Bindings {
-	b := config.Bindings{
-		"age-key": &o.gate.AgeKey, "secrets-dir": &o.gate.SecretsDir, "repo-seeds-dir": &o.gate.RepoSeedsDir,
-		"repo-seeds-allow-keys": &o.gate.SeedsAllowKeys, "expected-recipient": &o.gate.ExpectedRecipient,
-		"deep-verify": &o.publish.DeepVerify, "output-dir": &o.outputDir,
-	}
-	return bindPolicy(b, &o.instancesFile, &o.gate.Policy)
-}
-
-func (o *assembleOptions) environment(getenv func(string) string, _ config.Set) error {
-	return buildEnvironment(getenv, &o.gate, &o.publish)
+	b := o.bind()
+	b["output-dir"] = &o.outputDir
+	return b
 }
 
 func (o *assembleOptions) run(ctx context.Context, prog *progress) (*result.Result, error) {

@@ -28,24 +28,42 @@ var publishCommand = command{
 //
 //	plan ─▶ gate ─▶ assemble ─▶ upload ─▶ pull back ─▶ verify ─▶ manifest
 type publishOptions struct {
+	buildOptions
+	bucket bucket.Config
+}
+
+func (o *publishOptions) bindings() config.Bindings {
+	return bindBucket(o.bind(), &o.bucket, true)
+}
+
+// buildOptions are what publish and assemble share: the gate's inputs and
+// the publish step's options.
+type buildOptions struct {
 	instancesFile string
-	bucket        bucket.Config
 	gate          gate.Inputs
 	publish       publish.Options
 }
 
-func (o *publishOptions) bindings() config.Bindings {
+func (o *buildOptions) bind() config.Bindings {
 	b := config.Bindings{
 		"age-key": &o.gate.AgeKey, "secrets-dir": &o.gate.SecretsDir, "repo-seeds-dir": &o.gate.RepoSeedsDir,
 		"repo-seeds-allow-keys": &o.gate.SeedsAllowKeys, "expected-recipient": &o.gate.ExpectedRecipient,
 		"deep-verify": &o.publish.DeepVerify,
 	}
-	bindPolicy(b, &o.instancesFile, &o.gate.Policy)
-	return bindBucket(b, &o.bucket, true)
+	return bindPolicy(b, &o.instancesFile, &o.gate.Policy)
 }
 
-func (o *publishOptions) environment(getenv func(string) string, _ config.Set) error {
-	return buildEnvironment(getenv, &o.gate, &o.publish)
+// environment reads what publish and assemble take from the environment:
+// the archives' mtime and the manifests' source.
+func (o *buildOptions) environment(getenv func(string) string, _ config.Set) error {
+	t, err := config.SourceDate(getenv("SOURCE_DATE_EPOCH"))
+	if err != nil {
+		return err
+	}
+	o.gate.Mtime = t
+	o.publish.Source = manifest.Source{Repository: getenv("GITHUB_REPOSITORY"), SHA: getenv("GITHUB_SHA"), RunID: getenv("GITHUB_RUN_ID")}
+	o.publish.Tool = manifest.Tool{Name: "clawdinator-bundle", Version: version}
+	return nil
 }
 
 func (o *publishOptions) run(ctx context.Context, prog *progress) (*result.Result, error) {
@@ -73,19 +91,6 @@ func (o *publishOptions) publishTo(ctx context.Context, b bucket.Bucket, prog *p
 	}
 	o.publish.Bucket = b
 	return build(ctx, result.Publish, &o.gate, o.publish, prog)
-}
-
-// buildEnvironment reads what publish and assemble take from the
-// environment: the archives' mtime and the manifests' source.
-func buildEnvironment(getenv func(string) string, in *gate.Inputs, opt *publish.Options) error {
-	t, err := config.SourceDate(getenv("SOURCE_DATE_EPOCH"))
-	if err != nil {
-		return err
-	}
-	in.Mtime = t
-	opt.Source = manifest.Source{Repository: getenv("GITHUB_REPOSITORY"), SHA: getenv("GITHUB_SHA"), RunID: getenv("GITHUB_RUN_ID")}
-	opt.Tool = manifest.Tool{Name: "clawdinator-bundle", Version: version}
-	return nil
 }
 
 // build gates and assembles the bundles, then publishes them to
