@@ -72,9 +72,13 @@ func runInstall(ctx context.Context, args []string, s stdio, getenv func(string)
 	if err == nil {
 		err = o.arguments(pos, getenv)
 	}
-	if err == nil {
-		err = install.Supported()
+	if err != nil {
+		return conclude[*install.Result](p, nil, err)
 	}
+	// Everything that needs no bucket first: a bad option, not what the
+	// AWS configuration lacks, is the error an operator reads.
+	o.install.Events = func(e pg.Event) { p.event(e, o.bucket.Bucket) }
+	checked, err := install.Check(o.install)
 	if err != nil {
 		return conclude[*install.Result](p, nil, err)
 	}
@@ -82,8 +86,7 @@ func runInstall(ctx context.Context, args []string, s stdio, getenv func(string)
 	if err != nil {
 		return conclude[*install.Result](p, nil, err)
 	}
-	o.install.Bucket, o.install.Events = b, func(e pg.Event) { p.event(e, o.bucket.Bucket) }
-	res, err := install.Run(ctx, o.install)
+	res, err := checked.Install(ctx, b)
 	return conclude(p, res, err)
 }
 

@@ -44,9 +44,6 @@ func (o *verifyOptions) bindings() config.Bindings {
 // repository), so that a scheduled check without the repository still
 // runs.
 func (o *verifyOptions) environment(_ func(string) string, set config.Set) error {
-	if o.bucket.Bucket == "" && o.dir == "" {
-		return problem.Usagef("s3-bucket is required for verify")
-	}
 	if !set["secrets-dir"] {
 		if st, err := os.Stat(o.in.SecretsDir); err != nil || !st.IsDir() {
 			o.in.SecretsDir = ""

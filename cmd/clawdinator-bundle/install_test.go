@@ -162,3 +162,40 @@ func TestRunInstallPrefixFile(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestRunInstallChecksBeforeTheBucket: what install was given is checked
+// before the bucket is opened, so that off EC2, with no region, the
+// operator reads what is wrong with the options, not what the AWS
+// configuration lacks.
+func TestRunInstallChecksBeforeTheBucket(t *testing.T) {
+	installEnv(t)
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipient := id.Recipient().String()
+	host := hostArgs(t, "bootstrap/clawdinator-1")[2:] // no endpoint: AWS itself
+	noPrefixFile := map[string]string{"BOOTSTRAP_PREFIX_FILE": filepath.Join(t.TempDir(), "none")}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"both pins", noPrefixFile, append([]string{"--expected-recipient", recipient, "--expected-recipient-file", writeTemp(t, recipient+"\n")}, host...), "not both"},
+		{"pin file missing", noPrefixFile, append([]string{"--expected-recipient-file", filepath.Join(t.TempDir(), "nope")}, host...), "expected-recipient-file"},
+		{"prefix file a directory", map[string]string{"BOOTSTRAP_PREFIX_FILE": t.TempDir()}, append([]string{"--expected-recipient", recipient}, host...), "BOOTSTRAP_PREFIX_FILE"},
+		{"no pin", noPrefixFile, host, "no pin: pass --expected-recipient"},
+		// The premise: with good options, the missing region is what stops it.
+		{"good options", noPrefixFile, append([]string{"--expected-recipient", recipient}, host...), "load aws configuration"},
+	} {
+		code, _, stderr := runIn(t, tc.env, append([]string{"install"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "error:") != 1 {
+			t.Errorf("%s: exit %d, want %d and one error containing %q:\n%s", tc.name, code, exitUsage, tc.want, stderr)
+		}
+	}
+}

@@ -41,4 +41,12 @@ func TestNodemoBuildHasNoS3Server(t *testing.T) {
 	if out, err := exec.Command(nodemo, "--help").CombinedOutput(); err != nil || !strings.Contains(string(out), "  demo       not in this build") {
 		t.Errorf("nodemo --help: %v\n%s", err, out)
 	}
+	// demo --help answers as every command does: help on stdout, exit 0.
+	var stdout bytes.Buffer
+	stderr.Reset()
+	cmd = exec.Command(nodemo, "demo", "--help")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || stderr.Len() > 0 || !strings.HasPrefix(stdout.String(), "usage: clawdinator-bundle demo") || !strings.Contains(stdout.String(), "not in this build") {
+		t.Errorf("nodemo demo --help: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
 }

@@ -75,9 +75,11 @@ type Option struct {
 	ActionOnly, CLIOnly bool
 	// Verbatim values are paths, kept as given; others are trimmed.
 	Verbatim bool
-	// Required lists the commands that need a value; Hint follows the
-	// "is required" error.
+	// Required lists the commands that need a value, unless the option
+	// named Unless has one (verify --dir in place of a bucket); Hint
+	// follows the "is required" error.
 	Required []string
+	Unless   string
 	Hint     string
 	// Check refuses a bad value, once, when the option is read. The error
 	// is a *problem.UsageError.
@@ -97,14 +99,14 @@ var Options = []Option{
 	{Name: "required-secrets", List: true, Arg: "LIST", Default: strings.Join(plan.DefaultRequired, "\n"), Description: "Comma or newline separated secret names every instance must receive."},
 	{Name: "exclude-secrets", List: true, Arg: "LIST", Default: strings.Join(plan.DefaultExclude, "\n"), Check: checkGlobs, Description: "Comma or newline separated globs of files never shipped to hosts (warned, not bundled)."},
 	{Name: "repo-seeds-allow-keys", List: true, Arg: "LIST", Modes: []string{Publish, Assemble}, Description: "Comma or newline separated paths or globs inside repo-seeds allowed to contain a private key (test fixtures of a cloned project). Any other age identity or PEM private key in repo-seeds stops the run."},
-	{Name: "s3-bucket", Arg: "NAME", Modes: []string{Publish, Verify}, Required: []string{Publish}, Description: "Bucket holding `<bootstrapPrefix>/secrets.tar.zst`, `repo-seeds.tar.zst` and `manifest.json`. Required for publish and verify."},
+	{Name: "s3-bucket", Arg: "NAME", Modes: []string{Publish, Verify}, Required: []string{Publish, Verify}, Unless: "dir", Description: "Bucket holding `<bootstrapPrefix>/secrets.tar.zst`, `repo-seeds.tar.zst` and `manifest.json`. Required for publish and verify."},
 	{Name: "dir", CLIOnly: true, Arg: "DIR", Modes: []string{Verify}, Verbatim: true, Description: "Verify a local directory written by `assemble --out` instead of a bucket."},
 	{Name: "aws-region", Arg: "REGION", Modes: []string{Publish, Verify}, Description: "AWS region (default: AWS_REGION / AWS_DEFAULT_REGION from the environment)."},
 	{Name: "aws-access-key-id", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional access key id; otherwise the AWS default credential chain (environment from aws-actions/configure-aws-credentials, web identity, ...)."},
 	{Name: "aws-secret-access-key", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional secret access key, with aws-access-key-id."},
 	{Name: "aws-session-token", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional session token, with aws-access-key-id."},
 	{Name: "s3-endpoint", Arg: "URL", Modes: []string{Publish, Verify, Install}, Description: "S3-compatible endpoint URL (path-style addressing), e.g. MinIO or versitygw."},
-	{Name: "expected-recipient", Arg: "RECIPIENT", Modes: []string{Publish, Verify, Assemble, Install}, Check: checkRecipient, Description: "The `age1...` recipient the bundled key must match; lets a scheduled check pin the key without holding it."},
+	{Name: "expected-recipient", Arg: "RECIPIENT", Modes: []string{Publish, Verify, Assemble, Install}, Check: checkRecipient, Description: "The `age1...` recipient the bundled key must match; lets verify (a scheduled check, an image gate) and a host pin the key without holding it."},
 	{Name: "expected-recipient-file", CLIOnly: true, Arg: "FILE", Modes: []string{Install}, Verbatim: true, Description: "A file holding that recipient (one age1... line; # comments allowed), such as one an image bakes in."},
 	{Name: "allow-unpinned-first-boot", CLIOnly: true, Bool: true, Default: "false", Modes: []string{Install}, Description: "With no pin and no installed key, install whatever key the bundle holds (discouraged: pin the key instead)."},
 	{Name: "sse", Default: "AES256", Arg: "TYPE", Modes: []string{Publish}, Description: "Server-side encryption for uploads: `AES256`, `aws:kms` or `none`."},
@@ -377,18 +379,22 @@ func finish(cmd string, b Bindings) error {
 		if !ok || !contains(o.Required, cmd) {
 			continue
 		}
-		empty := false
-		switch p := dst.(type) {
-		case *string:
-			empty = *p == ""
-		case *[]byte:
-			empty = len(strings.TrimSpace(string(*p))) == 0
-		}
-		if empty {
+		if empty(dst) && (o.Unless == "" || b[o.Unless] == nil || empty(b[o.Unless])) {
 			return problem.Usagef("%s is required for %s%s", o.Name, cmd, o.Hint)
 		}
 	}
 	return nil
+}
+
+// empty reports whether a bound string or key holds nothing.
+func empty(dst any) bool {
+	switch p := dst.(type) {
+	case *string:
+		return *p == ""
+	case *[]byte:
+		return len(strings.TrimSpace(string(*p))) == 0
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {
@@ -420,8 +426,11 @@ func flagError(err error, fs *pflag.FlagSet, cmd string) error {
 	}
 	name := ne.GetSpecifiedName()
 	msg := "flag provided but not defined: --" + name
-	if o, ok := Lookup(name); ok && o.Secret {
+	switch o, ok := Lookup(name); {
+	case ok && o.Secret && o.AppliesTo(cmd):
 		msg += " (secrets are never flags, the process list would show them: see --help for the environment)"
+	case cmd == Install:
+		msg += " (see clawdinator-bundle install --help)"
 	}
 	return &problem.UsageError{Msg: msg}
 }

@@ -59,15 +59,21 @@ func inputsTable() string {
 		if def != "" {
 			def = "`" + def + "`"
 		}
-		modes := "all"
-		if len(o.Modes) > 0 {
-			modes = strings.Join(o.Modes, ", ")
+		var modes []string
+		for _, m := range ActionModes {
+			if o.AppliesTo(m) {
+				modes = append(modes, m)
+			}
 		}
 		desc := o.Description
 		if o.Secret {
 			desc += " Secret: masked, never a CLI flag."
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", o.Name, cell(def), modes, strings.Join(o.Required, ", "), cell(desc))
+		required := strings.Join(o.Required, ", ")
+		if o.Unless != "" && required != "" {
+			required += " (CLI: or --" + o.Unless + ")"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", o.Name, cell(def), strings.Join(modes, ", "), required, cell(desc))
 	}
 	return b.String()
 }

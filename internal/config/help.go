@@ -13,7 +13,7 @@ var summaries = map[string]string{
 	Plan:     "Read the instances file only (no key, no bucket, no secrets dir) and list the instances a run with the same --instances would process: their names on stdout, one a line, or the whole plan with --json. A workflow fans publish or verify out over them with a matrix.",
 	Demo:     "Run publish and verify end to end on generated data, in-process: a throwaway key, sample secrets and an S3-compatible server on 127.0.0.1, then tamper with one object and show verify catching it. No network, no credentials. Takes no flags.",
 	Install: "Install a host's bundle, the boot script's drop-in (same arguments, in the same order): fetch s3://BUCKET/PREFIX/SECRETS_ARCHIVE (default secrets.tar.zst), prove it against the pinned key, fetch the repo-seeds object its statement names (SEEDS_ARCHIVE, default repo-seeds.tar.zst), and swap the key, the .age files and the seeds tree into place only when everything checked. A failure leaves the previous installation as it was. " +
-		"The pin: --expected-recipient or --expected-recipient-file; without one, the key already installed at AGE_KEY_PATH; with neither, install refuses unless --allow-unpinned-first-boot is given.",
+		"The pin: --expected-recipient or --expected-recipient-file; without one, the key already installed at AGE_KEY_PATH; with neither, install refuses unless --allow-unpinned-first-boot is given. Flags go before or after the arguments.",
 	Version: "Print the version.",
 }
 

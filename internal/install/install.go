@@ -143,9 +143,34 @@ func exists(p string) bool {
 	return err == nil
 }
 
-// Run installs the current proven bundle at opt.Prefix, or says why not.
-// An error is a usage error; everything else is in the result.
+// Run installs the current proven bundle at opt.Prefix from opt.Bucket, or
+// says why not: Check, then Install. An error is a usage error; everything
+// else is in the result.
 func Run(ctx context.Context, opt Options) (*Result, error) {
+	c, err := Check(opt)
+	if err != nil {
+		return nil, err
+	}
+	return c.Install(ctx, opt.Bucket)
+}
+
+// Checked is a host's install whose options were read and checked.
+type Checked struct {
+	opt        Options
+	prefixFile string
+	pin        Pin
+	// problems: the installed key, the pin when none is given, does not
+	// parse; Install reports them and installs nothing.
+	problems problem.List
+}
+
+// Check reads and checks what install was given, everything that needs no
+// bucket: the platform, the prefix file, the arguments, the pin (given,
+// from its file, or the installed key) and the destinations. cmd/ checks
+// before it opens the bucket, so that a bad option is the error an
+// operator reads. Its events ("prefix", "pin") go to opt.Events; its
+// error is a usage error.
+func Check(opt Options) (*Checked, error) {
 	if err := Supported(); err != nil {
 		return nil, err
 	}
@@ -159,19 +184,38 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if err := checkOptions(opt); err != nil {
 		return nil, err
 	}
-	res := &Result{Prefix: opt.Prefix, PrefixFile: prefixFile}
+	c := &Checked{opt: opt, prefixFile: prefixFile}
 	pin, probs, err := resolvePin(opt)
-	if err != nil || probs.HasErrors() {
-		res.Problems = probs
-		return res, err
+	if err != nil {
+		return nil, err
 	}
-	res.Pin = pin
+	if probs.HasErrors() {
+		c.problems = probs
+		return c, nil
+	}
+	c.pin = pin
 	if err := checkDestinations(opt); err != nil {
 		return nil, err
 	}
 	if opt.Events != nil {
 		opt.Events(progress.Event{Step: "pin", Object: pin.Recipient, Detail: pin.Source})
 	}
+	return c, nil
+}
+
+// Install installs the current proven bundle from b.
+func (ch *Checked) Install(ctx context.Context, b bucket.Bucket) (*Result, error) {
+	if b == nil {
+		return nil, &problem.UsageError{Msg: "no bucket"}
+	}
+	opt, pin := ch.opt, ch.pin
+	opt.Bucket = b
+	res := &Result{Prefix: opt.Prefix, PrefixFile: ch.prefixFile}
+	if ch.problems.HasErrors() {
+		res.Problems = ch.problems
+		return res, nil
+	}
+	res.Pin = pin
 	// One install at a time per host: the lock is on the directory that
 	// holds SECRETS_DIR, once it exists (a first boot has nothing to race).
 	if lockOn := filepath.Dir(opt.SecretsDir); exists(lockOn) {
@@ -350,9 +394,6 @@ func checkOptions(opt Options) error {
 				return problem.Usagef("%s %s and %s %s overlap: each is replaced as a whole", o.what, o.p, d.what, d.p)
 			}
 		}
-	}
-	if opt.Bucket == nil {
-		return &problem.UsageError{Msg: "no bucket"}
 	}
 	return nil
 }

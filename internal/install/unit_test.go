@@ -1,6 +1,7 @@
 package install
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -74,7 +75,6 @@ func TestCheckOptions(t *testing.T) {
 		"archive dot-dot":        func(o *Options) { o.SecretsArchive = ".." },
 		"archive empty":          func(o *Options) { o.SecretsArchive = "" },
 		"bad prefix":             func(o *Options) { o.Prefix = "/x" },
-		"no bucket":              func(o *Options) { o.Bucket = nil },
 		"control in a directory": func(o *Options) { o.SecretsDir = "/var/lib/\x1b" },
 	} {
 		o := base
@@ -82,6 +82,11 @@ func TestCheckOptions(t *testing.T) {
 		if err := checkOptions(o); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	// The bucket is Install's: Check needs none.
+	var ue *problem.UsageError
+	if _, err := (&Checked{opt: base}).Install(context.Background(), nil); !errors.As(err, &ue) || err.Error() != "no bucket" {
+		t.Errorf("Install without a bucket: %v", err)
 	}
 	// A sibling whose name starts with another's is not inside it.
 	o := base
