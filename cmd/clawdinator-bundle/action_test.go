@@ -307,9 +307,32 @@ func TestAction(t *testing.T) {
 		if err := json.Unmarshal([]byte(outs["manifest"]), &ms); err != nil || len(ms) != 3 {
 			t.Errorf("manifest output: %d manifests, %v", len(ms), err)
 		}
+		// What verify proved, never what the bucket's manifest.json says
+		// and nothing checks: no tool, no source.
+		if strings.Contains(outs["manifest"], `"tool"`) || strings.Contains(outs["manifest"], `"source"`) || !strings.Contains(outs["manifest"], `"recipient":"`+fx.Recipient+`"`) {
+			t.Errorf("manifest output holds unchecked fields, or no recipient:\n%s", outs["manifest"])
+		}
 		checkBranchOutputs(t, outs, "false", len(sample.Instances))
-		if strings.Contains(r.stdout, "::error") {
-			t.Errorf("error annotations on a good bucket:\n%s", r.stdout)
+		if strings.Contains(r.stdout, "::error") || strings.Contains(r.summary, "Unpinned") {
+			t.Errorf("error annotations, or unpinned, on a good bucket:\n%s\n%s", r.stdout, r.summary)
+		}
+	})
+
+	t.Run("verify needs a pin", func(t *testing.T) {
+		// An unset variable gives an empty input: refused, not unpinned.
+		r := runActionBinary(t, ws, inputs(map[string]string{"mode": "verify", "expected-recipient": ""}), false)
+		if r.code != exitUsage || !strings.Contains(r.stdout, "::error::expected-recipient is required for verify") || r.output != "" {
+			t.Errorf("verify with an empty expected-recipient: want exit %d, an error and no outputs: %v", exitUsage, r)
+		}
+		// none, on purpose: verified, and the summary, the log and the
+		// outputs say no key was held to a pin.
+		r = runActionBinary(t, ws, inputs(map[string]string{"mode": "verify", "expected-recipient": "none"}), false)
+		outs := parseOutputs(t, r.output)
+		if r.code != exitOK || !strings.Contains(r.summary, "**Unpinned:**") || !strings.Contains(r.stdout, "::warning") || outs["recipient"] != "" {
+			t.Errorf("verify with expected-recipient none: want exit 0, Unpinned in the summary, a warning and no recipient output: %v", r)
+		}
+		if strings.Contains(outs["manifest"], fx.Recipient) || !strings.Contains(outs["manifest"], `"recipient":""`) {
+			t.Errorf("an unpinned manifest output names a recipient:\n%s", outs["manifest"])
 		}
 	})
 
@@ -342,7 +365,7 @@ func TestAction(t *testing.T) {
 		// skipped when it is not (the subtest above).
 		reencryptUntilCleanup(t, fx, "clawdinator-control-token.age")
 		r := runActionBinary(t, ws, inputs(map[string]string{
-			"mode": "verify", "secrets-dir": "./nix/age-secrets",
+			"mode": "verify", "secrets-dir": "./nix/age-secrets", "expected-recipient": fx.Recipient,
 		}), false)
 		if r.code != exitProblems {
 			t.Fatalf("verify: want exit status %d: %v", exitProblems, r)
@@ -354,7 +377,7 @@ func TestAction(t *testing.T) {
 			}
 		}
 		checkNoLeak(t, r, secretLine, srv.SecretKey)
-		if r := runActionBinary(t, ws, inputs(map[string]string{"mode": "verify"}), false); r.code != exitProblems {
+		if r := runActionBinary(t, ws, inputs(map[string]string{"mode": "verify", "expected-recipient": fx.Recipient}), false); r.code != exitProblems {
 			t.Errorf("verify with the default secrets-dir checked out: want drift (exit %d): %v", exitProblems, r)
 		}
 	})
@@ -363,7 +386,7 @@ func TestAction(t *testing.T) {
 		// clawdinator-2's own token differs from the one bundled: the other
 		// instances are still proven, and instances-proven says so.
 		reencryptUntilCleanup(t, fx, sample.TokenName("clawdinator-2"))
-		r := runActionBinary(t, ws, inputs(map[string]string{"mode": "verify", "secrets-dir": "./nix/age-secrets"}), false)
+		r := runActionBinary(t, ws, inputs(map[string]string{"mode": "verify", "secrets-dir": "./nix/age-secrets", "expected-recipient": fx.Recipient}), false)
 		if r.code != exitProblems || !strings.Contains(r.stdout, "::instance clawdinator-2: ") {
 			t.Fatalf("verify: want exit status %d and clawdinator-2 named: %v", exitProblems, r)
 		}

@@ -96,9 +96,10 @@ func runDemo(ctx context.Context, args []string, s stdio, getenv func(string) st
 	step := func(mode string, extra ...string) (int, error) {
 		args := append(append([]string(nil), common...), extra...)
 		if mode == config.Verify {
-			// No key; the demo's own secrets dir, so that one checked out in
-			// the working directory is not compared as drift.
-			args = append([]string(nil), common...)
+			// No key, the key's recipient as the pin; the demo's own
+			// secrets dir, so that one checked out in the working
+			// directory is not compared as drift.
+			args = append(append([]string(nil), common...), "--expected-recipient", fx.Recipient)
 		}
 		return runCLI(ctx, mode, args, s, demoEnv, creds), nil
 	}

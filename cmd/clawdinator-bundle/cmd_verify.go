@@ -27,6 +27,8 @@ type verifyOptions struct {
 	dir    string
 	in     verify.Inputs
 	verify verify.Options
+	// unpinned: expected-recipient was none, on purpose.
+	unpinned bool
 }
 
 func (o *verifyOptions) bindings() config.Bindings {
@@ -44,6 +46,9 @@ func (o *verifyOptions) bindings() config.Bindings {
 // repository), so that a scheduled check without the repository still
 // runs.
 func (o *verifyOptions) environment(_ func(string) string, set config.Set) error {
+	if o.verify.ExpectedRecipient == config.None {
+		o.verify.ExpectedRecipient, o.unpinned = "", true
+	}
 	if !set["secrets-dir"] {
 		if st, err := os.Stat(o.in.SecretsDir); err != nil || !st.IsDir() {
 			o.in.SecretsDir = ""
@@ -70,5 +75,10 @@ func (o *verifyOptions) run(ctx context.Context, prog *progress) (*result.Result
 // verifyIn verifies what b holds now for the instances read.
 func (o *verifyOptions) verifyIn(ctx context.Context, b bucket.Bucket, prog *progress) *result.Result {
 	o.verify.Bucket, o.verify.Events = b, prog.event
-	return verify.Verify(ctx, o.in, o.verify)
+	res := verify.Verify(ctx, o.in, o.verify)
+	if o.unpinned {
+		res.Unpinned = true
+		res.Problems.Warn(problem.Problem{Input: "expected-recipient", Message: "none: verified without a pin, so a bundle made with any key that decrypts its own secrets passes; pin the fleet key's age1... recipient"})
+	}
+	return res
 }

@@ -22,12 +22,18 @@ const testKey = "AGE-SECRET-KEY-1X"
 func readBoth(t *testing.T, mode string, e map[string]string, args ...string) map[string]func() (modeCommand, error) {
 	t.Helper()
 	full := map[string]string{"CLAWDINATOR_AGE_KEY": testKey, "INPUT_AGE-KEY": testKey, "INPUT_MODE": mode, "INPUT_S3-BUCKET": "b"}
+	if mode == config.Verify {
+		full["INPUT_EXPECTED-RECIPIENT"] = "none"
+	}
 	for k, v := range e {
 		full[k] = v
 	}
 	getenv := func(k string) string { return full[k] }
 	if mode == config.Publish || mode == config.Verify {
 		args = append([]string{"--s3-bucket", "b"}, args...)
+	}
+	if mode == config.Verify {
+		args = append([]string{"--expected-recipient", "none"}, args...)
 	}
 	return map[string]func() (modeCommand, error){
 		"args": func() (modeCommand, error) {
@@ -180,8 +186,8 @@ func TestBucketOptionsRefused(t *testing.T) {
 	}{
 		"bad sse":        {[]string{"publish", "--sse", "des"}, `sse must be AES256, aws:kms or none, got "des"`},
 		"kms id w/o kms": {[]string{"publish", "--sse-kms-key-id", "x"}, "sse-kms-key-id needs sse: aws:kms"},
-		"bad endpoint":   {[]string{"verify", "--s3-endpoint", "localhost:9000"}, `s3-endpoint must be an http:// or https:// URL, got "localhost:9000"`},
-		"verify no bkt":  {[]string{"verify", "--s3-bucket", ""}, "s3-bucket is required for verify"},
+		"bad endpoint":   {[]string{"verify", "--expected-recipient", "none", "--s3-endpoint", "localhost:9000"}, `s3-endpoint must be an http:// or https:// URL, got "localhost:9000"`},
+		"verify no bkt":  {[]string{"verify", "--expected-recipient", "none", "--s3-bucket", ""}, "s3-bucket is required for verify"},
 	} {
 		args := tc.args
 		if name != "verify no bkt" {

@@ -274,26 +274,26 @@ func TestLeak(t *testing.T) {
 		out  string // an assemble output directory to search
 	}{
 		{"publish", append(append([]string{"publish", "--repo-seeds-dir", fx.SeedsDir, "--json"}, files...), s3Flags...), cliEnv(), exitOK, ""},
-		{"verify", append([]string{"verify", "--json", "--instances-file", fx.InstancesFile, "--secrets-dir", fx.SecretsDir}, s3Flags...), cliEnv(), exitOK, ""},
+		{"verify", append([]string{"verify", "--json", "--instances-file", fx.InstancesFile, "--secrets-dir", fx.SecretsDir, "--expected-recipient", fx.Recipient}, s3Flags...), cliEnv(), exitOK, ""},
 		{"assemble", append([]string{"assemble", "--repo-seeds-dir", fx.SeedsDir, "--json"}, files...), cliEnv(), exitOK, ""},
 		{"assemble --out", append([]string{"assemble", "--repo-seeds-dir", fx.SeedsDir, "--age-key-file", fx.KeyFile, "--out", cliOut}, files...), cliEnv(map[string]string{"CLAWDINATOR_AGE_KEY": ""}), exitOK, cliOut},
-		{"verify --dir", []string{"verify", "--dir", cliOut, "--instances-file", fx.InstancesFile, "--json"}, cliEnv(), exitOK, ""},
+		{"verify --dir", []string{"verify", "--dir", cliOut, "--instances-file", fx.InstancesFile, "--expected-recipient", fx.Recipient, "--json"}, cliEnv(), exitOK, ""},
 		{"demo", []string{"demo"}, cliEnv(), exitOK, ""},
 		{"plan", []string{"plan", "--json", "--instances-file", fx.InstancesFile}, cliEnv(), exitOK, ""},
 		{"publish with a bad key", append(append([]string{"publish", "--repo-seeds-dir", fx.SeedsDir, "--json"}, files...), s3Flags...), cliEnv(map[string]string{"CLAWDINATOR_AGE_KEY": badKeys["mangled"]}), exitProblems, ""},
 		{"assemble with a bad key", append([]string{"assemble", "--repo-seeds-dir", fx.SeedsDir, "--json"}, files...), cliEnv(map[string]string{"CLAWDINATOR_AGE_KEY": badKeys["wrapped"]}), exitProblems, ""},
 		{"publish with wrong credentials", append(append([]string{"publish", "--repo-seeds-dir", fx.SeedsDir, "--json"}, files...), s3Flags...), cliEnv(map[string]string{"AWS_SECRET_ACCESS_KEY": badSecret, "AWS_SESSION_TOKEN": badToken}), exitFailed, ""},
-		{"verify with wrong credentials", append([]string{"verify", "--json", "--instances-file", fx.InstancesFile}, s3Flags...), cliEnv(map[string]string{"AWS_SECRET_ACCESS_KEY": badSecret, "AWS_SESSION_TOKEN": badToken}), exitFailed, ""},
+		{"verify with wrong credentials", append([]string{"verify", "--json", "--instances-file", fx.InstancesFile, "--expected-recipient", fx.Recipient}, s3Flags...), cliEnv(map[string]string{"AWS_SECRET_ACCESS_KEY": badSecret, "AWS_SESSION_TOKEN": badToken}), exitFailed, ""},
 
 		{"action publish", nil, actionEnv(s3Inputs("publish", nil)), exitOK, ""},
-		{"action verify", nil, actionEnv(s3Inputs("verify", map[string]string{"age-key": ""})), exitOK, ""},
+		{"action verify", nil, actionEnv(s3Inputs("verify", map[string]string{"age-key": "", "expected-recipient": fx.Recipient})), exitOK, ""},
 		{"action assemble", nil, actionEnv(s3Inputs("assemble", nil)), exitOK, ""},
 		{"action plan", nil, actionEnv(s3Inputs("plan", map[string]string{"instances-file": fx.InstancesFile})), exitOK, ""},
 		{"action assemble output-dir", nil, actionEnv(s3Inputs("assemble", map[string]string{"output-dir": actionOut})), exitOK, actionOut},
 		{"action publish with a bad key", nil, actionEnv(s3Inputs("publish", map[string]string{"age-key": badKeys["mangled"]})), exitProblems, ""},
 		{"action assemble with a bad key", nil, actionEnv(s3Inputs("assemble", map[string]string{"age-key": badKeys["wrapped"]})), exitProblems, ""},
 		{"action publish with wrong credentials", nil, actionEnv(s3Inputs("publish", map[string]string{"aws-secret-access-key": badSecret, "aws-session-token": badToken})), exitFailed, ""},
-		{"action verify with wrong credentials", nil, actionEnv(s3Inputs("verify", map[string]string{"age-key": "", "aws-secret-access-key": badSecret, "aws-session-token": badToken})), exitFailed, ""},
+		{"action verify with wrong credentials", nil, actionEnv(s3Inputs("verify", map[string]string{"age-key": "", "expected-recipient": fx.Recipient, "aws-secret-access-key": badSecret, "aws-session-token": badToken})), exitFailed, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runLeak(t, ws, tc.args, tc.env)

@@ -78,7 +78,7 @@ func parsed(t *testing.T, fx *sample.Fixture, mode string, args ...string) modeC
 	case config.Publish, config.Assemble:
 		base = []string{"--secrets-dir", fx.SecretsDir, "--repo-seeds-dir", fx.SeedsDir}
 	case config.Verify:
-		base = []string{"--secrets-dir", fx.SecretsDir}
+		base = []string{"--secrets-dir", fx.SecretsDir, "--expected-recipient", fx.Recipient}
 	}
 	_, set, err := config.ParseArgs(context.Background(), mode, append(append(base, "--instances-file", fx.InstancesFile), args...), getenv, o.bindings(), io.Discard)
 	if err == nil {
@@ -175,7 +175,7 @@ func TestVerifySecretsDirDecision(t *testing.T) {
 		{"default, absent", nil, ""},
 	} {
 		o := newMode(config.Verify).(*verifyOptions)
-		_, set, err := config.ParseArgs(context.Background(), config.Verify, append([]string{"--s3-bucket", "b"}, tc.args...), func(string) string { return "" }, o.bindings(), io.Discard)
+		_, set, err := config.ParseArgs(context.Background(), config.Verify, append([]string{"--s3-bucket", "b", "--expected-recipient", "none"}, tc.args...), func(string) string { return "" }, o.bindings(), io.Discard)
 		if err == nil {
 			err = o.environment(nil, set)
 		}

@@ -133,7 +133,7 @@ func TestRunAssembleVerify(t *testing.T) {
 	if err := os.WriteFile(p, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr = runIn(t, nil, "verify", "--dir", "out", "--json")
+	code, stdout, stderr = runIn(t, nil, "verify", "--dir", "out", "--expected-recipient", fx.Recipient, "--json")
 	if code != exitProblems || !strings.Contains(stderr, "error: instance clawdinator-2: bootstrap/clawdinator-2/secrets.tar.zst") || !strings.Contains(stdout, `"ok": false`) {
 		t.Errorf("verify of a changed archive: exit %d\n%s\n%s", code, stderr, stdout)
 	}
@@ -234,7 +234,7 @@ func TestRunPlanContactsNothing(t *testing.T) {
 		t.Errorf("CLI plan: exit %d, stdout %q", code, stdout)
 	}
 
-	env["INPUT_MODE"] = "verify"
+	env["INPUT_MODE"], env["INPUT_EXPECTED-RECIPIENT"] = "verify", "none"
 	if code, _, _ := runIn(t, env); code == exitOK || requests.Load() == 0 {
 		t.Fatalf("verify against the same endpoint: exit %d, %d requests: the counter sees nothing", code, requests.Load())
 	}

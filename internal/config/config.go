@@ -84,7 +84,15 @@ type Option struct {
 	// Check refuses a bad value, once, when the option is read. The error
 	// is a *problem.UsageError.
 	Check func(v string) error
+	// None lists the commands where the exact value "none" says, on
+	// purpose, that the option is not used (verify without a pin): an
+	// empty value there is refused, since a workflow variable that is
+	// unset gives one.
+	None []string
 }
+
+// None is the value that turns an option off on purpose (Option.None).
+const None = "none"
 
 // Options is the table. action.yml is generated from it (see ActionYAML),
 // and so is every command's --help; a test holds action.yml equal.
@@ -106,7 +114,9 @@ var Options = []Option{
 	{Name: "aws-secret-access-key", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional secret access key, with aws-access-key-id."},
 	{Name: "aws-session-token", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional session token, with aws-access-key-id."},
 	{Name: "s3-endpoint", Arg: "URL", Modes: []string{Publish, Verify, Install}, Description: "S3-compatible endpoint URL (path-style addressing), e.g. MinIO or versitygw."},
-	{Name: "expected-recipient", Arg: "RECIPIENT", Modes: []string{Publish, Verify, Assemble, Install}, Check: checkRecipient, Description: "The `age1...` recipient the bundled key must match; lets verify (a scheduled check, an image gate) and a host pin the key without holding it."},
+	{Name: "expected-recipient", Arg: "RECIPIENT", Modes: []string{Publish, Verify, Assemble, Install}, Check: checkRecipient, Required: []string{Verify}, None: []string{Verify},
+		Hint:        ": the age1... recipient of the fleet key (age-keygen -y), or none to verify without a pin",
+		Description: "The `age1...` recipient the bundled key must match; lets verify (a scheduled check, an image gate) and a host pin the key without holding it. Required for verify: `none` verifies without a pin, and says so."},
 	{Name: "expected-recipient-file", CLIOnly: true, Arg: "FILE", Modes: []string{Install}, Verbatim: true, Description: "A file holding that recipient (one age1... line; # comments allowed), such as one an image bakes in."},
 	{Name: "allow-unpinned-first-boot", CLIOnly: true, Bool: true, Default: "false", Modes: []string{Install}, Description: "With no pin and no installed key, install whatever key the bundle holds (discouraged: pin the key instead)."},
 	{Name: "sse", Default: "AES256", Arg: "TYPE", Modes: []string{Publish}, Description: "Server-side encryption for uploads: `AES256`, `aws:kms` or `none`."},
@@ -129,9 +139,9 @@ type Output struct {
 // Outputs are the action's outputs.
 var Outputs = []Output{
 	{Name: "manifest", Description: "JSON array of every instance's manifest: instance, object keys, sizes, SHA-256 digests, version ids and secrets.",
-		Proven: "publish, assemble: yes, the manifests this run wrote from what it proved. verify: no, each manifest.json as read from the bucket; its objects and secrets were checked against the proven statement, its other fields (tool, source) are the writer's"},
-	{Name: "recipient", Description: "The `age1...` recipient of the bundled key.",
-		Proven: "publish, assemble: yes, the age-key input's (equal to expected-recipient when given). verify: the keys inside the bundles that decrypted every secret; proven to be yours only when expected-recipient was given"},
+		Proven: "yes. publish, assemble: the manifests this run wrote from what it proved. verify: what it proved of each instance that verified, as a manifest (instance, prefix, objects, secrets, recipient when pinned); the fields of the bucket's manifest.json nothing checks (tool, source) are left out"},
+	{Name: "recipient", Description: "The `age1...` recipient of the bundled key; empty when verify ran with `expected-recipient: none`.",
+		Proven: "yes. publish, assemble: the age-key input's. verify: the pinned key's, which every bundle proved to hold; empty when verify ran unpinned"},
 	{Name: "uploaded", Description: "`true` when this run uploaded a bundle object (`secrets.tar.zst` or `repo-seeds.tar.zst`) that is still in place: what hosts download changed. `false` when everything was unchanged, and always in verify, assemble and plan.",
 		Proven: "yes: what this run did"},
 	{Name: "instances-proven", Description: "How many instances this run proved (publish: pulled back, verified, manifest written; verify: verified as they are now; assemble: built and checked). `0` in plan.",
@@ -206,7 +216,7 @@ func ReadInputs(mode string, getenv func(string) string, b Bindings) (Set, error
 		} else if v == "" {
 			v = o.Default
 		}
-		if err := assign(o, b, v); err != nil && first == nil {
+		if err := assign(o, mode, b, v); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -297,7 +307,7 @@ func ParseArgs(ctx context.Context, cmd string, args []string, getenv func(strin
 	var first error
 	for _, o := range Options {
 		if v, ok := vals[o.Name]; ok && o.Name != "age-key-file" {
-			if err := assign(o, b, v); err != nil && first == nil {
+			if err := assign(o, cmd, b, v); err != nil && first == nil {
 				first = err
 			}
 		}
@@ -337,8 +347,9 @@ func cliKey(ctx context.Context, keyFile string, getenv func(string) string) (st
 	return string(data), nil
 }
 
-// assign sets o's bound field, if any, from v, checking v once.
-func assign(o Option, b Bindings, v string) error {
+// assign sets o's bound field, if any, from v, checking v once (the exact
+// value none passes where o.None allows it: the command reads it).
+func assign(o Option, cmd string, b Bindings, v string) error {
 	dst, ok := b[o.Name]
 	if !ok {
 		return nil
@@ -366,7 +377,7 @@ func assign(o Option, b Bindings, v string) error {
 	default:
 		panic(fmt.Sprintf("config: option %s bound to %T", o.Name, dst))
 	}
-	if o.Check != nil && v != "" {
+	if o.Check != nil && v != "" && !(v == None && contains(o.None, cmd)) {
 		return o.Check(v)
 	}
 	return nil

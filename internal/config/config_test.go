@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"io"
 	"os"
 	"regexp"
@@ -153,5 +154,57 @@ func TestFillDoc(t *testing.T) {
 	}
 	if _, err := FillDoc(docBegin + "nonsense -->\n" + docEnd); err == nil {
 		t.Error("an unknown section was accepted")
+	}
+}
+
+// verify requires a pin: an empty expected-recipient (an unset workflow
+// variable gives one) is a usage error on the CLI and in the Action alike;
+// the exact value none says, on purpose, that verify runs unpinned, and
+// only verify takes it.
+func TestVerifyRequiresAPin(t *testing.T) {
+	const want = "expected-recipient is required for verify: the age1... recipient of the fleet key (age-keygen -y), or none to verify without a pin"
+	for name, b := range map[string]func(pin string) error{
+		"cli": func(pin string) error {
+			var c Config
+			args := []string{"--s3-bucket", "b"}
+			if pin != "-" {
+				args = append(args, "--expected-recipient", pin)
+			}
+			_, _, err := ParseArgs(context.Background(), Verify, args, env(nil), c.bind(Verify), io.Discard)
+			return err
+		},
+		"action": func(pin string) error {
+			var c Config
+			e := map[string]string{"INPUT_MODE": "verify", "INPUT_S3-BUCKET": "b"}
+			if pin != "-" {
+				e["INPUT_EXPECTED-RECIPIENT"] = pin
+			}
+			_, err := ReadInputs(Verify, env(e), c.bind(Verify))
+			return err
+		},
+	} {
+		for _, pin := range []string{"-", "", "  "} {
+			if err := b(pin); err == nil || err.Error() != want {
+				t.Errorf("%s, pin %q: %v, want %q", name, pin, err, want)
+			}
+		}
+		if err := b(None); err != nil {
+			t.Errorf("%s, pin none: %v", name, err)
+		}
+	}
+	// Elsewhere none is no recipient, and no pin is needed.
+	for _, mode := range []string{Publish, Assemble} {
+		c := Config{}
+		_, _, err := ParseArgs(context.Background(), mode, []string{"--expected-recipient", None}, env(map[string]string{"CLAWDINATOR_AGE_KEY": testKey}), c.bind(mode), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), `"none" is not an age recipient`) {
+			t.Errorf("%s --expected-recipient none: %v", mode, err)
+		}
+		var args []string
+		if mode == Publish {
+			args = []string{"--s3-bucket", "b"}
+		}
+		if _, _, err := ParseArgs(context.Background(), mode, args, env(map[string]string{"CLAWDINATOR_AGE_KEY": testKey}), c.bind(mode), io.Discard); err != nil {
+			t.Errorf("%s without a pin: %v", mode, err)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"context"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 )
@@ -63,7 +65,13 @@ func FromArgs(mode string, args []string, getenv func(string) string, usage io.W
 	return FromArgsContext(context.Background(), mode, args, getenv, usage)
 }
 
+// FromArgsContext reads mode's options into a Config. verify requires a pin
+// (TestVerifyRequiresAPin): where a test gives none, it passes
+// --expected-recipient none, so that the other options are what it tests.
 func FromArgsContext(ctx context.Context, mode string, args []string, getenv func(string) string, usage io.Writer) (*Config, error) {
+	if mode == Verify && !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--expected-recipient") }) {
+		args = append([]string{"--expected-recipient", None}, args...)
+	}
 	c := &Config{Mode: mode}
 	_, set, err := ParseArgs(ctx, mode, args, getenv, c.bind(mode), usage)
 	if err != nil {
@@ -73,7 +81,18 @@ func FromArgsContext(ctx context.Context, mode string, args []string, getenv fun
 	return c, nil
 }
 
+// FromInputs reads the Action's inputs into a Config; in verify, as
+// FromArgsContext, an unset pin is none.
 func FromInputs(getenv func(string) string) (*Config, error) {
+	if strings.TrimSpace(getenv("INPUT_MODE")) == Verify && getenv("INPUT_EXPECTED-RECIPIENT") == "" {
+		inner := getenv
+		getenv = func(k string) string {
+			if k == "INPUT_EXPECTED-RECIPIENT" {
+				return None
+			}
+			return inner(k)
+		}
+	}
 	mode, err := Mode(getenv)
 	if err != nil {
 		return nil, err

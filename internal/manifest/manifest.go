@@ -22,8 +22,8 @@ type Manifest struct {
 	FormatVersion   int                 `json:"formatVersion"`
 	Instance        string              `json:"instance"`
 	BootstrapPrefix string              `json:"bootstrapPrefix"`
-	Tool            Tool                `json:"tool"`
-	Source          Source              `json:"source"`
+	Tool            Tool                `json:"tool,omitzero"`
+	Source          Source              `json:"source,omitzero"`
 	Recipient       string              `json:"recipient"`
 	Objects         []Object            `json:"objects"`
 	Secrets         []bundle.SecretInfo `json:"secrets"`

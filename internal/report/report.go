@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 )
@@ -95,11 +96,39 @@ func JSON(w io.Writer, r *result.Result) error {
 	return enc.Encode(doc)
 }
 
-// ManifestOutput is the action's `manifest` output: every manifest written
-// or read, as a JSON array.
+// ManifestOutput is the action's `manifest` output, a JSON array: every
+// manifest written (publish, assemble with an output directory) or, in
+// verify, what verify proved of each instance that verified, in the form
+// of a manifest: instance, prefix, the objects' keys, sizes, digests and
+// versions, the secrets, and the recipient (when pinned). What nothing
+// checked of the bucket's manifest.json (tool, source) is left out: an
+// output is never text a bucket writer chose.
 func ManifestOutput(r *result.Result) string {
-	data, _ := json.Marshal(r.Manifests())
+	ms := r.Manifests()
+	if r.Mode == result.Verify {
+		ms = provenManifests(r)
+	}
+	data, _ := json.Marshal(ms)
 	return string(data)
+}
+
+func provenManifests(r *result.Result) []*manifest.Manifest {
+	out := []*manifest.Manifest{}
+	for _, in := range r.Instances {
+		if !in.Verified || in.Manifest == nil {
+			continue
+		}
+		m := &manifest.Manifest{FormatVersion: in.Manifest.FormatVersion, Instance: in.Instance, BootstrapPrefix: in.Prefix,
+			Recipient: in.Manifest.Recipient, Secrets: in.Secrets}
+		if r.Unpinned {
+			m.Recipient = ""
+		}
+		for _, o := range in.Objects {
+			m.Objects = append(m.Objects, o.Object)
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // Output is one of the action's outputs.
@@ -113,12 +142,21 @@ func Outputs(r *result.Result) []Output {
 	matrix, _ := json.Marshal(map[string][]string{"instance": r.Names()})
 	return []Output{
 		{"manifest", ManifestOutput(r)},
-		{"recipient", r.Recipient},
+		{"recipient", recipientOutput(r)},
 		{"uploaded", fmt.Sprint(r.Uploaded())},
 		{"instances-proven", fmt.Sprint(r.Proven())},
 		{"instances", string(names)},
 		{"matrix", string(matrix)},
 	}
+}
+
+// recipientOutput is the recipient output: the key that was proven, held
+// to a pin or held by this run; empty when verify ran unpinned.
+func recipientOutput(r *result.Result) string {
+	if r.Unpinned {
+		return ""
+	}
+	return r.Recipient
 }
 
 // Summary renders the Markdown step summary: a table of every object.
@@ -130,7 +168,13 @@ func Summary(r *result.Result) string {
 		mark = "❌"
 	}
 	fmt.Fprintf(&b, "### %s clawdinator-bundle %s\n\n", mark, r.Mode)
-	if r.Recipient != "" {
+	switch {
+	case r.Unpinned:
+		b.WriteString("**Unpinned:** `expected-recipient: none`, so no bundled key was held to the fleet key; a bundle made with any key that decrypts its own secrets passes.\n\n")
+		if r.Recipient != "" {
+			fmt.Fprintf(&b, "Keys found in the bundles (not proven to be the fleet's): %s\n\n", code(r.Recipient))
+		}
+	case r.Recipient != "":
 		fmt.Fprintf(&b, "Key recipient: %s\n\n", code(r.Recipient))
 	}
 	if len(r.Instances) > 0 {

@@ -90,8 +90,14 @@ type Instance struct {
 
 // Result is the outcome of a run, for every instance processed.
 type Result struct {
-	Mode      Mode       `json:"mode"`
-	Recipient string     `json:"recipient,omitempty"`
+	Mode Mode `json:"mode"`
+	// Recipient is the recipient of the key: the one publish and assemble
+	// held, or the keys verify found inside the bundles.
+	Recipient string `json:"recipient,omitempty"`
+	// Unpinned: verify ran without a pin (expected-recipient none), so no
+	// bundled key was held to the fleet's; Recipient is then only what the
+	// bundles hold.
+	Unpinned  bool       `json:"unpinned,omitempty"`
 	Instances []Instance `json:"instances"`
 	// Planned holds the instances a plan run selected, in name order; it
 	// is empty in every other mode (and left out of their JSON), and when
