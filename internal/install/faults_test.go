@@ -17,6 +17,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/faults"
 	"github.com/openclaw/clawdinator-bundle/internal/install"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
+	"github.com/openclaw/clawdinator-bundle/internal/progress"
 )
 
 // swapPoints are the fault points of install's swap, in order.
@@ -133,7 +134,7 @@ func runKillChild(t *testing.T, spec string) {
 		t.Fatal(err)
 	}
 	opt := hostOptions(host{secretsDir: c.SecretsDir, seedsDir: c.SeedsDir, keyPath: c.KeyPath}, b, c.Prefix, c.Pin)
-	opt.Events = func(e install.Event) { os.Stdout.WriteString("event " + e.Step + "\n") }
+	opt.Events = func(e progress.Event) { os.Stdout.WriteString("event " + e.Step + "\n") }
 	res, err := install.Run(context.Background(), opt)
 	t.Logf("survived: %v %+v", err, res)
 }
