@@ -267,14 +267,26 @@ func unsafeRune(r rune) bool {
 
 // Markdown renders s as plain text inside a line of a Markdown step summary
 // (a table cell, a list item; never at the start of a line): control
-// characters escaped (Clean), HTML escaped, and every character that marks
-// up inline text or ends a cell backslash-escaped.
+// characters escaped (Clean), HTML escaped, every character that marks up
+// inline text or ends a cell backslash-escaped, and what GitHub would turn
+// into a link by itself (a scheme's ":", "www.", an address's "@") written
+// as character references, which render the same but link nothing.
 func Markdown(s string) string {
 	s = html.EscapeString(Clean(s))
 	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune("\\`*_[]|~", r) {
+	for i, r := range s {
+		switch {
+		case strings.ContainsRune("\\`*_[]|~", r):
 			b.WriteByte('\\')
+		case r == ':':
+			b.WriteString("&#58;")
+			continue
+		case r == '@':
+			b.WriteString("&#64;")
+			continue
+		case r == '.' && i >= 3 && strings.EqualFold(s[i-3:i], "www"):
+			b.WriteString("&#46;")
+			continue
 		}
 		b.WriteRune(r)
 	}

@@ -71,7 +71,7 @@ func TestSummary(t *testing.T) {
 	r := sampleResult()
 	r.Failure = errors.New("put s3://b/k: access denied")
 	s := Summary(r)
-	if !strings.Contains(s, "**Could not complete:** put s3://b/k: access denied") || !strings.HasPrefix(s, "### ❌") {
+	if !strings.Contains(s, "**Could not complete:** put s3&#58;//b/k&#58; access denied") || !strings.HasPrefix(s, "### ❌") {
 		t.Errorf("operational failure not shown:\n%s", s)
 	}
 }
