@@ -2,6 +2,7 @@ package proof_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"testing"
@@ -193,7 +194,16 @@ func TestSecretsRetries(t *testing.T) {
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		b := setup(t)
-		b.getErr = func(string, int) error { return errUnreachable }
+		// A fourth try cancels the run, so that retrying without end
+		// fails this test instead of hanging it.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		b.getErr = func(_ string, n int) error {
+			if n > 3 {
+				cancel()
+			}
+			return errUnreachable
+		}
 		_, st, _, err := proof.Secrets(ctx, b, object(key), bundle.VerifyOptions{}, inst1, prefix1)
 		if !errors.Is(err, errUnreachable) || st != nil || b.Gets(key) != 3 {
 			t.Errorf("err %v, statement %v, %d downloads; want the error after 3", err, st, b.Gets(key))

@@ -1,6 +1,7 @@
 package proof_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -175,7 +176,14 @@ func TestSeedsFailures(t *testing.T) {
 	key := seedsKey(prefix1)
 	t.Run("head unreachable", func(t *testing.T) {
 		b, _ := seedsBucket(t, false)
-		b.headErr = func(string, int) error { return errUnreachable }
+		ctx, cancel := context.WithCancel(ctx) // as in TestSecretsRetries
+		defer cancel()
+		b.headErr = func(_ string, n int) error {
+			if n > 3 {
+				cancel()
+			}
+			return errUnreachable
+		}
 		if _, err := proof.Seeds(ctx, b, object(key), want(nil), false); !errors.Is(err, errUnreachable) || b.Heads(key) != 3 {
 			t.Errorf("err %v after %d heads; want it after 3", err, b.Heads(key))
 		}
