@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -462,6 +463,19 @@ func TestLocalRemoved(t *testing.T) {
 	if err := os.Symlink("operator/x.age", filepath.Join(h.secretsDir, "operator-link")); err != nil {
 		t.Fatal(err)
 	}
+	// Directories keep their modes and times, the top one as the others.
+	when := time.Unix(1600000000, 0)
+	for _, d := range []string{"operator/a/b", "operator/a", "operator"} {
+		p := filepath.Join(h.secretsDir, d)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		chmod(t, p, 0o2751)
+		if err := os.Chtimes(p, when, when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	own := snapshot(t, filepath.Join(h.secretsDir, "operator"))
 
 	res := localInstall(t, localOptions(h, b, "bootstrap/clawdinator-2", fx.Recipient))
 	gone := sample.TokenName("clawdinator-1")
@@ -483,6 +497,12 @@ func TestLocalRemoved(t *testing.T) {
 	}
 	if l, err := os.Readlink(filepath.Join(h.secretsDir, "operator-link")); err != nil || l != "operator/x.age" {
 		t.Errorf("symlink carried over as %q (%v)", l, err)
+	}
+	requireSame(t, "an operator's directories carried over", own, snapshot(t, filepath.Join(h.secretsDir, "operator")))
+	for _, d := range []string{"operator", "operator/a", "operator/a/b"} {
+		if fi, err := os.Stat(filepath.Join(h.secretsDir, d)); err != nil || !fi.ModTime().Equal(when) {
+			t.Errorf("%s lost its time: %v", d, err)
+		}
 	}
 	if res := localInstall(t, localOptions(h, b, "bootstrap/clawdinator-2", fx.Recipient)); !res.AlreadyInstalled || res.Removed != nil {
 		t.Errorf("again: already %v, removed %v", res.AlreadyInstalled, res.Removed)
@@ -708,5 +728,73 @@ func TestLocalFailures(t *testing.T) {
 	requireSame(t, "locked", before, snapshot(t, h.root))
 	if b.Gets(layout.Key(prefix1, layout.SecretsObject)) != 2 {
 		t.Errorf("%d downloads of the secrets archive: the locked run downloaded", b.Gets(layout.Key(prefix1, layout.SecretsObject)))
+	}
+}
+
+// As root, what install carries over keeps its owners: a directory and a
+// symlink of an operator's.
+func TestLocalCarriesOwners(t *testing.T) {
+	needRoot(t)
+	b, fx := localDir(t)
+	h := newHost(t)
+	localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+	dir, link := filepath.Join(h.secretsDir, "operator"), filepath.Join(h.secretsDir, "operator-link")
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("operator", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, link} {
+		if err := os.Lchown(p, 1234, 5678); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := snapshot(t, h.secretsDir)
+	localInstall(t, localOptions(h, b, "bootstrap/clawdinator-2", fx.Recipient))
+	after := snapshot(t, h.secretsDir)
+	for _, rel := range []string{"operator", "operator-link"} {
+		if after[rel] != before[rel] {
+			t.Errorf("%s: %s, was %s", rel, after[rel], before[rel])
+		}
+	}
+}
+
+// A repo-seeds download cut by the network is read again, at most three
+// times in all.
+func TestLocalSeedsRetries(t *testing.T) {
+	dir, fx := localDir(t)
+	seeds := layout.Key(prefix1, layout.SeedsObject)
+	cut := &bucket.Error{Op: "get", Kind: bucket.Unreachable, Err: errors.New("connection reset")}
+
+	b := count(dir)
+	b.fail = func(op, k, _ string) error {
+		if op == "get" && k == seeds && b.Gets(seeds) == 1 {
+			return cut
+		}
+		return nil
+	}
+	if res := localInstall(t, localOptions(newHost(t), b, prefix1, fx.Recipient)); res.SeedsFrom != "current" || b.Gets(seeds) != 2 {
+		t.Errorf("cut once: seeds from %q after %d downloads", res.SeedsFrom, b.Gets(seeds))
+	}
+
+	// A fourth try cancels the run, so that retrying without end fails
+	// this test instead of hanging it.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b = count(dir)
+	b.fail = func(op, k, _ string) error {
+		if op == "get" && k == seeds {
+			if b.Gets(seeds) > 3 {
+				cancel()
+			}
+			return cut
+		}
+		return nil
+	}
+	h := newHost(t)
+	res, err := install.Run(ctx, localOptions(h, b, prefix1, fx.Recipient))
+	if err != nil || !errors.Is(res.Failure, cut) || b.Gets(seeds) != 3 {
+		t.Errorf("cut every time: %v, failure %v after %d downloads", err, res.Failure, b.Gets(seeds))
 	}
 }
