@@ -16,9 +16,9 @@ cd "$(dirname "$0")/.."
 
 gremlins_version=v0.6.0
 goal=95
-goal_pkgs=(internal/plan internal/agekey internal/bundle internal/config)
+goal_pkgs=(internal/plan internal/agekey internal/bundle internal/config internal/proof internal/verify)
 default_pkgs=(internal/plan internal/agekey internal/bundle internal/config internal/problem
-	internal/report)
+	internal/report internal/proof internal/verify)
 workers=${MUTANTS_WORKERS:-1}
 # A loaded machine turns slow test runs into TIMED OUT mutants, which count
 # neither as killed nor as lived: keep the coefficient generous.
@@ -47,6 +47,7 @@ equivalent=(
 	"internal/plan/plan.go:531:74 CONDITIONALS_BOUNDARY"
 	"internal/problem/problem.go:136:12 CONDITIONALS_BOUNDARY"
 	"internal/report/report.go:158:12 CONDITIONALS_BOUNDARY"
+	"internal/verify/verify.go:89:63 CONDITIONALS_BOUNDARY"
 )
 # Mutants gremlins reports NOT COVERED only because Go's coverage profile has
 # no block for them (the case expressions of a tagless switch, constant
@@ -97,6 +98,7 @@ uncoverable=(
 	"internal/config/keyfile.go:138:26 CONDITIONALS_NEGATION"
 	"internal/plan/plan.go:347:9 CONDITIONALS_NEGATION"
 	"internal/plan/plan.go:454:25 CONDITIONALS_NEGATION"
+	"internal/proof/proof.go:103:10 CONDITIONALS_NEGATION"
 	"internal/report/report.go:165:9 CONDITIONALS_BOUNDARY"
 	"internal/report/report.go:165:9 CONDITIONALS_NEGATION"
 	"internal/report/report.go:170:9 CONDITIONALS_BOUNDARY"
@@ -107,6 +109,19 @@ uncoverable=(
 	"internal/report/report.go:245:9 CONDITIONALS_NEGATION"
 	"internal/report/report.go:247:9 CONDITIONALS_BOUNDARY"
 	"internal/report/report.go:247:9 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:107:11 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:184:12 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:186:19 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:186:53 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:186:75 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:189:12 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:189:30 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:189:66 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:189:100 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:191:17 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:191:54 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:191:86 CONDITIONALS_NEGATION"
+	"internal/verify/verify.go:191:110 CONDITIONALS_NEGATION"
 )
 
 if [[ $# -gt 0 ]]; then

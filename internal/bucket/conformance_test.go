@@ -1,6 +1,7 @@
 package bucket_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
@@ -22,4 +23,18 @@ func TestS3Conformance(t *testing.T) {
 		st := newStore(t, srv, func(c *bucket.Config) { c.Bucket = name })
 		return st
 	})
+}
+
+// Versioned, the versioned bucket over a directory that tests of versions
+// use, keeps the same promises, with and without store checksums.
+func TestVersionedConformance(t *testing.T) {
+	for _, noChecksum := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NoChecksum=%v", noChecksum), func(t *testing.T) {
+			buckettest.Run(t, func(t *testing.T) bucket.Bucket {
+				v := buckettest.NewVersioned(t.TempDir())
+				v.NoChecksum = noChecksum
+				return v
+			})
+		})
+	}
 }

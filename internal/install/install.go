@@ -232,7 +232,7 @@ func (ch *Checked) Install(ctx context.Context, b bucket.Bucket) (*Result, error
 	event(opt, "download", res.Secrets.Key)
 	c, st, probs, err := proof.Secrets(ctx, opt.Bucket, &res.Secrets, bundle.VerifyOptions{ExpectedRecipient: pin.Recipient}, "", opt.Prefix)
 	if err != nil {
-		if bucket.Classify(err) == bucket.NotFound {
+		if errors.Is(err, bucket.ErrNotFound) {
 			res.Problems.Add(problem.Problem{Object: res.Secrets.Key, Message: "missing: nothing to install"})
 			return res, nil
 		}

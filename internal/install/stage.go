@@ -32,7 +32,7 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 	var probs problem.List
 	cur, err := opt.Bucket.Head(ctx, want.Key, "")
 	switch {
-	case bucket.Classify(err) == bucket.NotFound:
+	case errors.Is(err, bucket.ErrNotFound):
 		// A missing current version: the manifest may still name one.
 		probs.Add(problem.Problem{Message: "missing"})
 	case err != nil:
@@ -43,7 +43,7 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 			problem.ShortVersion(cur.VersionID), problem.Short(cur.SHA256), cur.Size, problem.Short(want.SHA256), want.Size)})
 	default:
 		sum, size, err := download(ctx, opt.Bucket, want.Key, cur.VersionID, file)
-		if bucket.Classify(err) == bucket.NotFound {
+		if errors.Is(err, bucket.ErrNotFound) {
 			// Gone since it was asked about: the manifest may name one.
 			probs.Add(problem.Problem{Message: "missing"})
 			break

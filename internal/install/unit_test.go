@@ -18,6 +18,8 @@ func TestCheckPrefix(t *testing.T) {
 	for p, want := range map[string]string{
 		"bootstrap/clawdinator-1": "",
 		"a":                       "",
+		"bootstrap/clawdinator 1": "", // a space is no control character
+		"bootstrap/~x":            "", // nor is the last printable one
 		"":                        "is empty",
 		"/bootstrap/x":            "starts or ends",
 		"bootstrap/x/":            "starts or ends",
