@@ -123,3 +123,82 @@ func short(s string) string {
 	}
 	return s
 }
+
+// Markdown writes what GitHub would link by itself as character
+// references: a scheme's colon, an address's @, and the dot of www.
+// wherever it stands (at the start of a cell too, where goldmark links
+// nothing but GitHub's renderer does).
+func TestMarkdownLinksNothing(t *testing.T) {
+	for in, want := range map[string]string{
+		"www.x":             "www&#46;x",
+		"WwW.x":             "WwW&#46;x",
+		"a www.x":           "a www&#46;x",
+		"ww.x":              "ww.x",
+		".x":                ".x",
+		"https://x":         "https&#58;//x",
+		"a@b.c":             "a&#64;b.c",
+		"plain text, 1.2.3": "plain text, 1.2.3",
+	} {
+		if got := Markdown(in); got != want {
+			t.Errorf("Markdown(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Clean escapes C1 controls, U+0080 to U+009F, and nothing on either side.
+func TestCleanC1Edges(t *testing.T) {
+	for in, want := range map[string]string{"\u007e": "~", "\u0080": `\x80`, "\u009f": `\x9f`, "\u00a0": "\u00a0"} {
+		if got := Clean(in); got != want {
+			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Verify's manifest output is what verify proved: instances that verified,
+// without the fields of manifest.json nothing checked; unpinned, without a
+// recipient. Publish's is the manifest it wrote, whole.
+func TestManifestOutputProven(t *testing.T) {
+	m := &manifest.Manifest{FormatVersion: 2, Instance: "i", BootstrapPrefix: "p", Recipient: "age1r",
+		Tool: manifest.Tool{Name: "writer", Version: "v1'; touch PWNED; echo '"}, Source: manifest.Source{Repository: "evil/repo"}}
+	obj := result.Object{Object: manifest.Object{Name: "secrets.tar.zst", Key: "p/secrets.tar.zst", SHA256: "aa", Size: 1, VersionID: "v"}, Status: result.Checked, Verified: true}
+	r := &result.Result{Mode: result.Verify, Instances: []result.Instance{
+		{Instance: "i", Prefix: "p", Verified: true, Manifest: m, Objects: []result.Object{obj}},
+		{Instance: "j", Prefix: "q", Verified: false, Manifest: m},
+	}}
+	got := ManifestOutput(r)
+	if want := `[{"formatVersion":2,"instance":"i","bootstrapPrefix":"p","recipient":"age1r","objects":[{"name":"secrets.tar.zst","key":"p/secrets.tar.zst","size":1,"sha256":"aa","versionId":"v"}],"secrets":null}]`; got != want {
+		t.Errorf("verify's manifest output:\n got %s\nwant %s", got, want)
+	}
+	r.Unpinned = true
+	if got := ManifestOutput(r); !strings.Contains(got, `"recipient":""`) {
+		t.Errorf("unpinned manifest output names a recipient: %s", got)
+	}
+	r.Mode = result.Publish
+	if got := ManifestOutput(r); strings.Count(got, `"tool":{"name":"writer"`) != 2 {
+		t.Errorf("publish's manifest output is not the manifests written: %s", got)
+	}
+}
+
+// Unpinned, the summary says so, names the keys found only as found, and
+// never as "Key recipient".
+func TestSummaryUnpinned(t *testing.T) {
+	r := &result.Result{Mode: result.Verify, Unpinned: true, Recipient: "age1found"}
+	s := Summary(r)
+	if !strings.Contains(s, "**Unpinned:**") || !strings.Contains(s, "Keys found in the bundles (not proven to be the fleet's): `age1found`") || strings.Contains(s, "Key recipient") {
+		t.Errorf("unpinned summary:\n%s", s)
+	}
+	r.Recipient = ""
+	if s := Summary(r); strings.Contains(s, "Keys found") || !strings.Contains(s, "**Unpinned:**") {
+		t.Errorf("unpinned summary without a key:\n%s", s)
+	}
+	r.Unpinned, r.Recipient = false, "age1pin"
+	if s := Summary(r); !strings.Contains(s, "Key recipient: `age1pin`") || strings.Contains(s, "Unpinned") {
+		t.Errorf("pinned summary:\n%s", s)
+	}
+	if o := recipientOutput(&result.Result{Recipient: "age1pin"}); o != "age1pin" {
+		t.Errorf("recipient output %q", o)
+	}
+	if o := recipientOutput(&result.Result{Recipient: "age1found", Unpinned: true}); o != "" {
+		t.Errorf("unpinned recipient output %q", o)
+	}
+}
