@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -513,44 +514,132 @@ func FuzzDialectReaders(f *testing.F) {
 		if probs.HasErrors() {
 			return
 		}
-		archive := filepath.Join(t.TempDir(), "a.tar.zst")
-		if err := os.WriteFile(archive, data, 0o600); err != nil {
-			t.Fatal(err)
+		sameAsTar(t, raw, data, st)
+	})
+}
+
+// FuzzDialectEntries builds archives of the writer's shape (archive/tar,
+// format left to it) from entries the input describes (names, types,
+// modes, link targets, contents, in any order), so that the readers meet
+// names and trees, not broken headers: what VerifySeeds accepts, GNU tar
+// must extract as ExtractSeeds does.
+func FuzzDialectEntries(f *testing.F) {
+	// spec is one entry as the input describes it: a type (0 file, 1
+	// directory, 2 symlink), the mode, the name, and the content or target.
+	spec := func(typ byte, mode uint16, name, more string) []byte {
+		b := []byte{typ, byte(mode >> 8), byte(mode), byte(len(name))}
+		b = append(b, name...)
+		return append(append(b, byte(len(more))), more...)
+	}
+	join := func(specs ...[]byte) []byte { return bytes.Join(specs, nil) }
+	long := strings.Repeat("n", 110)
+	f.Add(join(spec(1, 0o755, "proj", ""), spec(0, 0o644, "proj/README", "hi\n"), spec(2, 0o777, "proj/up", "../proj/README")))
+	f.Add(join(spec(0, 0o644, "a/b/c", "x"), spec(1, 0o750, "a", ""), spec(2, 0o777, "a/l", ".")))
+	f.Add(join(spec(0, 0o600, "\xc3\xa9\xff", "x"), spec(2, 0o777, "l", "\xc3\xa9\xff"), spec(1, 0o555, "ro", ""), spec(0, 0o444, "ro/x", "y")))
+	f.Add(join(spec(1, 0o755, long, ""), spec(0, 0o644, long+"/"+long, "z"), spec(2, 0o777, "ln", long+"/"+long)))
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderCRC(true), zstd.WithWindowSize(1<<20), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		take := func(n int) []byte {
+			n = min(n, len(in))
+			b := in[:n]
+			in = in[n:]
+			return b
 		}
-		tree, said := tarExtract(t, archive)
-		dest := filepath.Join(t.TempDir(), "go")
-		writable(t, filepath.Dir(dest))
-		mkdir(t, dest)
-		if _, probs, err := bundle.ExtractSeeds(bytes.NewReader(data), dest, fuzzLimits, bundle.ExtractOptions{Chown: asRoot()}); err != nil || probs.HasErrors() {
-			t.Fatalf("VerifySeeds accepts what ExtractSeeds refuses (%v):\n%s", err, render(probs))
-		}
-		want, got := timeless(listing(t, tree)), timeless(listing(t, dest))
-		if !slices.Equal(got, want) {
-			t.Fatalf("ExtractSeeds and tar -xf differ:\nExtractSeeds:\n  %s\ntar (%s):\n  %s", strings.Join(got, "\n  "), said, strings.Join(want, "\n  "))
-		}
-		var goNames []string
-		tr := tar.NewReader(bytes.NewReader(raw))
-		for {
-			h, err := tr.Next()
-			if err != nil {
-				break
+		str := func() string {
+			n := take(1)
+			if len(n) == 0 {
+				return ""
 			}
-			goNames = append(goNames, h.Name)
+			return string(take(int(n[0])))
 		}
-		cmd := exec.Command(needTool(t, "tar"), "--zstd", "-tf", archive)
-		cmd.Env = append(os.Environ(), "LC_ALL=C")
-		out, err := cmd.Output()
+		for entries := 0; len(in) > 0 && entries < 32; entries++ {
+			op := take(1)[0]
+			mode := take(2)
+			if len(mode) < 2 {
+				return
+			}
+			h := &tar.Header{Typeflag: "052"[int(op)%3], Mode: int64(mode[0])<<8 | int64(mode[1])&0o777, ModTime: time.Unix(1700000000, 0), Name: str()}
+			var body []byte
+			switch h.Typeflag {
+			case tar.TypeDir:
+				h.Name += "/"
+			case tar.TypeSymlink:
+				h.Linkname = str()
+			default:
+				body = []byte(str())
+				h.Size = int64(len(body))
+			}
+			h.Mode &= 0o777
+			if tw.WriteHeader(h) != nil {
+				return
+			}
+			if _, err := tw.Write(body); err != nil {
+				return
+			}
+		}
+		if tw.Close() != nil {
+			return
+		}
+		raw := buf.Bytes()
+		data := enc.EncodeAll(raw, nil)
+		st, probs := bundle.VerifySeeds(bytes.NewReader(data), fuzzLimits)
+		if probs.HasErrors() {
+			return
+		}
+		sameAsTar(t, raw, data, st)
+	})
+}
+
+// sameAsTar requires every reader to see the same entries of an archive
+// VerifySeeds accepted (raw, compressed as data): GNU tar extracting as
+// root makes the tree ExtractSeeds makes, and archive/tar and GNU tar's
+// listing name the entries VerifySeeds counted.
+func sameAsTar(t *testing.T, raw, data []byte, st bundle.SeedsStats) {
+	t.Helper()
+	archive := filepath.Join(t.TempDir(), "a.tar.zst")
+	if err := os.WriteFile(archive, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tree, said := tarExtract(t, archive)
+	dest := filepath.Join(t.TempDir(), "go")
+	writable(t, filepath.Dir(dest))
+	mkdir(t, dest)
+	if _, probs, err := bundle.ExtractSeeds(bytes.NewReader(data), dest, fuzzLimits, bundle.ExtractOptions{Chown: asRoot()}); err != nil || probs.HasErrors() {
+		t.Fatalf("VerifySeeds accepts what ExtractSeeds refuses (%v):\n%s", err, render(probs))
+	}
+	want, got := timeless(listing(t, tree)), timeless(listing(t, dest))
+	if !slices.Equal(got, want) {
+		t.Fatalf("ExtractSeeds and tar -xf differ:\nExtractSeeds:\n  %s\ntar (%s):\n  %s", strings.Join(got, "\n  "), said, strings.Join(want, "\n  "))
+	}
+	var goNames []string
+	tr := tar.NewReader(bytes.NewReader(raw))
+	for {
+		h, err := tr.Next()
 		if err != nil {
-			t.Fatalf("tar -t: %v", err)
+			break
 		}
-		var tarNames []string
-		for _, l := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+		goNames = append(goNames, h.Name)
+	}
+	cmd := exec.Command(needTool(t, "tar"), "--zstd", "-tf", archive)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tar -t: %v", err)
+	}
+	var tarNames []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if l != "" {
 			tarNames = append(tarNames, unescape(l))
 		}
-		if len(goNames) != st.Entries || !slices.Equal(goNames, tarNames) {
-			t.Fatalf("VerifySeeds counted %d entries; archive/tar reads %q, tar -t lists %q", st.Entries, goNames, tarNames)
-		}
-	})
+	}
+	if len(goNames) != st.Entries || !slices.Equal(goNames, tarNames) {
+		t.Fatalf("VerifySeeds counted %d entries; archive/tar reads %q, tar -t lists %q", st.Entries, goNames, tarNames)
+	}
 }
 
 // fixChecksums returns raw with the checksum of every block that has the

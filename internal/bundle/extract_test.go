@@ -358,6 +358,11 @@ func hostileSeeds(t *testing.T, canary string) []hostileCase {
 		{"duplicate file", []ent{file("a", 0o644), file("a", 0o755)}, "a: appears twice", false, nil},
 		{"file then dir", []ent{file("a", 0o644), {name: "a/", typ: tar.TypeDir, mode: 0o755}, file("a/x", 0o644)}, "a: appears twice", false, nil},
 		{"dir then symlink", []ent{dir("a/"), link("a", "../canary")}, "a: appears twice", false, nil},
+		// GNU tar fails on these too ("Not a directory", "Is a directory"),
+		// after writing what came before.
+		{"entry below a file", []ent{file("a", 0o644), file("a/x", 0o644)}, "a/x: is below the file a: no tar can write it there", false, nil},
+		{"file where a directory was made", []ent{file("a/x", 0o644), file("a", 0o644)}, "a: is a regular file where earlier entries have their directory", false, nil},
+		{"symlink where a directory was made", []ent{file("a/b/x", 0o644), link("a/b", ".")}, `a/b: is a symlink to "." where earlier entries have their directory`, false, nil},
 		{"non-root owner", []ent{{name: "mine", typ: tar.TypeReg, mode: 0o644, body: []byte("x"), uid: 1000, gid: 1000}}, "owned by 1000:1000", true, nil},
 		{"non-root group", []ent{{name: "grp/", typ: tar.TypeDir, mode: 0o755, gid: 100}}, "owned by 0:100", true, nil},
 		{"root entry setuid", []ent{{name: "./", typ: tar.TypeDir, mode: 0o4755}}, `./: starts with "./"`, true, nil},

@@ -259,27 +259,39 @@ func (e *sinkError) Unwrap() error { return e.err }
 func scanSeeds(r io.Reader, lim Limits, put func(h *tar.Header, name string, body io.Reader) error) (SeedsStats, problem.List, error) {
 	var st SeedsStats
 	var probs problem.List
-	seen := map[string]bool{}
-	links := map[string]bool{}
+	seen := map[string]byte{}    // the type of each entry so far
+	parents := map[string]bool{} // the directories above them
 	th := sha256.New()
 	err := walkHashed(r, lim, th, &probs, func(h *tar.Header, name string, body io.Reader) error {
 		st.Entries++
-		if seen[name] {
+		if _, dup := seen[name]; dup {
 			probs.Entryf(name, "appears twice in the archive")
 		}
-		seen[name] = true
-		// A tree written from disk never has entries below a symlink; a
-		// host's tar would write through it, and a link placed that way
-		// sits higher than its name says, out of checkLink's reach.
+		// A tree written from disk has entries only below directories. A
+		// host's tar would write through a symlink, and a link placed that
+		// way sits higher than its name says, out of checkLink's reach;
+		// below a file, or as a file where a directory already holds
+		// entries, no tar can write it.
+	above:
 		for d := path.Dir(name); d != "."; d = path.Dir(d) {
-			if links[d] {
+			switch seen[d] {
+			case tar.TypeSymlink:
 				probs.Entryf(name, "is below the symlink %s: a host would write through it", d)
-				break
+				break above
+			case tar.TypeReg:
+				probs.Entryf(name, "is below the file %s: no tar can write it there", d)
+				break above
 			}
+		}
+		if h.Typeflag != tar.TypeDir && parents[name] {
+			probs.Entryf(name, "is %s where earlier entries have their directory", entryType(h))
+		}
+		seen[name] = h.Typeflag
+		for d := path.Dir(name); d != "." && !parents[d]; d = path.Dir(d) {
+			parents[d] = true
 		}
 		// The dialect lets only files, directories and symlinks through.
 		if h.Typeflag == tar.TypeSymlink {
-			links[name] = true
 			if msg := checkLink(name, h.Linkname); msg != "" {
 				probs.Entryf(name, "%s", msg)
 			}
