@@ -14,7 +14,7 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 )
 
-// oldWriterMtime is the mtime testdata/old-writer/make.go stamped.
+// oldWriterMtime is the mtime testdata/old-writer/make.go.txt stamped.
 var oldWriterMtime = time.Unix(1700000000, 0)
 
 func readOld(t *testing.T, name string) []byte {
@@ -29,7 +29,7 @@ func readOld(t *testing.T, name string) []byte {
 // TestOldWriterArchives: bundles published before the tar dialect was
 // written down still pass every reader, and today's writer makes the same
 // bytes from the same inputs. testdata/old-writer holds archives the
-// writer of commit 4aaddf8 made (make.go says how), with every header
+// writer of commit 4aaddf8 made (make.go.txt says how), with every header
 // shape it produces: ustar names split into prefix and name, PAX path
 // records for long, non-ASCII and non-UTF-8 names (one whose 100th byte is
 // the "/" archive/tar's Writer turns into NUL), PAX linkpath records,
@@ -61,7 +61,7 @@ func TestOldWriterArchives(t *testing.T) {
 		t.Fatalf("VerifySeeds:\n%s", render(probs))
 	}
 	// GNU tar (as root, the hosts' boot script) and ExtractSeeds make the
-	// same tree, and it holds what make.go wrote; GNU tar converts PAX
+	// same tree, and it holds what make.go.txt wrote; GNU tar converts PAX
 	// names to its locale's character set, and changes none in these.
 	tree := gnuExtract(t, seeds)
 	want := listing(t, tree)
