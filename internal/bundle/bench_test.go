@@ -99,3 +99,20 @@ func BenchmarkVerifySecrets(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifySeeds is deep-verify's read path (and install's, less the
+// writes): decompress, walk, check and hash a repo-seeds archive of 50 MiB
+// of files, most of them small, so headers count.
+func BenchmarkVerifySeeds(b *testing.B) {
+	root := b.TempDir()
+	const size = 50 << 20
+	writeTree(b, root, size, 7)
+	data := writeSeeds(b, root, 0)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, probs := bundle.VerifySeeds(bytes.NewReader(data), bundle.SeedsLimits); len(probs) > 0 {
+			b.Fatal(render(probs))
+		}
+	}
+}

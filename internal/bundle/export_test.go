@@ -14,3 +14,16 @@ func PlainScan(data []byte) string {
 	s.Write(data)
 	return s.found()
 }
+
+// CheckTar runs the writer's tar dialect check over raw, an uncompressed
+// tar stream, and, when whole is set, requires it to end there.
+func CheckTar(raw []byte, whole bool) error {
+	c := &tarCheck{writing: true}
+	if _, err := c.Write(raw); err != nil {
+		return err
+	}
+	if whole {
+		return c.end()
+	}
+	return nil
+}

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"slices"
 	"time"
 
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
@@ -28,7 +27,7 @@ type ExtractOptions struct {
 // owners root. It writes while no problem was found and stops writing at
 // the first; the caller discards dir unless problems is empty and err is
 // nil. Files and directories get their archived permission bits and
-// modification times; the "./" entry, if any, applies to dir itself.
+// modification times; dir itself gets mode 0755, as tar makes a directory.
 // Every write goes through an os.Root opened on dir, so nothing lands
 // outside it whatever the archive holds. err is a failure to write
 // (disk full, permissions), not a fault of the archive.
@@ -49,10 +48,6 @@ func ExtractSeeds(r io.Reader, dir string, lim Limits, opt ExtractOptions) (Seed
 			return nil
 		}
 		return root.Lchown(name, 0, 0)
-	}
-	onRoot := func(h *tar.Header) error {
-		dirs = append(dirs, dirMeta{".", fs.FileMode(h.Mode).Perm(), h.ModTime})
-		return nil
 	}
 	listed := map[string]bool{} // directories the archive lists, or made already
 	put := func(h *tar.Header, name string, body io.Reader) error {
@@ -116,15 +111,13 @@ func ExtractSeeds(r io.Reader, dir string, lim Limits, opt ExtractOptions) (Seed
 		}
 		return fmt.Errorf("%s: unexpected entry type %q", name, h.Typeflag)
 	}
-	st, probs, err := scanSeeds(r, lim, onRoot, put)
+	st, probs, err := scanSeeds(r, lim, put)
 	if err != nil || probs.HasErrors() {
 		return st, probs, err
 	}
-	if !slices.ContainsFunc(dirs, func(d dirMeta) bool { return d.name == "." }) {
-		// No "./" entry: the directory tar would make for the tree.
-		if err := root.Chmod(".", 0o755); err != nil {
-			return st, probs, err
-		}
+	// The directory tar would make for the tree.
+	if err := root.Chmod(".", 0o755); err != nil {
+		return st, probs, err
 	}
 	if err := chown("."); err != nil {
 		return st, probs, err

@@ -95,6 +95,18 @@ func FuzzVerifySecretsTar(f *testing.F) {
 	} {
 		f.Add(tarBytes(f, ents))
 	}
+	// Archives outside the tar dialect, shaped like a bundle.
+	for _, mk := range []func(r *rawTar){
+		func(r *rawTar) { r.pax('g', "uname=nobody") },
+		func(r *rawTar) { r.gnuLong('L', "secrets/x.age") },
+		func(r *rawTar) { r.pax('x', "uname=nobody") },
+	} {
+		r := &rawTar{}
+		mk(r)
+		r.entry(rawHdr{name: bundle.KeyEntry, typ: '0', mode: 0o400}, k.file)
+		r.entry(rawHdr{name: "secrets/", typ: '5', mode: 0o700, uname: "nobody"}, nil)
+		f.Add(r.end())
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		data := zst(t, raw)
 		c, probs := bundle.VerifySecrets(bytes.NewReader(data), bundle.VerifyOptions{Limits: &fuzzLimits})
@@ -115,9 +127,10 @@ func FuzzVerifySecretsTar(f *testing.F) {
 	})
 }
 
-// readContract is an independent, simple reading of the contract: after "./"
-// prefixes, only clawdinator.agekey (file), secrets/ (dir) and
-// secrets/*.age (files), each once, with the key present.
+// readContract is an independent, simple reading of the contract: only
+// clawdinator.agekey (file), secrets/ (dir) and secrets/*.age (files),
+// each once, with the key present, owned by 0:0 without names, with
+// permission bits only and no extended header records but the dialect's.
 func readContract(data []byte) error {
 	zr, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderMaxWindow(fuzzLimits.MaxWindow), zstd.WithDecoderConcurrency(1))
 	if err != nil {
@@ -134,17 +147,15 @@ func readContract(data []byte) error {
 		if err != nil {
 			return err
 		}
-		name := h.Name
-		for strings.HasPrefix(name, "./") {
-			name = name[2:]
+		if h.Uid != 0 || h.Gid != 0 || h.Uname != "" || h.Gname != "" || h.Mode&^0o777 != 0 {
+			return fmt.Errorf("entry %q has owner %d:%d (%q/%q), mode %o", h.Name, h.Uid, h.Gid, h.Uname, h.Gname, h.Mode)
 		}
-		name = strings.TrimSuffix(name, "/")
-		if name == "" || name == "." {
-			if h.Typeflag != tar.TypeDir {
-				return fmt.Errorf("root entry %q is not a directory", h.Name)
+		for k := range h.PAXRecords {
+			if k != "path" && k != "linkpath" && k != "size" && k != "mtime" {
+				return fmt.Errorf("entry %q has the record %q", h.Name, k)
 			}
-			continue
 		}
+		name := strings.TrimSuffix(h.Name, "/")
 		if seen[name] {
 			return fmt.Errorf("%q twice", name)
 		}

@@ -160,10 +160,11 @@ func TestVerifySecretsBrokenStream(t *testing.T) {
 	})
 }
 
-// TestVerifySecretsLegacy reads an archive made the way the old shell
-// pipeline made it (tar -C staging ., so every name starts with ./ and the
-// root "./" is an entry): hosts have booted from these, so they must pass.
-func TestVerifySecretsLegacy(t *testing.T) {
+// TestVerifyRefusesTarMade: the old shell pipeline made secrets archives
+// with tar -C staging . (GNU format by default, every name starting with
+// ./, the root "./" an entry). Those are outside the tar dialect, in
+// either of GNU tar's formats, and refused at their first header.
+func TestVerifyRefusesTarMade(t *testing.T) {
 	tarPath := needTool(t, "tar")
 	needTool(t, "zstd")
 	k := newKey(t)
@@ -179,39 +180,52 @@ func TestVerifySecretsLegacy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out := filepath.Join(t.TempDir(), "secrets.tar.zst")
-	cmd := exec.Command(tarPath, "--zstd", "-cf", out, "-C", staging, ".")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v\n%s", err, b)
+	for format, want := range map[string]string{
+		"gnu":   "./: is a directory in a GNU-format header",
+		"posix": `./: has the extended header record mtime=`,
+	} {
+		t.Run(format, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "secrets.tar.zst")
+			cmd := exec.Command(tarPath, "--zstd", "--format="+format, "--numeric-owner", "--owner=0", "--group=0", "-cf", out, "-C", staging, ".")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("tar: %v\n%s", err, b)
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, probs := bundle.VerifySecrets(bytes.NewReader(data), bundle.VerifyOptions{Expected: secretNames, ExpectedRecipient: k.key.Recipient()})
+			mentions(t, probs, want)
+			if len(probs) != 1 {
+				t.Fatalf("want one problem, the archive's first header:\n%s", render(probs))
+			}
+		})
 	}
-	list, err := exec.Command(tarPath, "--zstd", "-tf", out).Output()
-	if err != nil || !strings.Contains(string(list), "./secrets/"+secretNames[0]) {
-		t.Fatalf("fixture is not a ./-prefixed archive (%v):\n%s", err, list)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, probs := bundle.VerifySecrets(bytes.NewReader(data), bundle.VerifyOptions{Expected: secretNames, ExpectedRecipient: k.key.Recipient()})
-	if len(probs) != 0 {
-		t.Fatalf("legacy archive rejected:\n%s", render(probs))
-	}
-	if len(c.Secrets) != 2 || c.Secrets[0].Name != secretNames[0] {
-		t.Fatalf("contents = %+v", c.Secrets)
-	}
+}
 
-	// GNU tar pads to a 10 KiB record, so the frame checksum comes after
-	// bytes the tar reader never needs: a corrupted checksum, which makes
-	// the host's tar --zstd -x fail at boot, must still be caught.
+// TestVerifyChecksumAfterPadding: GNU tar pads an archive to a 10 KiB
+// record with zeros, which the dialect allows after the end blocks; the
+// frame checksum then comes after bytes the tar reader never needs. A
+// corrupted checksum, which makes the host's tar --zstd -x fail at boot,
+// must still be caught.
+func TestVerifyChecksumAfterPadding(t *testing.T) {
+	tarPath := needTool(t, "tar")
+	k := newKey(t)
+	padded := append(tarBytes(t, goodEntries(t, k, secretNames...)), make([]byte, 10<<10)...)
+	data := zst(t, padded)
+	if _, probs := bundle.VerifySecrets(bytes.NewReader(data), bundle.VerifyOptions{Expected: secretNames}); len(probs) > 0 {
+		t.Fatalf("zeros after the end blocks refused:\n%s", render(probs))
+	}
 	bad := bytes.Clone(data)
 	bad[len(bad)-1] ^= 0x01
+	out := filepath.Join(t.TempDir(), "secrets.tar.zst")
 	if err := os.WriteFile(out, bad, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := exec.Command(tarPath, "--zstd", "-xf", out, "-C", t.TempDir()).Run(); err == nil {
 		t.Fatal("GNU tar accepted a corrupted checksum: the fixture proves nothing")
 	}
-	_, probs = bundle.VerifySecrets(bytes.NewReader(bad), bundle.VerifyOptions{Expected: secretNames})
+	_, probs := bundle.VerifySecrets(bytes.NewReader(bad), bundle.VerifyOptions{Expected: secretNames})
 	mentions(t, probs, "unreadable archive")
 	_, probs = bundle.VerifySeeds(bytes.NewReader(bad), bundle.SeedsLimits)
 	mentions(t, probs, "unreadable archive")
@@ -262,8 +276,8 @@ func TestVerifySeedsHostile(t *testing.T) {
 		{"sticky directory", with(ent{name: "openclaw/tmp/", typ: tar.TypeDir, mode: 0o1777}), "openclaw/tmp: has mode 1777"},
 		{"owned by a user", with(ent{name: "openclaw/mine", typ: tar.TypeReg, mode: 0o644, uid: 1001}), "openclaw/mine: is owned by 1001:0, not root"},
 		{"owned by a group", with(ent{name: "openclaw/ours", typ: tar.TypeReg, mode: 0o644, gid: 100}), "openclaw/ours: is owned by 0:100, not root"},
-		{"root entry owned by a user", append([]ent{{name: "./", typ: tar.TypeDir, mode: 0o755, uid: 1000}}, base...), `entry "./" is owned by 1000:0`},
-		{"root entry setuid", append([]ent{{name: "./", typ: tar.TypeDir, mode: 0o7777}}, base...), `entry "./" has mode 7777`},
+		{"root entry", append([]ent{{name: "./", typ: tar.TypeDir, mode: 0o755}}, base...), `./: starts with "./"`},
+		{"dot-slash name", with(ent{name: "./openclaw/x", typ: tar.TypeReg, mode: 0o644}), `./openclaw/x: starts with "./"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -288,7 +302,7 @@ func TestVerifySeedsHostile(t *testing.T) {
 		}
 		copy(hdr[148:156], fmt.Sprintf("%06o\x00 ", sum))
 		_, probs := bundle.VerifySeeds(bytes.NewReader(zst(t, raw)), lim)
-		mentions(t, probs, `entry "openclaw/hidden/" ends in "/" but is a regular file`)
+		mentions(t, probs, `openclaw/hidden/: ends in "/" but is a regular file`)
 	})
 
 	good := tarZst(t, base)
@@ -305,8 +319,10 @@ func TestVerifySeedsHostile(t *testing.T) {
 }
 
 // TestVerifySparse: GNU tar -S stores a 64 GiB file of holes in a few
-// hundred bytes, and Go's tar reader makes up the zeros, outside the
-// decompressed-size cap. Both sparse encodings must be refused unread.
+// hundred bytes, and a tar reader makes up the zeros, outside the
+// decompressed-size cap. Sparse entries are outside the tar dialect, in
+// both encodings, and refused unread; so are the archives GNU tar makes
+// of one, whatever it writes first.
 func TestVerifySparse(t *testing.T) {
 	tarPath := needTool(t, "tar")
 	needTool(t, "zstd")
@@ -319,32 +335,49 @@ func TestVerifySparse(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.Truncate(big, 64<<30); err != nil {
-		t.Skipf("no sparse files on this file system: %v", err)
+		t.Fatalf("no sparse files on this file system: %v", err)
+	}
+	refused := func(t *testing.T, data []byte, want string) {
+		t.Helper()
+		start := time.Now()
+		st, probs := bundle.VerifySeeds(bytes.NewReader(data), bundle.SeedsLimits)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("took %v on a %d-byte archive", d, len(data))
+		}
+		mentions(t, probs, want)
+		if st.Bytes > 1<<20 {
+			t.Errorf("read %d bytes of made-up zeros", st.Bytes)
+		}
+		_, probs = bundle.VerifySecrets(bytes.NewReader(data), bundle.VerifyOptions{})
+		mentions(t, probs, want)
 	}
 	for _, format := range []string{"posix", "gnu"} {
-		t.Run(format, func(t *testing.T) {
+		t.Run("tar --format="+format, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "seeds.tar.zst")
-			if b, err := exec.Command(tarPath, "--zstd", "--sparse", "--format="+format, "-cf", out, "-C", src, ".").CombinedOutput(); err != nil {
+			if b, err := exec.Command(tarPath, "--zstd", "--sparse", "--format="+format, "-cf", out, "-C", src, "openclaw").CombinedOutput(); err != nil {
 				t.Fatalf("tar: %v\n%s", err, b)
 			}
 			data, err := os.ReadFile(out)
 			if err != nil {
 				t.Fatal(err)
 			}
-			start := time.Now()
-			st, probs := bundle.VerifySeeds(bytes.NewReader(data), bundle.SeedsLimits)
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("took %v on a %d-byte archive", d, len(data))
-			}
-			mentions(t, probs, "./openclaw/holes")
-			mentions(t, probs, "sparse")
-			if st.Bytes > 1<<20 {
-				t.Errorf("read %d bytes of made-up zeros", st.Bytes)
-			}
-			_, probs = bundle.VerifySecrets(bytes.NewReader(data), bundle.VerifyOptions{})
-			mentions(t, probs, "./openclaw/holes")
+			refused(t, data, "openclaw/")
 		})
 	}
+	// The two encodings, in headers of the dialect's shape.
+	hdr := rawHdr{name: "openclaw/holes", typ: '0', mode: 0o644}
+	sparseMap := []byte("1\n68719476735\n1\n")
+	t.Run("PAX records", func(t *testing.T) {
+		r := &rawTar{}
+		r.pax('x', "GNU.sparse.major=1", "GNU.sparse.minor=0", "GNU.sparse.name=openclaw/holes", "GNU.sparse.realsize=68719476736")
+		r.entry(hdr, append(sparseMap, 'x'))
+		refused(t, zst(t, r.end()), `openclaw/holes: is a sparse file (extended header record "GNU.sparse.major")`)
+	})
+	t.Run("typeflag S", func(t *testing.T) {
+		h := hdr
+		h.typ = 'S'
+		refused(t, zst(t, (&rawTar{}).entry(h, []byte("x")).end()), "openclaw/holes: is a sparse file (GNU typeflag 'S')")
+	})
 }
 
 // TestVerifySeedsLinkDepth: a symlink placed through another symlink lives

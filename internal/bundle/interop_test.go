@@ -313,17 +313,10 @@ func runShell(t *testing.T, script string) []byte {
 	return run(t, "bash", "-o", "pipefail", "-c", script)
 }
 
-// TestBootScriptSteps installs an assembled bundle the way the boot script
-// does, step for step (docs/host.md), and checks that the statement beside
-// the key changes nothing a host installs: the key, the .age files and the
-// seeds tree, and nothing else.
-func TestBootScriptSteps(t *testing.T) {
-	needTool(t, "tar")
-	needTool(t, "bash")
-	_, out := assembleSample(t)
-	root := t.TempDir()
-	dir := filepath.Join(out, "bootstrap", "clawdinator-2")
-	script := `set -euo pipefail
+// bootScript is the boot script's steps (docs/host.md): its arguments are
+// the two archives, SECRETS_DIR, REPO_SEEDS_DIR, AGE_KEY_PATH and the
+// prefix.
+const bootScript = `set -euo pipefail
 secrets_archive=$1 seeds_archive=$2 SECRETS_DIR=$3 REPO_SEEDS_DIR=$4 AGE_KEY_PATH=$5 PREFIX=$6
 tmp=$(mktemp -d)
 tar --zstd -xf "$secrets_archive" -C "$tmp"
@@ -337,9 +330,33 @@ printf '%s' "$PREFIX" > "$SECRETS_DIR/.bootstrap-prefix"
 touch "$SECRETS_DIR/.bootstrap-ok"
 rm -rf "$tmp"
 `
-	secretsDir := filepath.Join(root, "var/lib/clawd/nix-secrets")
-	run(t, "bash", "-c", script, "boot", filepath.Join(dir, layout.SecretsObject), filepath.Join(dir, layout.SeedsObject),
-		secretsDir, filepath.Join(root, "var/lib/clawd/repo-seeds"), filepath.Join(root, "etc/agenix/keys/clawdinator.agekey"), "bootstrap/clawdinator-2")
+
+// Where runBootScript installs, below its root.
+const (
+	bootSecretsDir = "var/lib/clawd/nix-secrets"
+	bootSeedsDir   = "var/lib/clawd/repo-seeds"
+	bootKeyPath    = "etc/agenix/keys/clawdinator.agekey"
+)
+
+// runBootScript installs the two archives below root as the boot script
+// does, as the user running the tests (root, on a host).
+func runBootScript(t *testing.T, secretsArchive, seedsArchive, root, prefix string) {
+	t.Helper()
+	needTool(t, "tar")
+	needTool(t, "bash")
+	run(t, "bash", "-c", bootScript, "boot", secretsArchive, seedsArchive,
+		filepath.Join(root, bootSecretsDir), filepath.Join(root, bootSeedsDir), filepath.Join(root, bootKeyPath), prefix)
+}
+
+// TestBootScriptSteps installs an assembled bundle the way the boot script
+// does, step for step (docs/host.md), and checks that the statement beside
+// the key changes nothing a host installs: the key, the .age files and the
+// seeds tree, and nothing else.
+func TestBootScriptSteps(t *testing.T) {
+	_, out := assembleSample(t)
+	root := t.TempDir()
+	dir := filepath.Join(out, "bootstrap", "clawdinator-2")
+	runBootScript(t, filepath.Join(dir, layout.SecretsObject), filepath.Join(dir, layout.SeedsObject), root, "bootstrap/clawdinator-2")
 	var installed []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -360,9 +377,9 @@ rm -rf "$tmp"
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"etc/agenix/keys/clawdinator.agekey", "var/lib/clawd/nix-secrets/.bootstrap-ok", "var/lib/clawd/nix-secrets/.bootstrap-prefix"}
+	want := []string{bootKeyPath, bootSecretsDir + "/.bootstrap-ok", bootSecretsDir + "/.bootstrap-prefix"}
 	for _, n := range append(slices.Clone(plan.DefaultRequired), sample.TokenName("clawdinator-2")) {
-		want = append(want, "var/lib/clawd/nix-secrets/"+n)
+		want = append(want, bootSecretsDir+"/"+n)
 	}
 	slices.Sort(want)
 	slices.Sort(installed)

@@ -101,16 +101,13 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 	seen := map[string]bool{}
 
 	var statement []byte
-	err := walk(r, lim, func(h *tar.Header, name string, body io.Reader) error {
+	err := walk(r, lim, &probs, func(h *tar.Header, name string, body io.Reader) error {
 		if seen[name] {
 			// A second entry would overwrite the first on extraction: a swap.
 			probs.Entryf(name, "appears twice in the archive (a later copy would replace the first when a host extracts it)")
 			return nil
 		}
 		seen[name] = true
-		if msg := ownerAndMode(h); msg != "" {
-			probs.Entryf(name, "%s", msg)
-		}
 		switch {
 		case name == StatementEntry:
 			if h.Typeflag != tar.TypeReg {
@@ -169,7 +166,7 @@ func VerifySecrets(r io.Reader, opt VerifyOptions) (*SecretsContents, problem.Li
 		return nil
 	})
 	if err != nil {
-		probs.Entryf("", "unreadable archive: %s", err)
+		probs.Add(archiveProblem(err))
 		return nil, probs
 	}
 
@@ -237,12 +234,14 @@ type SeedsStats struct {
 }
 
 // VerifySeeds walks a repo-seeds.tar.zst stream fully and refuses what the
-// writer never produces: entries outside the tree (absolute or ".." paths,
-// absolute or escaping symlinks), hard links, devices and FIFOs, duplicates,
-// setuid, setgid and sticky bits, owners other than root. Every byte must
-// decompress. TarSHA256 is the digest of the decompressed tar stream.
+// writer never produces: anything outside the tar dialect (hard links,
+// devices and FIFOs, setuid, setgid and sticky bits, owners other than
+// root, among others), entries outside the tree (absolute or ".." paths,
+// absolute or escaping symlinks), entries below a symlink, duplicates.
+// Every byte must decompress. TarSHA256 is the digest of the decompressed
+// tar stream.
 func VerifySeeds(r io.Reader, lim Limits) (SeedsStats, problem.List) {
-	st, probs, _ := scanSeeds(r, lim, nil, nil)
+	st, probs, _ := scanSeeds(r, lim, nil)
 	return st, probs
 }
 
@@ -255,52 +254,47 @@ func (e *sinkError) Error() string { return e.err.Error() }
 func (e *sinkError) Unwrap() error { return e.err }
 
 // scanSeeds is VerifySeeds that also hands every entry to put while no
-// error was found so far, and the root "./" entry, if any, to root. An
-// error from put or root stops the walk and is returned as err.
-func scanSeeds(r io.Reader, lim Limits, root func(h *tar.Header) error, put func(h *tar.Header, name string, body io.Reader) error) (SeedsStats, problem.List, error) {
+// error was found so far. An error from put stops the walk and is returned
+// as err.
+func scanSeeds(r io.Reader, lim Limits, put func(h *tar.Header, name string, body io.Reader) error) (SeedsStats, problem.List, error) {
 	var st SeedsStats
 	var probs problem.List
-	seen := map[string]bool{}
-	links := map[string]bool{}
+	seen := map[string]byte{}    // the type of each entry so far
+	parents := map[string]bool{} // the directories above them
 	th := sha256.New()
-	var onRoot func(h *tar.Header) error
-	if root != nil {
-		onRoot = func(h *tar.Header) error {
-			if err := root(h); err != nil {
-				return &sinkError{err}
-			}
-			return nil
-		}
-	}
-	err := walkHashed(r, lim, th, onRoot, func(h *tar.Header, name string, body io.Reader) error {
+	err := walkHashed(r, lim, th, &probs, func(h *tar.Header, name string, body io.Reader) error {
 		st.Entries++
-		if seen[name] {
+		if _, dup := seen[name]; dup {
 			probs.Entryf(name, "appears twice in the archive")
 		}
-		seen[name] = true
-		if msg := ownerAndMode(h); msg != "" {
-			probs.Entryf(name, "%s", msg)
-		}
-		// A tree written from disk never has entries below a symlink; a
-		// host's tar would write through it, and a link placed that way
-		// sits higher than its name says, out of checkLink's reach.
+		// A tree written from disk has entries only below directories. A
+		// host's tar would write through a symlink, and a link placed that
+		// way sits higher than its name says, out of checkLink's reach;
+		// below a file, or as a file where a directory already holds
+		// entries, no tar can write it.
+	above:
 		for d := path.Dir(name); d != "."; d = path.Dir(d) {
-			if links[d] {
+			switch seen[d] {
+			case tar.TypeSymlink:
 				probs.Entryf(name, "is below the symlink %s: a host would write through it", d)
-				break
+				break above
+			case tar.TypeReg:
+				probs.Entryf(name, "is below the file %s: no tar can write it there", d)
+				break above
 			}
 		}
-		if h.Typeflag == tar.TypeSymlink {
-			links[name] = true
+		if h.Typeflag != tar.TypeDir && parents[name] {
+			probs.Entryf(name, "is %s where earlier entries have their directory", entryType(h))
 		}
-		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeDir:
-		case tar.TypeSymlink:
+		seen[name] = h.Typeflag
+		for d := path.Dir(name); d != "." && !parents[d]; d = path.Dir(d) {
+			parents[d] = true
+		}
+		// The dialect lets only files, directories and symlinks through.
+		if h.Typeflag == tar.TypeSymlink {
 			if msg := checkLink(name, h.Linkname); msg != "" {
 				probs.Entryf(name, "%s", msg)
 			}
-		default:
-			probs.Entryf(name, "is %s: repo-seeds may hold only files, directories and relative symlinks", entryType(h))
 		}
 		cr := &countReader{r: body}
 		if put != nil && !probs.HasErrors() {
@@ -319,7 +313,7 @@ func scanSeeds(r io.Reader, lim Limits, root func(h *tar.Header) error, put func
 		return st, probs, se.err
 	}
 	if err != nil {
-		probs.Entryf("", "unreadable archive: %s", err)
+		probs.Add(archiveProblem(err))
 	}
 	st.TarSHA256 = hex.EncodeToString(th.Sum(nil))
 	return st, probs, nil
@@ -342,41 +336,41 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// ownerAndMode says what is wrong with an entry's owner or mode bits: the
-// writer stores uid and gid 0 and never a setuid, setgid or sticky bit, and
-// a host's tar running as root would keep all of them.
-func ownerAndMode(h *tar.Header) string {
-	if h.Uid != 0 || h.Gid != 0 {
-		return fmt.Sprintf("is owned by %d:%d, not root: a host's tar would keep that owner", h.Uid, h.Gid)
-	}
-	if h.Mode&0o7000 != 0 {
-		return fmt.Sprintf("has mode %04o: setuid, setgid and sticky bits are never written", h.Mode&0o7777)
-	}
-	return ""
-}
-
 // WithinLimits reads an archive to its end and reports whether it stays
 // within lim: the gate runs it on every secrets archive it builds, so that
-// an archive verify would refuse is never uploaded.
+// an archive verify would refuse is never uploaded. (The writer itself
+// keeps to the tar dialect.)
 func WithinLimits(r io.Reader, lim Limits) error {
-	return walk(r, lim, func(h *tar.Header, name string, body io.Reader) error {
+	var probs problem.List
+	return walk(r, lim, &probs, func(h *tar.Header, name string, body io.Reader) error {
 		_, err := io.Copy(io.Discard, body)
 		return err
 	})
 }
 
-// walk decompresses r within lim and calls fn for each tar entry with its
-// normalized name (no "./" prefix, no trailing slash). Names that are
-// absolute, contain "..", or are otherwise unsafe stop the walk with an
-// error naming the entry.
-func walk(r io.Reader, lim Limits, fn func(h *tar.Header, name string, body io.Reader) error) error {
-	return walkHashed(r, lim, nil, nil, fn)
+// archiveProblem is the problem a walk that stopped with err reports: a
+// header outside the dialect names its entry; anything else makes the
+// archive unreadable.
+func archiveProblem(err error) problem.Problem {
+	var de *dialectError
+	if errors.As(err, &de) {
+		return problem.Problem{Entry: de.entry, Message: de.reason}
+	}
+	return problem.Problem{Message: "unreadable archive: " + err.Error()}
 }
 
-// walkHashed is walk that also writes every decompressed byte to hash, when
-// hash is not nil, and hands the "./" root entry, once checked, to root,
-// when root is not nil.
-func walkHashed(r io.Reader, lim Limits, hash io.Writer, root func(h *tar.Header) error, fn func(h *tar.Header, name string, body io.Reader) error) error {
+// walk decompresses r within lim and calls fn for each file, directory and
+// symlink of a stream in the tar dialect (dialect.go), with its name
+// without the trailing slash of a directory. A stream outside the dialect
+// stops the walk with a *dialectError. An entry with an issue (an owner,
+// a setuid bit, a hard link) is reported in probs, and the walk goes on.
+func walk(r io.Reader, lim Limits, probs *problem.List, fn func(h *tar.Header, name string, body io.Reader) error) error {
+	return walkHashed(r, lim, nil, probs, fn)
+}
+
+// walkHashed is walk that also writes every decompressed byte to hash,
+// when hash is not nil.
+func walkHashed(r io.Reader, lim Limits, hash io.Writer, probs *problem.List, fn func(h *tar.Header, name string, body io.Reader) error) error {
 	zr, err := zstd.NewReader(r,
 		zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderMaxWindow(lim.MaxWindow),
@@ -387,21 +381,26 @@ func walkHashed(r io.Reader, lim Limits, hash io.Writer, root func(h *tar.Header
 		return err
 	}
 	defer zr.Close()
-	var lr io.Reader = &limitReader{r: zr, n: lim.MaxUnpacked, max: lim.MaxUnpacked}
+	// Every byte archive/tar reads goes through the dialect check first,
+	// so a header it returns has been judged by its fields.
+	check := &tarCheck{}
+	var seen io.Writer = check
 	if hash != nil {
-		lr = io.TeeReader(lr, hash)
+		seen = io.MultiWriter(hash, check)
 	}
+	lr := io.TeeReader(&limitReader{r: zr, n: lim.MaxUnpacked, max: lim.MaxUnpacked}, seen)
 	tr := tar.NewReader(lr)
 	entries := 0
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
 			// Decompress to the end: a bad frame or checksum after the tar
-			// end blocks still makes the host's zstd -d, and so tar, fail.
+			// end blocks still makes the host's zstd -d, and so tar, fail;
+			// and only zeros may follow the end of the archive.
 			if _, err := io.Copy(io.Discard, lr); err != nil {
 				return describe(err)
 			}
-			return nil
+			return check.end()
 		}
 		if err != nil {
 			return describe(err)
@@ -410,37 +409,17 @@ func walkHashed(r io.Reader, lim Limits, hash io.Writer, root func(h *tar.Header
 		if entries > lim.MaxEntries {
 			return fmt.Errorf("more than %d entries", lim.MaxEntries)
 		}
-		name, msg := cleanName(h.Name)
-		if msg != "" {
-			return fmt.Errorf("entry %q %s", h.Name, msg)
+		e := check.entry
+		if !sameEntry(h, &e) {
+			return &dialectError{entry: e.name, reason: "is read differently by Go's tar reader and by the dialect check"}
 		}
-		// A sparse entry's holes are made up by the tar reader, outside
-		// MaxUnpacked: a few bytes could stand for terabytes of zeros.
-		if isSparse(h) {
-			return fmt.Errorf("entry %q is a sparse file: not part of a bundle", h.Name)
+		name := strings.TrimSuffix(e.name, "/")
+		for _, msg := range check.issues {
+			probs.Entryf(name, "%s", msg)
 		}
-		// GNU tar takes any entry whose name ends in "/" for a directory and
-		// reads its data as more headers, which Go's reader never sees: a
-		// file there could hide entries from every check.
-		if strings.HasSuffix(h.Name, "/") && h.Typeflag != tar.TypeDir {
-			return fmt.Errorf("entry %q ends in \"/\" but is %s: GNU tar would read its data as more entries", h.Name, entryType(h))
-		}
-		if h.Typeflag == tar.TypeDir && h.Size != 0 {
-			return fmt.Errorf("entry %q is a directory with %d bytes of data", h.Name, h.Size)
-		}
-		if name == "" { // the "./" root entry of archives made with tar -C dir .
-			if h.Typeflag != tar.TypeDir {
-				return fmt.Errorf("entry %q is not a directory", h.Name)
-			}
-			// tar applies it to the directory it extracts into.
-			if msg := ownerAndMode(h); msg != "" {
-				return fmt.Errorf("entry %q %s", h.Name, msg)
-			}
-			if root != nil {
-				if err := root(h); err != nil {
-					return err
-				}
-			}
+		// A hard link, a device or a FIFO has been said all about; files,
+		// directories and symlinks go on to the layout's checks.
+		if e.typ != tar.TypeReg && e.typ != tar.TypeDir && e.typ != tar.TypeSymlink {
 			continue
 		}
 		if err := fn(h, name, tr); err != nil {
@@ -449,16 +428,13 @@ func walkHashed(r io.Reader, lim Limits, hash io.Writer, root func(h *tar.Header
 	}
 }
 
-func isSparse(h *tar.Header) bool {
-	if h.Typeflag == tar.TypeGNUSparse {
-		return true
-	}
-	for k := range h.PAXRecords {
-		if strings.HasPrefix(k, "GNU.sparse.") {
-			return true
-		}
-	}
-	return false
+// sameEntry says whether archive/tar read the header the dialect check
+// read: for an archive of the dialect it always does, and an archive on
+// which the two readers differ is refused, not believed.
+func sameEntry(h *tar.Header, e *tarEntry) bool {
+	return h.Name == e.name && h.Linkname == e.link && h.Typeflag == e.typ &&
+		h.Size == e.size && h.Mode == e.mode && h.ModTime.Unix() == e.mtime &&
+		int64(h.Uid) == e.uid && int64(h.Gid) == e.gid && h.Uname == e.uname && h.Gname == e.gname
 }
 
 func describe(err error) error {
@@ -471,47 +447,8 @@ func describe(err error) error {
 	return err
 }
 
-// cleanName normalizes an entry name and says why it is unsafe, if it is.
-func cleanName(n string) (string, string) {
-	if strings.HasPrefix(n, "/") {
-		return "", "is an absolute path"
-	}
-	if strings.ContainsRune(n, 0) || strings.Contains(n, `\`) {
-		return "", "has a forbidden character"
-	}
-	trimmed := strings.TrimSuffix(n, "/")
-	for trimmed == "." || strings.HasPrefix(trimmed, "./") {
-		trimmed = strings.TrimPrefix(strings.TrimPrefix(trimmed, "."), "/")
-	}
-	for _, seg := range strings.Split(trimmed, "/") {
-		if seg == ".." {
-			return "", "climbs out of the archive root (..)"
-		}
-	}
-	if trimmed != "" && path.Clean(trimmed) != trimmed {
-		return "", "is not a clean path"
-	}
-	return trimmed, ""
-}
-
 func entryType(h *tar.Header) string {
-	switch h.Typeflag {
-	case tar.TypeReg:
-		return "a regular file"
-	case tar.TypeDir:
-		return "a directory"
-	case tar.TypeSymlink:
-		return "a symlink to " + fmt.Sprintf("%q", h.Linkname)
-	case tar.TypeLink:
-		return "a hard link to " + fmt.Sprintf("%q", h.Linkname)
-	case tar.TypeChar:
-		return "a character device"
-	case tar.TypeBlock:
-		return "a block device"
-	case tar.TypeFifo:
-		return "a fifo"
-	}
-	return fmt.Sprintf("an entry of type %q", h.Typeflag)
+	return entryKind(&tarEntry{typ: h.Typeflag, link: h.Linkname})
 }
 
 type limitReader struct {

@@ -71,7 +71,9 @@ func WriteSecrets(w io.Writer, key, statement []byte, secrets []SecretFile, mtim
 	if err != nil {
 		return err
 	}
-	tw := tar.NewWriter(zw)
+	// The dialect check sees every byte before the output does.
+	check := &tarCheck{writing: true}
+	tw := tar.NewWriter(io.MultiWriter(check, zw))
 	hdr := func(name string, mode int64, typ byte, size int64) *tar.Header {
 		return &tar.Header{Name: name, Mode: mode, Typeflag: typ, Size: size, ModTime: mtime}
 	}
@@ -97,6 +99,9 @@ func WriteSecrets(w io.Writer, key, statement []byte, secrets []SecretFile, mtim
 		}
 	}
 	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := check.end(); err != nil {
 		return err
 	}
 	return zw.Close()
@@ -188,7 +193,10 @@ func checkRoot(root string) problem.List {
 
 func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, error) {
 	var probs problem.List
-	tw := tar.NewWriter(w)
+	// The dialect check sees every byte before w does: a header outside
+	// it stops the archive.
+	check := &tarCheck{writing: true}
+	tw := tar.NewWriter(io.MultiWriter(check, w))
 	fsc := &fileScan{sc: newKeyScanner(), buf: make([]byte, 256<<10)}
 	var total int64
 
@@ -208,6 +216,13 @@ func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, er
 		info, err := d.Info()
 		if err != nil {
 			probs.Errorf("", p, "cannot stat: %s", errText(err))
+			return nil
+		}
+		if msg := checkName(rel, 0); msg != "" {
+			probs.Errorf("", p, "%s: a host's archive never holds such a name", msg)
+			if d.IsDir() {
+				return fs.SkipDir
+			}
 			return nil
 		}
 		h := &tar.Header{Name: rel, ModTime: opt.Mtime, Mode: int64(info.Mode().Perm())}
@@ -256,7 +271,10 @@ func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, er
 	if walkErr != nil {
 		return probs, walkErr
 	}
-	return probs, tw.Close()
+	if err := tw.Close(); err != nil {
+		return probs, err
+	}
+	return probs, check.end()
 }
 
 // fileScan copies files into the archive while scanning them for keys.

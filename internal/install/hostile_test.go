@@ -56,6 +56,22 @@ var hostileSeeds = []struct {
 		{tar.Header{Name: "openclaw/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
 		{tar.Header{Name: "openclaw/x", Typeflag: tar.TypeReg, Mode: 0o644, Uid: 1001, Gid: 1001}, "x"},
 	}, "owned by 1001:1001"},
+	// Outside the tar dialect: GNU tar as root gives these to nobody.
+	{"owned by name", []entry{
+		{tar.Header{Name: "openclaw/", Typeflag: tar.TypeDir, Mode: 0o755, Uname: "nobody", Gname: "nogroup"}, ""},
+	}, `names its owner "nobody" and group "nogroup"`},
+	// GNU tar with --xattrs would give the file a capability.
+	{"extended header record", []entry{
+		{tar.Header{Name: "openclaw/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
+		{tar.Header{Name: "openclaw/ping", Typeflag: tar.TypeReg, Mode: 0o755, PAXRecords: map[string]string{"SCHILY.xattr.security.capability": "\x01\x00\x00\x02"}}, "x"},
+	}, `openclaw/ping: has the extended header record "SCHILY.xattr.security.capability"`},
+	// archive/tar's Writer keeps a symlink's size in its header and writes
+	// no data: GNU tar's listing skips the next header as data.
+	{"symlink with a size", []entry{
+		{tar.Header{Name: "openclaw/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
+		{tar.Header{Name: "openclaw/l", Typeflag: tar.TypeSymlink, Linkname: "x", Mode: 0o777, Size: 512}, ""},
+		{tar.Header{Name: "openclaw/x", Typeflag: tar.TypeReg, Mode: 0o644}, "x"},
+	}, `openclaw/l: is a symlink to "x" with 512 bytes of data`},
 }
 
 // TestInstallRefusesPlantedSeeds plants hostile repo-seeds objects as a

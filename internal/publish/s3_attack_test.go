@@ -333,7 +333,8 @@ func (h *seedsSourceFails) Delete(ctx context.Context, key, versionID string) er
 
 // deep-verify refuses what the writer never produces, even in a bundle
 // whose statement vouches for it (made by someone who holds the key): a
-// setuid file and a file owned by a user. Without deep-verify the seeds are
+// setuid file, a file owned by a user, and one of uid 0 named nobody's
+// (GNU tar as root goes by the name). Without deep-verify the seeds are
 // proven by their checksum only, and pass.
 func TestS3DeepVerifyRefusesModesAndOwners(t *testing.T) {
 	srv := s3test.Start(t)
@@ -347,6 +348,7 @@ func TestS3DeepVerifyRefusesModesAndOwners(t *testing.T) {
 		{Name: "openclaw/", Typeflag: tar.TypeDir, Mode: 0o755},
 		{Name: "openclaw/su", Typeflag: tar.TypeReg, Mode: 0o4755, Size: 3},
 		{Name: "openclaw/mine", Typeflag: tar.TypeReg, Mode: 0o644, Uid: 1001, Gid: 1001, Size: 3},
+		{Name: "openclaw/named", Typeflag: tar.TypeReg, Mode: 0o644, Uname: "nobody", Gname: "nogroup", Size: 3},
 	} {
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
@@ -407,5 +409,6 @@ func TestS3DeepVerifyRefusesModesAndOwners(t *testing.T) {
 		verify.Options{Bucket: e.st, ExpectedRecipient: e.f.Recipient, DeepVerify: true})
 	s3RequireProblems(t, deep, inst, prefix+"/"+layout.SeedsObject,
 		`openclaw/su: has mode 4755: setuid, setgid and sticky bits are never written`,
-		`openclaw/mine: is owned by 1001:1001, not root`)
+		`openclaw/mine: is owned by 1001:1001, not root`,
+		`openclaw/named: names its owner "nobody" and group "nogroup"`)
 }
