@@ -315,7 +315,7 @@ func (c *tarCheck) readPAX() {
 		switch v := r.vals[k]; {
 		case (k == "path" || k == "linkpath") && v == "":
 			c.fail(name, "has an empty %s record", k)
-		case strings.IndexByte(v, 0) >= 0:
+		case strings.IndexByte(v, 0) >= 0 && strings.Contains(" path linkpath uname gname ", " "+k+" "):
 			c.fail(name, "has a %s record holding NUL", k)
 		case strings.HasPrefix(k, "GNU.sparse."):
 			c.fail(name, "is a sparse file (extended header record %q): not part of the tar dialect", k)

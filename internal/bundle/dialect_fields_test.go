@@ -97,6 +97,7 @@ func TestDialectFields(t *testing.T) {
 		{"path record with NUL", paxThen(file("proj/x"), "", "path=proj/\x00x"), "has a path record holding NUL"},
 		{"uname record with NUL", paxThen(file("proj/x"), "", "uname=a\x00b"), "PaxHeaders.0/x: has a uname record holding NUL"},
 		{"uname record starting with NUL", paxThen(file("proj/x"), "", "uname=\x00b"), "PaxHeaders.0/x: has a uname record holding NUL"},
+		{"another record holding NUL", paxThen(file("proj/x"), "", "SCHILY.xattr.user.x=\x00"), `proj/x: has the extended header record "SCHILY.xattr.user.x"`},
 		{"key with NUL", paxThen(file("proj/x"), "", "a\x00b=c"), "malformed record"},
 		{"key starting with NUL", rawPAX("7 \x00b=c\n", file("proj/x")), "malformed record"},
 		{"shortest record", rawPAX("5 a=\n", file("proj/x")), `proj/x: has the extended header record "a"`},
