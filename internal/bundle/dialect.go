@@ -315,7 +315,7 @@ func (c *tarCheck) readPAX() {
 		switch v := r.vals[k]; {
 		case (k == "path" || k == "linkpath") && v == "":
 			c.fail(name, "has an empty %s record", k)
-		case strings.IndexByte(v, 0) >= 0:
+		case strings.IndexByte(v, 0) >= 0 && strings.Contains(" path linkpath uname gname ", " "+k+" "):
 			c.fail(name, "has a %s record holding NUL", k)
 		case strings.HasPrefix(k, "GNU.sparse."):
 			c.fail(name, "is a sparse file (extended header record %q): not part of the tar dialect", k)
@@ -611,15 +611,13 @@ func goField(n int, s string) []byte {
 // paxRecord splits the first record off data: "<length> <key>=<value>\n",
 // its length in decimal without a leading zero, counting itself.
 func paxRecord(data []byte) (k, v string, rest []byte, ok bool) {
-	sp := bytes.IndexByte(data, ' ')
-	if sp <= 0 {
+	length, _, found := bytes.Cut(data, []byte(" "))
+	n, ok := decimal(string(length))
+	// The shortest record is its length, a space, "k=" and a newline.
+	if !found || !ok || n < int64(len(length))+4 || n > int64(len(data)) || data[n-1] != '\n' {
 		return "", "", nil, false
 	}
-	n, ok := decimal(string(data[:sp]))
-	if !ok || n <= int64(sp+1) || n > int64(len(data)) || data[n-1] != '\n' {
-		return "", "", nil, false
-	}
-	k, v, found := strings.Cut(string(data[sp+1:n-1]), "=")
+	k, v, found = strings.Cut(string(data[len(length)+1:n-1]), "=")
 	if !found || k == "" || strings.IndexByte(k, 0) >= 0 {
 		return "", "", nil, false
 	}

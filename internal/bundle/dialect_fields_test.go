@@ -72,6 +72,10 @@ func TestDialectFields(t *testing.T) {
 		{"user name not ASCII", one(rawHdr{name: "proj/x", typ: '0', mode: 0o644, uname: "\xff"}, "x"), "proj/x: has a user name field that is not ASCII"},
 		{"group name after a NUL", one(with(file("proj/x"), offGname+1, "g"), "x"), "proj/x: has a group name field"},
 		{"prefix not ASCII", one(rawHdr{name: "x", prefix: "\xff", typ: '0', mode: 0o644}, "x"), "has a prefix field that is not ASCII"},
+		{"name with the byte 0x80", one(file("proj/\x80"), "x"), "has a name field that is not ASCII ending in NULs"},
+		{"bytes after the name beside a linkpath record", paxThen(with(rawHdr{name: "proj/l", typ: '2', link: longLink, mode: 0o777}, 7, "y"), "", "linkpath="+longLink), "proj/l: has a name field that is not ASCII ending in NULs"},
+		{"group name after a NUL beside a path record", paxThen(with(file(long[:100]), offGname+1, "g"), "", "path="+long), long + ": has a group name field that is not ASCII"},
+		{"a refused header named by its prefix", one(rawHdr{name: "x", prefix: "proj", typ: '7', mode: 0o644}, "x"), "proj/x: is an entry of typeflag '7'"},
 
 		{"extended header with an owner", rawPAXHeader(rawHdr{name: "PaxHeaders.0/x", typ: 'x', uid: 1}, "path="+long), "PaxHeaders.0/x: is an extended header with owner, mode, link or prefix fields the writer never sets"},
 		{"extended header with a user name", rawPAXHeader(rawHdr{name: "PaxHeaders.0/x", typ: 'x', uname: "root"}, "path="+long), "is an extended header with owner"},
@@ -92,7 +96,13 @@ func TestDialectFields(t *testing.T) {
 		{"empty path record", paxThen(file("proj/x"), "", "path="), "PaxHeaders.0/x: has an empty path record"},
 		{"path record with NUL", paxThen(file("proj/x"), "", "path=proj/\x00x"), "has a path record holding NUL"},
 		{"uname record with NUL", paxThen(file("proj/x"), "", "uname=a\x00b"), "PaxHeaders.0/x: has a uname record holding NUL"},
+		{"uname record starting with NUL", paxThen(file("proj/x"), "", "uname=\x00b"), "PaxHeaders.0/x: has a uname record holding NUL"},
+		{"another record holding NUL", paxThen(file("proj/x"), "", "SCHILY.xattr.user.x=\x00"), `proj/x: has the extended header record "SCHILY.xattr.user.x"`},
 		{"key with NUL", paxThen(file("proj/x"), "", "a\x00b=c"), "malformed record"},
+		{"key starting with NUL", rawPAX("7 \x00b=c\n", file("proj/x")), "malformed record"},
+		{"shortest record", rawPAX("5 a=\n", file("proj/x")), `proj/x: has the extended header record "a"`},
+		{"record shorter than its length", rawPAX("4 a\n", file("proj/x")), "malformed record"},
+		{"record of length zero", rawPAX("0 a=b\n", file("proj/x")), "malformed record"},
 		{"sparse map out of order", paxThen(file("proj/x"), "", "GNU.sparse.numbytes=1", "GNU.sparse.offset=0"), `PaxHeaders.0/x: is a sparse file (extended header record "GNU.sparse.numbytes")`},
 		{"empty linkpath record", paxThen(rawHdr{name: "proj/l", typ: '2', link: "x", mode: 0o777}, "", "linkpath="), "PaxHeaders.0/x: has an empty linkpath record"},
 		{"size record not a number", paxThen(file("proj/x"), "", "size=1a"), `proj/x: has the extended header record size="1a", not a whole number`},
@@ -104,6 +114,9 @@ func TestDialectFields(t *testing.T) {
 		{"xattr record", paxThen(file("proj/x"), "", "SCHILY.xattr.security.capability=x"), `has the extended header record "SCHILY.xattr.security.capability"`},
 
 		{"path record for a short name", paxThen(file("proj/x"), "", "path=proj/x"), "proj/x: has a path record for a name its ustar header can hold"},
+		{"path record for a name of 100 bytes", paxThen(file(long[:100]), "", "path="+long[:100]), "has a path record for a name its ustar header can hold"},
+		{"linkpath record for a target of 100 bytes", paxThen(rawHdr{name: "proj/l", typ: '2', link: longLink[:100], mode: 0o777}, "", "linkpath="+longLink[:100]), "proj/l: has a linkpath record for a target its ustar header can hold"},
+		{"prefix for a name of 100 bytes", one(rawHdr{name: long[5:55], prefix: long[:49], typ: '0', mode: 0o644}, "x"), "has a prefix field for a name its name field can hold"},
 		{"path record beside a prefix", paxThen(rawHdr{name: long[:100], prefix: "p", typ: '0', mode: 0o644}, "", "path="+long), long + `: has a name field "`},
 		{"name field not the path record", paxThen(file(long[1:101]), "", "path="+long), "that is not its path record as the writer shortens it"},
 		{"link name field not the linkpath record", paxThen(rawHdr{name: "proj/l", typ: '2', link: "other", mode: 0o777}, "", "linkpath="+longLink), `proj/l: has a link name field "other" that is not its linkpath record`},
@@ -112,6 +125,7 @@ func TestDialectFields(t *testing.T) {
 		{"size record on a symlink", paxThen(rawHdr{name: "proj/l", typ: '2', link: "README", mode: 0o777}, "", "size=8589934592"), "proj/l: has a size record where its ustar size field can hold the size"},
 		{"size record beside a size field", paxThen(rawHdr{name: "proj/x", typ: '0', mode: 0o644, size: 1}, "x", "size=8589934592"), "proj/x: has a size record where"},
 		{"size record of a small file", paxThen(file("proj/x"), "x", "size=1"), "proj/x: has a size record where"},
+		{"size record of zero", paxThen(file("proj/x"), "", "size=0"), "proj/x: has a size record where"},
 		{"mtime record beside an mtime field", paxThen(rawHdr{name: "proj/x", typ: '0', mode: 0o644, mtime: 1}, "", "mtime=8589934592"), "proj/x: has an mtime record where its ustar mtime field can hold the time"},
 		{"mtime record of an early time", paxThen(file("proj/x"), "", "mtime=8589934591"), "proj/x: has an mtime record where"},
 
@@ -136,6 +150,7 @@ func TestDialectFields(t *testing.T) {
 		{"block device", one(rawHdr{name: "proj/b", typ: '4', mode: 0o600}, ""), "proj/b: is a block device: the writer stores only files, directories and symlinks"},
 
 		{"padding not zeros", corrupt(one(file("proj/x"), "x"), 2048+7, "y"), "unreadable archive: the padding at byte 2055 is not zeros"},
+		{"first padding byte not zero", corrupt(one(file("proj/x"), "x"), 2048+1, "y"), "unreadable archive: the padding at byte 2049 is not zeros"},
 		{"extended header at the end", hostileBase().pax('x', "path="+long).end(), long + ": unreadable archive: an extended header at byte 1536 is followed by the end of the archive"},
 		{"extended header and no end", func() []byte {
 			r := hostileBase()
@@ -204,8 +219,13 @@ func TestDialectLimits(t *testing.T) {
 		{"a directory of 101 bytes", tar.Header{Name: strings.Repeat("d", 100) + "/", Typeflag: tar.TypeDir}, true},
 		{"a path split into prefix and name", tar.Header{Name: strings.Repeat("p", 150) + "/" + strings.Repeat("n", 99), Typeflag: tar.TypeReg}, false},
 		{"a non-ASCII name", tar.Header{Name: "é", Typeflag: tar.TypeReg}, true},
+		{"a name with U+0080", tar.Header{Name: "proj/\u0080x", Typeflag: tar.TypeReg}, true},
+		{"a directory with 100 ASCII bytes", tar.Header{Name: "é" + strings.Repeat("d", 99) + "/", Typeflag: tar.TypeDir}, true},
+		{"a directory with 101 ASCII bytes", tar.Header{Name: "é" + strings.Repeat("d", 100) + "/", Typeflag: tar.TypeDir}, true},
 		{"a target of 101 bytes", tar.Header{Name: "l", Typeflag: tar.TypeSymlink, Linkname: long[:101]}, true},
 		{"a long path and a large size", tar.Header{Name: long[:150] + "/x", Typeflag: tar.TypeReg, Size: 1 << 33}, true},
+		// "1048576 path=…\n" is the largest extended header a reader takes.
+		{"an extended header of 1 MiB", tar.Header{Name: "proj/" + strings.Repeat("n", 1<<20-len("1048576 path=\n")-len("proj/")), Typeflag: tar.TypeReg}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.h.Mode = 0o644

@@ -64,7 +64,7 @@ var hostileSeeds = []struct {
 	{"extended header record", []entry{
 		{tar.Header{Name: "openclaw/", Typeflag: tar.TypeDir, Mode: 0o755}, ""},
 		{tar.Header{Name: "openclaw/ping", Typeflag: tar.TypeReg, Mode: 0o755, PAXRecords: map[string]string{"SCHILY.xattr.security.capability": "\x01\x00\x00\x02"}}, "x"},
-	}, `/ping: has a SCHILY.xattr.security.capability record holding NUL`},
+	}, `openclaw/ping: has the extended header record "SCHILY.xattr.security.capability"`},
 	// archive/tar's Writer keeps a symlink's size in its header and writes
 	// no data: GNU tar's listing skips the next header as data.
 	{"symlink with a size", []entry{
