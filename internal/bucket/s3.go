@@ -604,3 +604,37 @@ func (s *S3) Versioning(ctx context.Context) (bool, error) {
 	}
 	return out.Status == types.BucketVersioningStatusEnabled, nil
 }
+
+// maxListed bounds List: a prefix holding more keys than this is refused
+// rather than read without end.
+const maxListed = 10000
+
+// List returns the keys directly under prefix (no deeper "/" after it), in
+// the store's order (lexicographic on S3), with their sizes. It is how a
+// secrets source is read (a prefix of *.age objects); it needs
+// s3:ListBucket on the prefix.
+func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	var out []Object
+	in := &s3.ListObjectsV2Input{
+		Bucket:              aws.String(s.cfg.Bucket),
+		Prefix:              aws.String(prefix),
+		Delimiter:           aws.String("/"),
+		ExpectedBucketOwner: s.owner(),
+	}
+	p := s3.NewListObjectsV2Paginator(s.client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, s.fail("list", prefix, "", err)
+		}
+		for _, o := range page.Contents {
+			out = append(out, Object{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size), ETag: trimETag(o.ETag)})
+		}
+		if len(out) > maxListed {
+			return nil, s.fail("list", prefix, "", fmt.Errorf("more than %d keys", maxListed))
+		}
+	}
+	return out, nil
+}
