@@ -33,7 +33,9 @@ type publishOptions struct {
 }
 
 func (o *publishOptions) bindings() config.Bindings {
-	return bindBucket(o.bind(), &o.bucket, true)
+	b := o.bind()
+	o.src.bind(b, &o.gate.SecretsDir)
+	return bindBucket(b, &o.bucket, true)
 }
 
 // buildOptions are what publish and assemble share: the gate's inputs and
@@ -42,6 +44,8 @@ type buildOptions struct {
 	instancesFile string
 	gate          gate.Inputs
 	publish       publish.Options
+	// src is where the secrets come from (a bucket prefix: publish only).
+	src secretsSource
 }
 
 func (o *buildOptions) bind() config.Bindings {
@@ -50,12 +54,16 @@ func (o *buildOptions) bind() config.Bindings {
 		"repo-seeds-allow-keys": &o.gate.SeedsAllowKeys, "expected-recipient": &o.gate.ExpectedRecipient,
 		"deep-verify": &o.publish.DeepVerify,
 	}
+	o.src.dir = &o.gate.SecretsDir
 	return bindPolicy(b, &o.instancesFile, &o.gate.Policy)
 }
 
 // environment reads what publish and assemble take from the environment:
 // the archives' mtime and the manifests' source.
-func (o *buildOptions) environment(getenv func(string) string, _ config.Set) error {
+func (o *buildOptions) environment(getenv func(string) string, set config.Set) error {
+	if err := o.src.check(set); err != nil {
+		return err
+	}
 	t, err := config.SourceDate(getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return err
@@ -78,7 +86,14 @@ func (o *publishOptions) run(ctx context.Context, prog *progress) (*result.Resul
 		}
 		return &result.Result{Mode: result.Publish, Failure: err}, nil
 	}
-	return o.publishTo(ctx, b, prog), nil
+	// The secrets from the bucket, under the lock, before anything is
+	// built or written.
+	if res, err := o.src.fetch(ctx, b, o.bucket.Bucket, result.Publish); res != nil || err != nil {
+		return res, err
+	}
+	res := o.publishTo(ctx, b, prog)
+	o.src.finish(res)
+	return res, nil
 }
 
 // publishTo publishes to b, a bucket that keeps versions.

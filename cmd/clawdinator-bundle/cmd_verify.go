@@ -29,29 +29,42 @@ type verifyOptions struct {
 	verify verify.Options
 	// unpinned: expected-recipient was none, on purpose.
 	unpinned bool
+	// src is the drift reference: a directory or a bucket prefix.
+	src secretsSource
+	// noDrift: no drift reference was named and the default directory is
+	// absent, so the drift check does not run (and the run says so).
+	noDrift bool
 }
 
 func (o *verifyOptions) bindings() config.Bindings {
 	b := config.Bindings{
-		"secrets-dir": &o.in.SecretsDir, "expected-recipient": &o.verify.ExpectedRecipient,
-		"deep-verify": &o.verify.DeepVerify, "dir": &o.dir,
+		"expected-recipient": &o.verify.ExpectedRecipient,
+		"deep-verify":        &o.verify.DeepVerify, "dir": &o.dir,
 	}
+	o.src.bind(b, &o.in.SecretsDir)
 	bindPolicy(b, &o.in.InstancesFile, &o.in.Policy)
 	return bindBucket(b, &o.bucket, false)
 }
 
-// environment decides whether bundled secrets are compared with the
-// secrets dir: when secrets-dir was set (a flag given, an input other than
-// its default), or, unset, when the default directory exists (a checked-out
-// repository), so that a scheduled check without the repository still
-// runs.
+// environment decides what bundled secrets are compared with (drift):
+// the bucket prefix of secrets-s3-prefix; the secrets dir when it was set
+// (a flag given, an input other than its default), which must then exist;
+// or, unset, the default directory when it exists (a checked-out
+// repository). Without any, a scheduled check without the repository
+// still runs, and says that it did not compare.
 func (o *verifyOptions) environment(_ func(string) string, set config.Set) error {
 	if o.verify.ExpectedRecipient == config.None {
 		o.verify.ExpectedRecipient, o.unpinned = "", true
 	}
-	if !set["secrets-dir"] {
+	if o.dir != "" && o.src.prefix != "" {
+		return problem.Usagef("secrets-s3-prefix is a prefix in s3-bucket: it does not go with --dir (use --secrets-dir)")
+	}
+	if err := o.src.check(set); err != nil {
+		return err
+	}
+	if o.src.prefix == "" && !set["secrets-dir"] {
 		if st, err := os.Stat(o.in.SecretsDir); err != nil || !st.IsDir() {
-			o.in.SecretsDir = ""
+			o.in.SecretsDir, o.noDrift = "", true
 		}
 	}
 	return nil
@@ -69,7 +82,18 @@ func (o *verifyOptions) run(ctx context.Context, prog *progress) (*result.Result
 	if len(iprobs) > 0 {
 		return &result.Result{Mode: result.Verify, Problems: iprobs}, nil
 	}
-	return o.verifyIn(ctx, b, prog), nil
+	if res, err := o.src.fetch(ctx, b, o.bucket.Bucket, result.Verify); res != nil || err != nil {
+		return res, err
+	}
+	res := o.verifyIn(ctx, b, prog)
+	o.src.finish(res)
+	return res, nil
+}
+
+// defaultSecretsDir is secrets-dir's default, from the table.
+func defaultSecretsDir() string {
+	o, _ := config.Lookup("secrets-dir")
+	return o.Default
 }
 
 // verifyIn verifies what b holds now for the instances read.
@@ -79,6 +103,9 @@ func (o *verifyOptions) verifyIn(ctx context.Context, b bucket.Bucket, prog *pro
 	if o.unpinned {
 		res.Unpinned = true
 		res.Problems.Warn(problem.Problem{Input: "expected-recipient", Message: "none: verified without a pin, so a bundle made with any key that decrypts its own secrets passes; pin the fleet key's age1... recipient"})
+	}
+	if o.noDrift {
+		res.Problems.Warn(problem.Problem{Input: "secrets-dir", Message: "drift check not run: the default " + defaultSecretsDir() + " does not exist here; set secrets-s3-prefix (the bucket's secrets, under secrets-lock) or check out the secrets and set secrets-dir"})
 	}
 	return res
 }

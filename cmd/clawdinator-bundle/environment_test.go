@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,7 +123,8 @@ func TestSourceFromGitHub(t *testing.T) {
 }
 
 // Verify compares with a secrets dir that was given, or with the default
-// one when it is checked out; publish and assemble read theirs anyway.
+// one when it is checked out; publish and assemble read theirs anyway. A
+// directory given that is not there is a usage error, not drift.
 func TestCompareSecretsDir(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -134,8 +136,8 @@ func TestCompareSecretsDir(t *testing.T) {
 		{"default missing", "", nil, nil, ""},
 		{"default checked out", "dir", nil, nil, "nix/age-secrets"},
 		{"default is a file", "file", nil, nil, ""},
-		{"given, missing", "", []string{"--secrets-dir", "elsewhere"}, map[string]string{"INPUT_SECRETS-DIR": "elsewhere"}, "elsewhere"},
-		{"given, the default's path", "", []string{"--secrets-dir", "./nix/age-secrets"}, map[string]string{"INPUT_SECRETS-DIR": "./nix/age-secrets"}, "./nix/age-secrets"},
+		{"given, missing", "", []string{"--secrets-dir", "elsewhere"}, map[string]string{"INPUT_SECRETS-DIR": "elsewhere"}, "refused"},
+		{"given, the default's path", "", []string{"--secrets-dir", "./nix/age-secrets"}, map[string]string{"INPUT_SECRETS-DIR": "./nix/age-secrets"}, "refused"},
 		{"given as the default, checked out", "dir", nil, map[string]string{"INPUT_SECRETS-DIR": "nix/age-secrets"}, "nix/age-secrets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,6 +157,12 @@ func TestCompareSecretsDir(t *testing.T) {
 			}
 			for via, read := range readBoth(t, config.Verify, tc.inputs, tc.args...) {
 				o, err := read()
+				if tc.compare == "refused" {
+					if err == nil || !strings.Contains(err.Error(), "is not a directory") {
+						t.Errorf("%s: %v, want a usage error", via, err)
+					}
+					continue
+				}
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -165,14 +173,20 @@ func TestCompareSecretsDir(t *testing.T) {
 		})
 	}
 	// Given as the default on the Action, missing: the runner passes every
-	// default, so it cannot be told from unset, and nothing is compared.
-	// On the CLI the flag was given: compared (and reported missing).
+	// default, so it cannot be told from unset: nothing is compared, and
+	// the run says so (noDrift). On the CLI the flag was given: refused.
 	t.Chdir(t.TempDir())
 	for via, read := range readBoth(t, config.Verify, map[string]string{"INPUT_SECRETS-DIR": "nix/age-secrets"}, "--secrets-dir", "nix/age-secrets") {
 		o, err := read()
-		want := map[string]string{"args": "nix/age-secrets", "inputs": ""}[via]
-		if err != nil || o.(*verifyOptions).in.SecretsDir != want {
-			t.Errorf("%s: %v, compared with %q, want %q", via, err, o.(*verifyOptions).in.SecretsDir, want)
+		switch via {
+		case "args":
+			if err == nil {
+				t.Errorf("args: a missing --secrets-dir was not refused")
+			}
+		default:
+			if err != nil || o.(*verifyOptions).in.SecretsDir != "" || !o.(*verifyOptions).noDrift {
+				t.Errorf("%s: %v, compared with %q, noDrift %v", via, err, o.(*verifyOptions).in.SecretsDir, o.(*verifyOptions).noDrift)
+			}
 		}
 	}
 }

@@ -352,6 +352,7 @@ func TestLeakDiskWrites(t *testing.T) {
 		"internal/install/install.go":        "install on a host: staging directories next to the destinations",
 		"internal/install/stage.go":          "install on a host: the key at AGE_KEY_PATH (its purpose, 0400 root, staged next to it), ciphertext .age files, markers, the proven repo-seeds archive and tree; never plaintext",
 		"internal/bundle/extract.go":         "install on a host: the repo-seeds tree (no secrets)",
+		"internal/secretsrc/secretsrc.go":    "secrets-s3-prefix: the bucket's *.age files (ciphertext) in a private temporary directory, removed after the run",
 	}
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Module}}|{{.Dir}}|{{join .GoFiles \",\"}}{{end}}", ".").Output()
 	if err != nil {

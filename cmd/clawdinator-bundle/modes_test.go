@@ -170,7 +170,7 @@ func TestVerifySecretsDirDecision(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"given, missing", []string{"--secrets-dir", missing}, missing},
+		{"given, missing", []string{"--secrets-dir", missing}, "refused"},
 		{"given, present", []string{"--secrets-dir", dir}, dir},
 		{"default, absent", nil, ""},
 	} {
@@ -178,6 +178,12 @@ func TestVerifySecretsDirDecision(t *testing.T) {
 		_, set, err := config.ParseArgs(context.Background(), config.Verify, append([]string{"--s3-bucket", "b", "--expected-recipient", "none"}, tc.args...), func(string) string { return "" }, o.bindings(), io.Discard)
 		if err == nil {
 			err = o.environment(nil, set)
+		}
+		if tc.want == "refused" {
+			if !errors.As(err, new(*problem.UsageError)) {
+				t.Errorf("%s: %v, want a usage error", tc.name, err)
+			}
+			continue
 		}
 		if err != nil || o.in.SecretsDir != tc.want {
 			t.Errorf("%s: secrets dir %q (%v), want %q", tc.name, o.in.SecretsDir, err, tc.want)

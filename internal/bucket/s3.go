@@ -150,6 +150,9 @@ func New(ctx context.Context, c Config) (*S3, error) {
 	if c.Bucket == "" {
 		return nil, problem.Usagef("s3-bucket is required")
 	}
+	if err := CheckName("s3-bucket", c.Bucket); err != nil {
+		return nil, err
+	}
 	switch c.SSE {
 	case "":
 		c.SSE = SSEAES256

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
+	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/plan"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 )
@@ -101,13 +102,15 @@ var Options = []Option{
 	{Name: "age-key", Secret: true, Modes: []string{Publish, Assemble}, Required: []string{Publish, Assemble}, Hint: " (CLI: --age-key-file or CLAWDINATOR_AGE_KEY)", Description: "The age identity (`AGE-SECRET-KEY-1...`) every host secret is encrypted to; `#` comment lines and CRLF are tolerated. Required for publish and assemble. Pass it from a secret."},
 	{Name: "age-key-file", CLIOnly: true, Arg: "FILE", Modes: []string{Publish, Assemble}, Verbatim: true, Description: "File holding the age identity (default: $CLAWDINATOR_AGE_KEY)."},
 	{Name: "secrets-dir", Default: "nix/age-secrets", Arg: "DIR", Modes: bundleModes, Verbatim: true, Description: "Directory of `*.age` files. In verify mode, optional: when set, bundled secrets that differ from these files are reported as drift."},
+	{Name: "secrets-s3-prefix", Arg: "PREFIX", Modes: []string{Publish, Verify}, Check: checkPrefix, Description: "Key prefix in `s3-bucket` whose `*.age` objects are the secrets (e.g. `age-secrets/`, where the fleet syncs them), in place of `secrets-dir`: downloaded with their store checksums into a private temporary directory, checked against `secrets-lock`, removed after the run. In verify mode, the drift reference."},
+	{Name: "secrets-lock", Default: "nix/age-secrets.sha256", Arg: "FILE", Modes: []string{Publish, Verify}, Verbatim: true, None: []string{Publish, Verify}, Description: "With `secrets-s3-prefix`: the digest lock in the repository, lines as `sha256sum` writes them (`(cd nix/age-secrets && sha256sum *.age) > nix/age-secrets.sha256`). An object it does not list, one with another digest, or a listed one that is missing refuses the run. `none` goes without a lock, and says so."},
 	{Name: "repo-seeds-dir", Default: "repo-seeds", Arg: "DIR", Modes: []string{Publish, Assemble}, Verbatim: true, Description: "Tree shipped to every host as `repo-seeds.tar.zst` (modes and relative symlinks kept)."},
 	{Name: "instances-file", Default: "nix/instances.json", Arg: "FILE", Verbatim: true, Description: "Instance list: a JSON object keyed by instance name with `bootstrapPrefix` and `discordTokenSecret`."},
 	{Name: "instances", List: true, Arg: "LIST", Description: "Comma or newline separated instance names to process (default: all)."},
 	{Name: "required-secrets", List: true, Arg: "LIST", Default: strings.Join(plan.DefaultRequired, "\n"), Description: "Comma or newline separated secret names every instance must receive."},
 	{Name: "exclude-secrets", List: true, Arg: "LIST", Default: strings.Join(plan.DefaultExclude, "\n"), Check: checkGlobs, Description: "Comma or newline separated globs of files never shipped to hosts (warned, not bundled)."},
 	{Name: "repo-seeds-allow-keys", List: true, Arg: "LIST", Modes: []string{Publish, Assemble}, Description: "Comma or newline separated paths or globs inside repo-seeds allowed to contain a private key (test fixtures of a cloned project). Any other age identity or PEM private key in repo-seeds stops the run."},
-	{Name: "s3-bucket", Arg: "NAME", Modes: []string{Publish, Verify}, Required: []string{Publish, Verify}, Unless: "dir", Description: "Bucket holding `<bootstrapPrefix>/secrets.tar.zst`, `repo-seeds.tar.zst` and `manifest.json`. Required for publish and verify."},
+	{Name: "s3-bucket", Arg: "NAME", Modes: []string{Publish, Verify}, Required: []string{Publish, Verify}, Unless: "dir", Check: checkBucket, Description: "Bucket holding `<bootstrapPrefix>/secrets.tar.zst`, `repo-seeds.tar.zst` and `manifest.json`. Required for publish and verify."},
 	{Name: "dir", CLIOnly: true, Arg: "DIR", Modes: []string{Verify}, Verbatim: true, Description: "Verify a local directory written by `assemble --out` instead of a bucket."},
 	{Name: "aws-region", Arg: "REGION", Modes: []string{Publish, Verify}, Description: "AWS region (default: AWS_REGION / AWS_DEFAULT_REGION from the environment)."},
 	{Name: "aws-access-key-id", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional access key id; otherwise the AWS default credential chain (environment from aws-actions/configure-aws-credentials, web identity, ...)."},
@@ -474,6 +477,22 @@ func splitList(s string) []string {
 func checkGlobs(v string) error {
 	if err := plan.ValidateGlobs(splitList(v)); err != nil {
 		return problem.Usagef("exclude-secrets: %v", err)
+	}
+	return nil
+}
+
+func checkBucket(v string) error { return bucket.CheckName("s3-bucket", v) }
+
+// checkPrefix refuses a secrets-s3-prefix that is a URL or starts at the
+// root: it is a key prefix inside s3-bucket.
+func checkPrefix(v string) error {
+	switch {
+	case strings.Contains(v, "://"):
+		return problem.Usagef("secrets-s3-prefix is a key prefix inside s3-bucket, not a URL, got %q: pass the part after the bucket name (age-secrets/)", v)
+	case strings.HasPrefix(v, "/"):
+		return problem.Usagef("secrets-s3-prefix %q starts with /: keys have no leading slash (age-secrets/)", v)
+	case strings.IndexFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+		return problem.Usagef("secrets-s3-prefix %q holds a control character", v)
 	}
 	return nil
 }

@@ -20,11 +20,11 @@ func section(help, header string) string {
 
 func TestHelpFlags(t *testing.T) {
 	for mode, want := range map[string][]string{
-		Publish: {"--age-key-file FILE", "--secrets-dir DIR", "--repo-seeds-dir DIR", "--instances-file FILE", "--instances LIST",
+		Publish: {"--age-key-file FILE", "--secrets-dir DIR", "--secrets-s3-prefix PREFIX", "--secrets-lock FILE", "--repo-seeds-dir DIR", "--instances-file FILE", "--instances LIST",
 			"--required-secrets LIST", "--exclude-secrets LIST", "--repo-seeds-allow-keys LIST", "--s3-bucket NAME", "--aws-region REGION",
 			"--s3-endpoint URL", "--expected-recipient RECIPIENT", "--sse TYPE", "--sse-kms-key-id KEY", "--expected-bucket-owner ACCOUNT",
 			"--deep-verify", "--json", "-h, --help"},
-		Verify: {"--secrets-dir DIR", "--instances-file FILE", "--instances LIST", "--required-secrets LIST", "--exclude-secrets LIST",
+		Verify: {"--secrets-dir DIR", "--secrets-s3-prefix PREFIX", "--secrets-lock FILE", "--instances-file FILE", "--instances LIST", "--required-secrets LIST", "--exclude-secrets LIST",
 			"--s3-bucket NAME", "--dir DIR", "--aws-region REGION", "--s3-endpoint URL", "--expected-recipient RECIPIENT",
 			"--expected-bucket-owner ACCOUNT", "--deep-verify", "--json", "-h, --help"},
 		Assemble: {"--age-key-file FILE", "--secrets-dir DIR", "--repo-seeds-dir DIR", "--instances-file FILE", "--instances LIST",
