@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/openclaw/clawdinator-bundle/internal/manifest"
+	"github.com/openclaw/clawdinator-bundle/internal/report"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
 )
@@ -356,6 +358,52 @@ func TestAction(t *testing.T) {
 		if r.code != exitOK {
 			t.Fatalf("verify: %v", r)
 		}
+		// The drift check did not run, and the log and the summary say so.
+		const said = "secrets-dir: drift check not run: the default nix/age-secrets does not exist here"
+		if !strings.Contains(r.stdout, "::warning title=clawdinator-bundle::"+said) || !strings.Contains(r.summary, report.Markdown(said)) {
+			t.Errorf("verify without a drift reference does not say so in the log and the summary: %v", r)
+		}
+
+		// The same workspace with the bucket's secrets under the lock: the
+		// drift reference is the bucket's prefix (and none is warned).
+		awsCLI(t, srv, "s3", "sync", fx.SecretsDir, "s3://"+bucket+"/age-secrets")
+		var lock strings.Builder
+		entries, err := os.ReadDir(fx.SecretsDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			data, err := os.ReadFile(filepath.Join(fx.SecretsDir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&lock, "%x  %s\n", sha256.Sum256(data), e.Name())
+		}
+		if err := os.WriteFile(filepath.Join(bare, "nix", "age-secrets.sha256"), []byte(lock.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r = runActionBinary(t, bare, inputs(map[string]string{
+			"mode": "verify", "expected-recipient": fx.Recipient, "secrets-s3-prefix": "age-secrets/",
+		}), false)
+		if r.code != exitOK || strings.Contains(r.stdout, "::warning") || strings.Contains(r.summary, "drift check not run") {
+			t.Fatalf("verify with secrets-s3-prefix: want exit 0 and no warning: %v", r)
+		}
+		// A secret planted in the prefix: refused by name (exit 1).
+		awsCLI(t, srv, "s3", "cp", filepath.Join(fx.SecretsDir, "clawdinator-control-token.age"), "s3://"+bucket+"/age-secrets/clawdinator-extra.age")
+		r = runActionBinary(t, bare, inputs(map[string]string{
+			"mode": "verify", "expected-recipient": fx.Recipient, "secrets-s3-prefix": "age-secrets/",
+		}), false)
+		if r.code != exitProblems || !strings.Contains(r.stdout, "::error title=clawdinator-bundle::age-secrets/clawdinator-extra.age: not in the lock nix/age-secrets.sha256") {
+			t.Fatalf("verify with a planted secret: want exit %d and an error naming it: %v", exitProblems, r)
+		}
+		// secrets-lock: none says so in the summary.
+		r = runActionBinary(t, bare, inputs(map[string]string{
+			"mode": "verify", "expected-recipient": fx.Recipient, "secrets-s3-prefix": "age-secrets/", "secrets-lock": "none",
+		}), false)
+		if r.code != exitOK || !strings.Contains(r.summary, report.Markdown("secrets-lock: none: the secrets from s3://"+bucket+"/age-secrets/ were not checked against a digest lock")) {
+			t.Fatalf("verify with secrets-lock none: want exit 0 and the summary saying so: %v", r)
+		}
+		awsCLI(t, srv, "s3", "rm", "s3://"+bucket+"/age-secrets/clawdinator-extra.age")
 	})
 
 	t.Run("verify compares a secrets-dir given explicitly", func(t *testing.T) {

@@ -28,8 +28,12 @@ func CheckName(opt, name string) error {
 		}
 		return problem.Usagef("%s takes the bucket's name, not a %s:// URL, got %s: %s", opt, scheme, q, hint)
 	}
-	if b, key, ok := strings.Cut(name, "/"); ok {
-		return problem.Usagef("%s takes the bucket's name only, got %s: pass %q; the key prefix %q belongs in each instance's bootstrapPrefix in the instances file", opt, q, b, key)
+	if b, key, ok := strings.Cut(strings.TrimLeft(name, "/"), "/"); ok || strings.HasPrefix(name, "/") {
+		msg := fmt.Sprintf("%s takes the bucket's name only, got %s: pass %q", opt, q, b)
+		if key != "" {
+			msg += fmt.Sprintf("; the key prefix %q belongs in each instance's bootstrapPrefix in the instances file", key)
+		}
+		return &problem.UsageError{Msg: msg}
 	}
 	for _, r := range name {
 		switch {
