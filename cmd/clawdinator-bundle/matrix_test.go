@@ -463,6 +463,15 @@ func matrixCases() []matrixCase {
 		{name: "seeds hold an age identity", setup: func(t *testing.T, m *matrixEnv, ws string) {
 			mxWrite(t, filepath.Join(ws, "repo-seeds", "openclaw", "deploy.key"), m.fx.Key)
 		}, code: exitProblems, file: "repo-seeds/openclaw/deploy.key", re: `^repo-seeds/openclaw/deploy\.key: holds an age identity: repo-seeds must not carry keys`},
+		// 3 a.m.: the pattern copied from the error's path, from the repository root: still refused, and warned that it matches nothing, with the pattern that would.
+		{name: "seeds key allowed from the repository root", with: map[string]string{"repo-seeds-allow-keys": "repo-seeds/openclaw/deploy.key"}, setup: func(t *testing.T, m *matrixEnv, ws string) {
+			mxWrite(t, filepath.Join(ws, "repo-seeds", "openclaw", "deploy.key"), m.fx.Key)
+		}, code: exitProblems, file: "repo-seeds/openclaw/deploy.key", re: `^repo-seeds/openclaw/deploy\.key: holds an age identity: .*pass repo-seeds-allow-keys: openclaw/deploy\.key \(this file\)`,
+			after: func(t *testing.T, m *matrixEnv, r matrixRun) {
+				if !strings.Contains(r.stdout+r.stderr, `repo-seeds-allow-keys: "repo-seeds/openclaw/deploy.key" matches no file in repo-seeds: patterns are paths relative to it: pass "openclaw/deploy.key"`) {
+					t.Errorf("no warning that the pattern matches nothing:\n%s\n%s", r.stdout, r.stderr)
+				}
+			}},
 		// 3 a.m.: "repo-seeds/nix-openclaw/tls/server.pem: holds a PEM private key: repo-seeds must not carry keys".
 		{name: "seeds hold a PEM private key", setup: func(t *testing.T, m *matrixEnv, ws string) {
 			_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -477,7 +486,7 @@ func matrixCases() []matrixCase {
 			mxMkdir(t, filepath.Join(ws, "repo-seeds", "nix-openclaw", "tls"))
 			mxWrite(t, filepath.Join(ws, "repo-seeds", "nix-openclaw", "tls", "server.pem"), block)
 			pemBody = strings.Split(string(block), "\n")[1]
-		}, code: exitProblems, file: "repo-seeds/nix-openclaw/tls/server.pem", re: `^repo-seeds/nix-openclaw/tls/server\.pem: holds a PEM private key: repo-seeds must not carry keys`,
+		}, code: exitProblems, file: "repo-seeds/nix-openclaw/tls/server.pem", re: `^repo-seeds/nix-openclaw/tls/server\.pem: holds a PEM private key: repo-seeds must not carry keys; if it is a cloned project's test fixture, pass repo-seeds-allow-keys: nix-openclaw/tls/server\.pem \(this file\) or nix-openclaw/tls \(its directory\)`,
 			after: func(t *testing.T, m *matrixEnv, r matrixRun) {
 				checkNoLeak(t, r.actionRun, pemBody)
 			}},

@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -223,8 +225,11 @@ func TestWriteSeedsHiddenKeys(t *testing.T) {
 					t.Errorf("plain mode: %q", errs)
 				}
 			}
-			// The allow list still allows, in the git directory too.
-			if errs, warns := writeSeedsMode(t, root, "reopen", "r", "repo/.git"); len(errs)+len(warns) > 0 {
+			// The allow list still allows, in the git directory too; of
+			// the two patterns, the one that allows nothing here is
+			// warned about.
+			if errs, warns := writeSeedsMode(t, root, "reopen", "r", "repo/.git"); len(errs) > 0 || len(warns) != 1 ||
+				!regexp.MustCompile(`^repo-seeds-allow-keys: "(r|repo/\.git)" matches no file in `).MatchString(warns[0]) {
 				t.Errorf("allowed: %q %q", errs, warns)
 			}
 		})
@@ -307,6 +312,47 @@ func TestWriteSeedsHostilePack(t *testing.T) {
 			if errs, warns := writeSeedsMode(t, root, mode); len(errs)+len(warns) > 0 {
 				t.Errorf("%s %s: %q %q", name, mode, errs, warns)
 			}
+		}
+	}
+}
+
+// TestWriteSeedsAllowKeysNamed: the refusal names, relative to repo-seeds,
+// the file and its directory as patterns to pass; each of them then
+// allows the key; a pattern written from the repository root
+// (repo-seeds/...) matches nothing and is warned about, with the pattern
+// that would match.
+func TestWriteSeedsAllowKeysNamed(t *testing.T) {
+	parent := t.TempDir()
+	root := filepath.Join(parent, "repo-seeds")
+	dir := filepath.Join(root, "openclaw", "crypto", "tls")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "example_test.go"), []byte("const k = `"+testPEM+"`\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errs, _ := writeSeedsMode(t, root, "reopen")
+	const named = "pass repo-seeds-allow-keys: openclaw/crypto/tls/example_test.go (this file) or openclaw/crypto/tls (its directory), paths relative to repo-seeds"
+	if len(errs) != 1 || !strings.Contains(errs[0], named) {
+		t.Fatalf("errors %q, want one naming the patterns", errs)
+	}
+	for _, allow := range []string{"openclaw/crypto/tls/example_test.go", "openclaw/crypto/tls", "openclaw/crypto"} {
+		if errs, warns := writeSeedsMode(t, root, "reopen", allow); len(errs)+len(warns) > 0 {
+			t.Errorf("%s: %q %q", allow, errs, warns)
+		}
+	}
+	for allow, hint := range map[string]string{
+		root + "/openclaw/crypto/tls/example_test.go": `: pass "openclaw/crypto/tls/example_test.go"`,
+		"repo-seeds/openclaw/crypto":                 `: pass "openclaw/crypto"`,
+		"openclaw/nothing":                           "",
+	} {
+		errs, warns := writeSeedsMode(t, root, "reopen", allow, "unused/*")
+		if len(errs) != 1 || len(warns) != 2 {
+			t.Fatalf("%s: errors %q, warnings %q", allow, errs, warns)
+		}
+		want := "repo-seeds-allow-keys: " + strconv.Quote(allow) + " matches no file in " + root + ": patterns are paths relative to it" + hint
+		if warns[0] != want || !strings.HasPrefix(warns[1], `repo-seeds-allow-keys: "unused/*" matches no file`) {
+			t.Errorf("%s: warnings %q, want %q first", allow, warns, want)
 		}
 	}
 }

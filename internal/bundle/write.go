@@ -199,6 +199,7 @@ func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, er
 	tw := tar.NewWriter(io.MultiWriter(check, w))
 	fsc := &fileScan{sc: newKeyScanner(), buf: make([]byte, 256<<10)}
 	var total int64
+	used := map[int]bool{}
 
 	walkErr := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		rel, _ := filepath.Rel(root, p)
@@ -247,14 +248,17 @@ func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, er
 			if err := tw.WriteHeader(h); err != nil {
 				return err
 			}
-			scan := !allowed(rel, opt.AllowKeys)
-			n, kind, truncated, err := fsc.archiveFile(tw, p, rel, info.Size(), scan)
+			g := allowedBy(rel, opt.AllowKeys)
+			if g >= 0 {
+				used[g] = true
+			}
+			n, kind, truncated, err := fsc.archiveFile(tw, p, rel, info.Size(), g < 0)
 			if err != nil {
 				return err
 			}
 			switch {
 			case kind != "":
-				probs.Errorf("", p, "holds %s: repo-seeds must not carry keys (allow a test fixture with repo-seeds-allow-keys)", kind)
+				probs.Errorf("", p, "holds %s: repo-seeds must not carry keys; if it is a cloned project's test fixture, pass repo-seeds-allow-keys: %s (this file) or %s (its directory), paths relative to repo-seeds", kind, rel, path.Dir(rel))
 			case truncated:
 				probs.Warn(problem.Problem{File: p, Message: fmt.Sprintf("decompresses to more than %d MiB: only that much was scanned for keys", deepScanBudget(info.Size())>>20)})
 			}
@@ -274,7 +278,30 @@ func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, er
 	if err := tw.Close(); err != nil {
 		return probs, err
 	}
+	probs = append(probs, unusedAllowKeys(root, opt.AllowKeys, used)...)
 	return probs, check.end()
+}
+
+// unusedAllowKeys warns about each repo-seeds-allow-keys pattern that
+// matched no file: a pattern that allows nothing is a mistake (most often
+// a path written from the repository root, not from repo-seeds).
+func unusedAllowKeys(root string, globs []string, used map[int]bool) problem.List {
+	var probs problem.List
+	base := filepath.ToSlash(filepath.Clean(root)) + "/"
+	for i, g := range globs {
+		if used[i] || strings.Trim(strings.TrimSpace(g), "/") == "" {
+			continue
+		}
+		msg := fmt.Sprintf("%q matches no file in %s: patterns are paths relative to it", g, root)
+		t := strings.TrimPrefix(strings.TrimSpace(g), "./")
+		if rest, ok := strings.CutPrefix(t, base); ok && rest != "" {
+			msg += fmt.Sprintf(": pass %q", rest)
+		} else if rest, ok := strings.CutPrefix(t, path.Base(base)+"/"); ok && rest != "" {
+			msg += fmt.Sprintf(": pass %q", rest)
+		}
+		probs.Warn(problem.Problem{Input: "repo-seeds-allow-keys", Message: msg})
+	}
+	return probs
 }
 
 // fileScan copies files into the archive while scanning them for keys.
@@ -407,8 +434,9 @@ func checkLink(rel, target string) string {
 	return ""
 }
 
-func allowed(rel string, globs []string) bool {
-	for _, g := range globs {
+// allowedBy returns the index of the first of globs that allows rel, or -1.
+func allowedBy(rel string, globs []string) int {
+	for i, g := range globs {
 		g = strings.Trim(strings.TrimSpace(g), "/")
 		if g == "" {
 			continue
@@ -416,11 +444,11 @@ func allowed(rel string, globs []string) bool {
 		// The glob matches the path itself or any directory above it.
 		for p := rel; p != "." && p != "/"; p = path.Dir(p) {
 			if ok, _ := path.Match(g, p); ok {
-				return true
+				return i
 			}
 		}
 	}
-	return false
+	return -1
 }
 
 // keyScanner looks for private key material in a stream: an age identity
