@@ -500,6 +500,16 @@ func matrixCases() []matrixCase {
 		{name: "aws secret without key id", only: "action", with: map[string]string{"aws-access-key-id": ""},
 			code: exitUsage, re: `^aws-access-key-id and aws-secret-access-key go together`},
 
+		// 3 a.m.: "s3-bucket takes the bucket's name, not a s3:// URL, got "s3://mybucket": pass "mybucket"", before any request.
+		{name: "bucket as a URL", with: map[string]string{"s3-bucket": "s3://mybucket"},
+			code: exitUsage, re: `^s3-bucket takes the bucket's name, not a s3:// URL, got "s3://mybucket": pass "mybucket"$`},
+		// 3 a.m.: a key prefix in the bucket name would put every object one prefix deeper than hosts look.
+		{name: "bucket with a prefix", with: map[string]string{"s3-bucket": "mybucket/bootstrap"},
+			code: exitUsage, re: `^s3-bucket takes the bucket's name only, got "mybucket/bootstrap": pass "mybucket"; the key prefix "bootstrap" belongs in each instance's bootstrapPrefix`},
+		// 3 a.m.: "s3-bucket "Bad_Bucket!!" holds '!'", not 4 s of retries and exit 3.
+		{name: "bucket name with a bad character", with: map[string]string{"s3-bucket": "Bad_Bucket!!"},
+			code: exitUsage, re: `^s3-bucket "Bad_Bucket!!" holds '!': a bucket name is letters, digits`},
+
 		// --- S3 ------------------------------------------------------------
 
 		// 3 a.m.: "could not complete: instance clawdinator-1: get s3://no-such-bucket-matrix/…: bucket does not exist".
