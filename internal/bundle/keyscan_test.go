@@ -343,8 +343,8 @@ func TestWriteSeedsAllowKeysNamed(t *testing.T) {
 	}
 	for allow, hint := range map[string]string{
 		root + "/openclaw/crypto/tls/example_test.go": `: pass "openclaw/crypto/tls/example_test.go"`,
-		"repo-seeds/openclaw/crypto":                 `: pass "openclaw/crypto"`,
-		"openclaw/nothing":                           "",
+		"repo-seeds/openclaw/crypto":                  `: pass "openclaw/crypto"`,
+		"openclaw/nothing":                            "",
 	} {
 		errs, warns := writeSeedsMode(t, root, "reopen", allow, "unused/*")
 		if len(errs) != 1 || len(warns) != 2 {

@@ -172,8 +172,9 @@ func copyTracked(t *testing.T, root, dst string) {
 
 // runAct runs act on the workflow in repo and fails the test unless it
 // exits 0. Secrets go by name only on the command line (-s NAME: act reads
-// the value from its environment), so the key is in no argv.
-func runAct(t *testing.T, repo, workflow string, srv *s3test.Server, bucket string, fx *sample.Fixture) string {
+// the value from its environment), so the key is in no argv. extra are
+// more arguments for act.
+func runAct(t *testing.T, repo, workflow string, srv *s3test.Server, bucket string, fx *sample.Fixture, extra ...string) string {
 	t.Helper()
 	act := tool(t, "act")
 	host := dockerHost(t)
@@ -191,6 +192,7 @@ func runAct(t *testing.T, repo, workflow string, srv *s3test.Server, bucket stri
 		"--var", "S3_ENDPOINT=" + srv.Endpoint,
 		"--var", "EXPECTED_RECIPIENT=" + fx.Recipient,
 	}
+	args = append(args, extra...)
 	env := []string{"DOCKER_HOST=" + host, "ACT_DISABLE_VERSION_CHECK=1"}
 	for k, v := range secrets {
 		args = append(args, "-s", k)
