@@ -73,7 +73,7 @@ func TestHelpFlags(t *testing.T) {
 func TestHelpDescriptionsAndDefaults(t *testing.T) {
 	help := Help(Publish)
 	for _, want := range []string{
-		"  --secrets-dir DIR\n        Directory of '*.age' files. In verify mode, optional: when set, bundled\n        secrets that differ from these files are reported as drift. (default:\n        nix/age-secrets)\n",
+		"  --secrets-dir DIR\n        Directory of '*.age' files. In verify mode, the drift reference: bundled\n        secrets that differ from these files are reported as drift; when the\n        default directory is absent, the drift check does not run and the run\n        says so. A directory given that does not exist is exit status 2.\n        Exclusive with 'secrets-s3-prefix'. (default: nix/age-secrets)\n",
 		"  --sse TYPE\n        Server-side encryption for uploads: 'AES256', 'aws:kms' or 'none'.\n        (default: AES256)\n",
 		"  --exclude-secrets LIST\n        Comma or newline separated globs of files never shipped to hosts\n        (warned, not bundled). (default: clawdinator-image-*.age)\n",
 		"  --instances LIST\n        Comma or newline separated instance names to process (default: all).\n  --required",
