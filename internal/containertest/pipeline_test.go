@@ -391,3 +391,30 @@ func (g *gitServer) refused() int {
 	defer g.mu.Unlock()
 	return g.no
 }
+
+// TestExamplesDockerInputs holds the `with:` keys of every docker:// step
+// in examples/*.yml and testdata/act/*.yml to action.yml's inputs, which
+// scripts/ci/lint-workflows.sh cannot do for such steps.
+func TestExamplesDockerInputs(t *testing.T) {
+	root := repoRoot(t)
+	n := 0
+	for _, pattern := range []string{"examples/*.yml", "testdata/act/*.yml"} {
+		files, err := filepath.Glob(filepath.Join(root, pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(data), "uses: docker://") {
+				n++
+				t.Run(filepath.Base(f), func(t *testing.T) { checkDockerInputs(t, root, string(data)) })
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("%d workflows with a docker:// step, want at least 3 (image-pipeline, fleet-matrix, prebuilt-image)", n)
+	}
+}
