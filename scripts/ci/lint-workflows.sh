@@ -4,8 +4,9 @@
 #
 #  - .github/workflows/*.yml in place (they use the action as `uses: ./`);
 #    every other `uses:` there must be pinned by commit SHA;
-#  - examples/*.yml with `uses: openclaw/clawdinator-bundle@v1` rewritten to
-#    `uses: ./`, testdata/act/*.yml and testdata/container/*.yml, all inside a
+#  - examples/*.yml with `uses: openclaw/clawdinator-bundle@v1` and the
+#    prebuilt-image form `uses: docker://ghcr.io/openclaw/clawdinator-bundle@sha256:<digest>`
+#    rewritten to `uses: ./`, testdata/act/*.yml and testdata/container/*.yml, all inside a
 #    temporary copy of the repository (a git repo with action.yml and the
 #    Dockerfile at its root: actionlint resolves `uses: ./` only inside a
 #    project, and reads the action's inputs from its action.yml), so every
@@ -102,11 +103,14 @@ for f in examples/*.yml testdata/act/*.yml testdata/container/*.yml; do
 	origin[$dst]=$f
 	case $f in
 	examples/*)
-		if ! grep -q 'uses: openclaw/clawdinator-bundle@v1$' "$f"; then
-			echo "lint-workflows: $f does not use openclaw/clawdinator-bundle@v1" >&2
+		# The prebuilt-image form, docker://…@sha256:<digest>, is the same
+		# action: its inputs are checked like those of @v1.
+		if ! grep -qE 'uses: (openclaw/clawdinator-bundle@v1|docker://ghcr\.io/openclaw/clawdinator-bundle@sha256:<digest>)$' "$f"; then
+			echo "lint-workflows: $f does not use openclaw/clawdinator-bundle@v1 (or docker://ghcr.io/openclaw/clawdinator-bundle@sha256:<digest>)" >&2
 			status=1
 		fi
-		sed 's#uses: openclaw/clawdinator-bundle@v1$#uses: ./#' "$f" >"$copy/$dst"
+		sed -e 's#uses: openclaw/clawdinator-bundle@v1$#uses: ./#' \
+			-e 's#uses: docker://ghcr\.io/openclaw/clawdinator-bundle@sha256:<digest>$#uses: ./#' "$f" >"$copy/$dst"
 		if grep -n 'openclaw/clawdinator-bundle@' "$copy/$dst" >&2; then
 			echo "lint-workflows: $f: a use of the action other than 'uses: openclaw/clawdinator-bundle@v1' (not checked against action.yml)" >&2
 			status=1
