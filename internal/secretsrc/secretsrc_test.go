@@ -2,6 +2,7 @@ package secretsrc
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -46,5 +47,25 @@ func TestNormalizePrefix(t *testing.T) {
 		if got := NormalizePrefix(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
 		}
+	}
+}
+
+// ReadLock reads the file; a missing one says how to write it.
+func TestReadLock(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/age-secrets.sha256"
+	_, err := ReadLock(p)
+	if !errors.As(err, new(*problem.UsageError)) || err.Error() != "secrets-lock "+p+" does not exist: write it from the *.age files you uploaded: (cd DIR && sha256sum *.age) > "+p+", or pass secrets-lock: none to go without" {
+		t.Errorf("missing: %v", err)
+	}
+	if err := os.WriteFile(p, []byte(sumA+"  a.age\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := ReadLock(p)
+	if err != nil || l.Path != p || l.Digests["a.age"] != sumA {
+		t.Errorf("read: %+v %v", l, err)
+	}
+	if _, err := ReadLock(dir); !errors.As(err, new(*problem.UsageError)) || !strings.HasPrefix(err.Error(), "secrets-lock "+dir+": ") {
+		t.Errorf("a directory: %v", err)
 	}
 }
