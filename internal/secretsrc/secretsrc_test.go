@@ -29,6 +29,7 @@ func TestParseLock(t *testing.T) {
 		"# only a comment\n":    "lists no secret",
 		sumA + " a.age\n":       "line 1: not a sha256sum line",
 		sumA[:63] + "  a.age\n": "line 1: not a sha256sum line",
+		sumA + "  x\n":          `line 1: "x" is not the name of an .age file`,
 		"\n" + strings.Repeat("g", 64) + "  a.age\n": "line 2: the digest is not 64 hex digits",
 		sumA + "  a.txt\n":                           `line 1: "a.txt" is not the name of an .age file`,
 		sumA + "  .age\n":                            `is not the name of an .age file`,
