@@ -54,6 +54,9 @@ func (o *installOptions) arguments(pos []string, getenv func(string) string) err
 			return problem.Usagef("%s is empty", a.what)
 		}
 	}
+	if err := bucket.CheckName("BUCKET", o.bucket.Bucket); err != nil {
+		return err
+	}
 	// The image may put the prefix in a file, as the boot script reads it.
 	if in.PrefixFile = getenv("BOOTSTRAP_PREFIX_FILE"); in.PrefixFile == "" {
 		in.PrefixFile = config.DefaultPrefixFile
