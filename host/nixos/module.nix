@@ -18,7 +18,7 @@ let
   args = "--expected-recipient-file \${CLAWDINATOR_RECIPIENT_FILE} $CLAWDINATOR_BUNDLE_FLAGS \${CLAWDINATOR_BUCKET} \${CLAWDINATOR_PREFIX} \${CLAWDINATOR_SECRETS_DIR} \${CLAWDINATOR_SEEDS_DIR} \${CLAWDINATOR_KEY_PATH} \${CLAWDINATOR_SECRETS_ARCHIVE} \${CLAWDINATOR_SEEDS_ARCHIVE}";
   # Runs install; on its line "clawdinator-bootstrap: done" restarts the
   # decrypting unit once, then the running readers.
-  refresh = "/bin/sh -c 'out=$$(\"$$@\" 2>&1); rc=$$?; printf \"%%s\\\\n\" \"$$out\"; [ $$rc = 0 ] || exit $$rc; printf \"%%s\\\\n\" \"$$out\" | grep -q \"^clawdinator-bootstrap: done\" || exit 0; systemctl restart -- \"$$CLAWDINATOR_DECRYPT_UNIT\" || exit; for u in $$CLAWDINATOR_RESTART_UNITS; do systemctl try-restart -- \"$$u\" || exit; done' refresh";
+  refresh = "/bin/sh -c 'out=$$(\"$$@\" 2>&1); rc=$$?; printf \"%%s\\\\n\" \"$$out\"; [ $$rc = 0 ] || exit $$rc; printf \"%%s\\\\n\" \"$$out\" | grep -q \"^clawdinator-bootstrap: done\" || exit 0; systemctl restart --job-mode=ignore-requirements -- \"$$CLAWDINATOR_DECRYPT_UNIT\" || exit; for u in $$CLAWDINATOR_RESTART_UNITS; do systemctl try-restart --job-mode=ignore-requirements -- \"$$u\" || exit; done' refresh";
   metadata = lib.optional (config.systemd.services ? fetch-ec2-metadata) "fetch-ec2-metadata.service";
   quote = v: "\"" + builtins.replaceStrings [ "\\" "\"" "$" "`" ] [ "\\\\" "\\\"" "\\$" "\\`" ] v + "\"";
   env = [
