@@ -177,6 +177,8 @@ func TestSystemd(t *testing.T) {
 		if st := h.prop(t, "clawdinator-bundle-refresh.service", "ExecMainStatus"); st != "1" {
 			t.Errorf("install's exit status on a replayed bundle: %s, want 1 (refused)", st)
 		}
+		// Refused for being older, not for anything else.
+		h.wantJournal(t, "clawdinator-bundle-refresh.service", `(?i)older|lower`)
 		if got := h.snapshot(t); got != before {
 			t.Errorf("the refresh changed the installation on a replayed bundle")
 		}
