@@ -136,7 +136,7 @@ func TestSystemd(t *testing.T) {
 			t.Errorf("the agent was restarted %d times for one rotation, want 1", n-agent)
 		}
 		if got := h.prop(t, "clawdinator-bootstrap.service", "ExecMainStartTimestampMonotonic"); got != boot {
-			t.Errorf("the bootstrap unit ran again (started at %s, was %s): a restart propagates to repo-seed", got, boot)
+			t.Errorf("the bootstrap unit ran again (started at %s, was %s): it was restarted on a running host", got, boot)
 		}
 		if got := h.prop(t, "clawdinator-repo-seed.service", "ExecMainStartTimestampMonotonic"); got != seed {
 			t.Errorf("repo-seed ran again on a running host (started at %s, was %s)", got, seed)
