@@ -30,7 +30,7 @@ for target in darwin/amd64 darwin/arm64 windows/amd64; do
 done
 scripts/ci/lint-workflows.sh
 if command -v shellcheck >/dev/null; then
-	shellcheck -S warning .ci/run scripts/ci/*.sh scripts/release/*.sh
+	shellcheck -S warning .ci/run scripts/ci/*.sh scripts/release/*.sh host/testdata/image.sh host/testdata/standin/agenix
 elif [ "${CI:-}" = true ]; then
 	echo "check.sh: shellcheck missing (scripts/ci/install.sh)" >&2
 	exit 1

@@ -6,7 +6,9 @@
 #     busybox-static and the CA bundle for the stand-in base images, curl to
 #     probe podman's API socket, shellcheck for actionlint's `run:` checks,
 #     qemu-user-static to run the release's arm64 binary (called directly,
-#     no binfmt).
+#     no binfmt), mmdebstrap (and Debian's keyring, for Ubuntu runners) for the image
+#     host/'s systemd test boots, and
+#     nix-bin (nix-instantiate) to parse and evaluate host/nixos/.
 #     Each is looked for by the file it provides, so a machine that has the
 #     tool from elsewhere (a GitHub runner's runc from containerd.io, its aws
 #     CLI v2 linked to /usr/bin/aws) is left alone.
@@ -57,6 +59,9 @@ APT=(
 	git:/usr/bin/git
 	shellcheck:/usr/bin/shellcheck
 	qemu-user-static:/usr/bin/qemu-aarch64-static
+	mmdebstrap:/usr/bin/mmdebstrap
+	debian-archive-keyring:/usr/share/keyrings/debian-archive-keyring.gpg
+	nix-bin:/usr/bin/nix-instantiate
 )
 present() { # what: a path, a command name, or busybox-static
 	case $1 in
