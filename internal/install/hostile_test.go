@@ -131,7 +131,7 @@ func (w *world) plantVouched(t *testing.T, prefix string, seeds []byte, tarSHA s
 	v := w.put(t, prefix+"/repo-seeds.tar.zst", seeds)
 	st := w.statement(t, prefix)
 	sum := sha256.Sum256(seeds)
-	st.RepoSeeds = manifest.Seeds{Key: prefix + "/repo-seeds.tar.zst", Size: int64(len(seeds)), SHA256: hex.EncodeToString(sum[:]), TarSHA256: tarSHA}
+	st.RepoSeeds = manifest.Seeds{Key: prefix + "/repo-seeds.tar.zst", Size: int64(len(seeds)), SHA256: hex.EncodeToString(sum[:]), TarSHA256: tarSHA, ContentSHA256: st.RepoSeeds.ContentSHA256}
 	c, probs := bundle.VerifySecrets(bytes.NewReader(w.get(t, prefix+"/secrets.tar.zst")), bundle.VerifyOptions{})
 	if probs.HasErrors() {
 		t.Fatal(probs)
