@@ -66,7 +66,7 @@ const killChild = "INSTALL_TEST_KILL_CHILD"
 // the options but the bucket.
 type childInstall struct {
 	Bucket                                     bucket.Config
-	Prefix, SecretsDir, SeedsDir, KeyPath, Pin string
+	Prefix, SecretsDir, SeedsDir, KeyPath, StateDir, Pin string
 }
 
 // TestInstallKilledAtSwap kills an install (SIGKILL, in a child process)
@@ -89,7 +89,7 @@ func TestInstallKilledAtSwap(t *testing.T) {
 					Bucket: w.bkt, Region: w.srv.Region, Endpoint: w.srv.Endpoint,
 					AccessKeyID: w.srv.AccessKey, SecretAccessKey: w.srv.SecretKey,
 				},
-				Prefix: prefix1, SecretsDir: h.secretsDir, SeedsDir: h.seedsDir, KeyPath: h.keyPath, Pin: w.fx.Recipient,
+				Prefix: prefix1, SecretsDir: h.secretsDir, SeedsDir: h.seedsDir, KeyPath: h.keyPath, StateDir: h.stateDir, Pin: w.fx.Recipient,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -133,7 +133,7 @@ func runKillChild(t *testing.T, spec string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := hostOptions(host{secretsDir: c.SecretsDir, seedsDir: c.SeedsDir, keyPath: c.KeyPath}, b, c.Prefix, c.Pin)
+	opt := hostOptions(host{secretsDir: c.SecretsDir, seedsDir: c.SeedsDir, keyPath: c.KeyPath, stateDir: c.StateDir}, b, c.Prefix, c.Pin)
 	opt.Events = func(e progress.Event) { os.Stdout.WriteString("event " + e.Step + "\n") }
 	res, err := install.Run(context.Background(), opt)
 	t.Logf("survived: %v %+v", err, res)

@@ -61,6 +61,7 @@ func TestCheckOptions(t *testing.T) {
 	base := Options{
 		Bucket: dummyBucket{}, Prefix: "bootstrap/x", SecretsArchive: "secrets.tar.zst", SeedsArchive: "repo-seeds.tar.zst",
 		SecretsDir: "/var/lib/clawd/nix-secrets", SeedsDir: "/var/lib/clawd/repo-seeds", KeyPath: "/etc/agenix/keys/clawdinator.agekey",
+		StateDir: DefaultStateDir,
 	}
 	if err := checkOptions(base); err != nil {
 		t.Fatalf("the boot script's paths: %v", err)
@@ -78,6 +79,9 @@ func TestCheckOptions(t *testing.T) {
 		"archive empty":          func(o *Options) { o.SecretsArchive = "" },
 		"bad prefix":             func(o *Options) { o.Prefix = "/x" },
 		"control in a directory": func(o *Options) { o.SecretsDir = "/var/lib/\x1b" },
+		"no state dir":           func(o *Options) { o.StateDir = "" },
+		"state dir in secrets":   func(o *Options) { o.StateDir = "/var/lib/clawd/nix-secrets/state" },
+		"secrets in state dir":   func(o *Options) { o.StateDir = "/var/lib/clawd" },
 	} {
 		o := base
 		mod(&o)
@@ -148,14 +152,14 @@ func TestCleanStale(t *testing.T) {
 	}
 }
 
-// TestSentinel: the sentinel names the prefix and the statement, and
-// differs when either does.
+// TestSentinel: the sentinel names the prefix, the statement and the
+// seeds tree, and differs when any does.
 func TestSentinel(t *testing.T) {
-	a := string(Sentinel("bootstrap/x", "aa"))
-	if !strings.Contains(a, "prefix bootstrap/x\n") || !strings.Contains(a, "statement sha256:aa\n") {
+	a := string(Sentinel("bootstrap/x", "aa", "cc"))
+	if !strings.Contains(a, "prefix bootstrap/x\n") || !strings.Contains(a, "statement sha256:aa\n") || !strings.Contains(a, "seeds sha256:cc\n") {
 		t.Errorf("sentinel %q", a)
 	}
-	if a == string(Sentinel("bootstrap/y", "aa")) || a == string(Sentinel("bootstrap/x", "ab")) {
-		t.Error("the sentinel does not tell prefixes or statements apart")
+	if a == string(Sentinel("bootstrap/y", "aa", "cc")) || a == string(Sentinel("bootstrap/x", "ab", "cc")) || a == string(Sentinel("bootstrap/x", "aa", "cd")) {
+		t.Error("the sentinel does not tell prefixes, statements or seeds apart")
 	}
 }
