@@ -202,7 +202,9 @@ func TestLocalFailStatic(t *testing.T) {
 		}, prepare: func(h host) { remove(t, filepath.Join(h.secretsDir, install.SentinelName)) }},
 		{name: "unreachable, another prefix's marker", breakIt: func() {
 			b.fail = func(op, k, _ string) error { return denied }
-		}, prepare: func(h host) { writeFile(t, filepath.Join(h.secretsDir, install.PrefixMarkerName), "bootstrap/clawdinator-2") }},
+		}, prepare: func(h host) {
+			writeFile(t, filepath.Join(h.secretsDir, install.PrefixMarkerName), "bootstrap/clawdinator-2")
+		}},
 		{name: "unreachable, no key", breakIt: func() {
 			b.fail = func(op, k, _ string) error { return denied }
 		}, prepare: func(h host) { remove(t, h.keyPath) }},
