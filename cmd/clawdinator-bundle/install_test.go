@@ -3,6 +3,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,5 +204,37 @@ func TestRunInstallChecksBeforeTheBucket(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "error:") != 1 {
 			t.Errorf("%s: exit %d, want %d and one error containing %q:\n%s", tc.name, code, exitUsage, tc.want, stderr)
 		}
+	}
+}
+
+// TestRunInstallNoRegion: off EC2 with no region, instance metadata
+// answers 403 (as a laptop's or a container's might): one line says to set
+// AWS_REGION, exit 2, and --aws-region is the way out.
+func TestRunInstallNoRegion(t *testing.T) {
+	installEnv(t)
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Forbidden", http.StatusForbidden)
+	}))
+	defer imds.Close()
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "")
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	noPrefixFile := map[string]string{"BOOTSTRAP_PREFIX_FILE": filepath.Join(t.TempDir(), "none")}
+	host := append([]string{"--expected-recipient", id.Recipient().String()}, hostArgs(t, "bootstrap/clawdinator-1")...)
+	code, _, stderr := runIn(t, noPrefixFile, append([]string{"install"}, host...)...)
+	if code != exitUsage || strings.Count(stderr, "error:") != 1 || !strings.Contains(stderr, "error: no AWS region: none was set and the EC2 instance metadata gave none (not on EC2?): set AWS_REGION or pass --aws-region") {
+		t.Errorf("exit %d, want %d and one line saying to set AWS_REGION:\n%s", code, exitUsage, stderr)
+	}
+	// With --aws-region the bucket is opened (and, nothing listening at
+	// the endpoint, the run could not complete).
+	code, _, stderr = runIn(t, noPrefixFile, append([]string{"install", "--aws-region", "eu-central-1"}, host...)...)
+	if code != exitFailed || strings.Contains(stderr, "AWS_REGION") {
+		t.Errorf("with --aws-region: exit %d, want %d:\n%s", code, exitFailed, stderr)
 	}
 }
