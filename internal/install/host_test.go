@@ -205,6 +205,9 @@ func TestLocalFailStatic(t *testing.T) {
 		}, prepare: func(h host) {
 			writeFile(t, filepath.Join(h.secretsDir, install.PrefixMarkerName), "bootstrap/clawdinator-2")
 		}},
+		{name: "unreachable, the boot script's empty sentinel", breakIt: func() {
+			b.fail = func(op, k, _ string) error { return denied }
+		}, prepare: func(h host) { writeFile(t, filepath.Join(h.secretsDir, install.SentinelName), "") }, kept: true},
 		{name: "unreachable, no key", breakIt: func() {
 			b.fail = func(op, k, _ string) error { return denied }
 		}, prepare: func(h host) { remove(t, h.keyPath) }},
