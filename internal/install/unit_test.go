@@ -163,3 +163,73 @@ func TestSentinel(t *testing.T) {
 		t.Error("the sentinel does not tell prefixes, statements or seeds apart")
 	}
 }
+
+// TestSequenceRule: lower than the record or the floor is refused, equal
+// to the record only with its statement, and a record above the floor
+// rules; each refusal names both numbers.
+func TestSequenceRule(t *testing.T) {
+	a, b := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	rec := &Record{Prefix: "p", Sequence: 5, Statement: a}
+	for _, tc := range []struct {
+		name  string
+		rec   *Record
+		floor uint64
+		seq   uint64
+		dig   string
+		want  string
+	}{
+		{"no record, no floor, v1", nil, 0, 0, a, ""},
+		{"no record, at the floor", nil, 3, 3, a, ""},
+		{"no record, below the floor", nil, 3, 2, a, "sequence 2 is lower than 3, the floor"},
+		{"above the record", rec, 0, 6, b, ""},
+		{"the record's statement", rec, 0, 5, a, ""},
+		{"the record's number, another statement", rec, 0, 5, b, "sequence 5 is the one this host installed (F) with another statement (sha256 bbbbbbbbbbbb, installed aaaaaaaaaaaa)"},
+		{"below the record", rec, 0, 4, a, "sequence 4 is lower than 5, the highest this host installed from this prefix (F)"},
+		{"below the record, above the floor", rec, 2, 4, a, "lower than 5"},
+		{"at the record, below the floor", rec, 7, 5, a, "sequence 5 is lower than 7, the floor"},
+		{"above the floor, record higher", rec, 7, 6, a, "sequence 6 is lower than 7, the floor"},
+	} {
+		got := sequenceRule(tc.rec, tc.floor, tc.seq, tc.dig, "F")
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestRecord: a record reads back as written, under its prefix's escaped
+// name; anything else is refused.
+func TestRecord(t *testing.T) {
+	dir := t.TempDir()
+	r := Record{Prefix: "bootstrap/clawdinator-1", Sequence: 1800000000, Statement: strings.Repeat("c", 64)}
+	if got, err := readRecord(dir, r.Prefix); got != nil || err != nil {
+		t.Fatalf("no record: %v %v", got, err)
+	}
+	if err := writeRecord(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if p := RecordPath(dir, r.Prefix); filepath.Base(p) != "bootstrap%2Fclawdinator-1.sequence" {
+		t.Errorf("record at %s", p)
+	}
+	if got, err := readRecord(dir, r.Prefix); err != nil || got == nil || *got != r {
+		t.Fatalf("read back: %+v %v", got, err)
+	}
+	if got, err := readRecord(dir, "bootstrap/clawdinator-2"); got != nil || err != nil {
+		t.Errorf("another prefix: %v %v", got, err)
+	}
+	good := string(r.marshal())
+	for name, bad := range map[string]string{
+		"another prefix inside": strings.Replace(good, "prefix bootstrap/clawdinator-1", "prefix bootstrap/x", 1),
+		"no number":             strings.Replace(good, "sequence 1800000000", "sequence x", 1),
+		"negative":              strings.Replace(good, "sequence 1800000000", "sequence -1", 1),
+		"short digest":          strings.Replace(good, strings.Repeat("c", 64), "cc", 1),
+		"no header":             strings.Replace(good, "clawdinator-bundle sequence record\n", "", 1),
+		"trailing line":         good + "x\n",
+	} {
+		if err := os.WriteFile(RecordPath(dir, r.Prefix), []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := readRecord(dir, r.Prefix); err == nil {
+			t.Errorf("%s: read as %+v", name, got)
+		}
+	}
+}
