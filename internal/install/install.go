@@ -144,7 +144,7 @@ type Result struct {
 	Pending bool `json:"pending,omitempty"`
 	// Kept: the run did not install (a refusal, or it could not
 	// complete) and an installation of this prefix is in place, as it was
-	// (see Present). At boot, cmd/ keeps it and exits 0 (fail static).
+	// (state.go, present). Without Strict, FailStatic: exit 0.
 	Kept bool `json:"kept,omitempty"`
 	// FailStatic: Kept at boot (not Strict, not CheckOnly, not a lock
 	// held by another install): the run keeps the installation and
