@@ -2,16 +2,19 @@
 // host runs at boot instead of the boot script (docs/host.md). It installs
 // only a bundle it proved against a pinned key, and only whole:
 //
-//	pin ─▶ fetch secrets.tar.zst ─▶ prove it (key = pin, every secret
-//	decrypts, statement names the prefix) ─▶ already installed? stop
-//	─▶ fetch the repo-seeds object the statement names ─▶ extract into
-//	staging next to each destination ─▶ swap staging into place
+//	lock ─▶ pin ─▶ fetch secrets.tar.zst ─▶ prove it (key = pin, every
+//	secret decrypts, statement names the prefix) ─▶ sequence not below
+//	the host's record ─▶ already installed? stop ─▶ repo-seeds: keep the
+//	tree installed when the statement names it, else HEAD, then fetch at
+//	most its size + 1 ─▶ extract into staging ─▶ remove the sentinel, swap
+//	staging into place, write the record, write the sentinel
 //
 // Nothing at a destination changes until every check passed and every
 // staging copy is complete; a failure while swapping puts back what was
 // swapped. The sentinel records the statement installed, so a newer proven
 // bundle is picked up on the next run and an unchanged one costs one
-// download of the secrets archive.
+// download of the secrets archive. A run that does not install, with an
+// installation of the prefix in place, keeps it (Result.FailStatic).
 package install
 
 import (
