@@ -119,7 +119,7 @@ func TestRunInstallHelp(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	for _, want := range []string{"usage: clawdinator-bundle install", "BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE] [SEEDS_ARCHIVE]",
+	for _, want := range []string{"usage: clawdinator-bundle install", "BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE SEEDS_ARCHIVE]",
 		"--expected-recipient ", "--expected-recipient-file", "--s3-endpoint", "--allow-unpinned-first-boot", "BOOTSTRAP_PREFIX_FILE", "/etc/clawdinator/bootstrap-prefix", "exit status"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("install --help lacks %q:\n%s", want, stdout)

@@ -352,7 +352,7 @@ func ParseArgs(ctx context.Context, cmd string, args []string, getenv func(strin
 // Positional holds the positional arguments of the commands that take
 // some, as --help shows them.
 var Positional = map[string]string{
-	Install: "BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE] [SEEDS_ARCHIVE]",
+	Install: "BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE SEEDS_ARCHIVE]",
 }
 
 // cliKey reads the age key of the CLI: --age-key-file, else

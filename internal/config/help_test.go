@@ -184,7 +184,7 @@ func TestWrap(t *testing.T) {
 func TestHelpInstall(t *testing.T) {
 	h := Help(Install)
 	for _, want := range []string{
-		"usage: clawdinator-bundle install [flags] BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE] [SEEDS_ARCHIVE]\n\nInstall a host's bundle",
+		"usage: clawdinator-bundle install [flags] BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE SEEDS_ARCHIVE]\n\nInstall a host's bundle",
 		"\nflags:\n  --aws-region REGION\n", "  --s3-endpoint URL\n", "  --expected-recipient RECIPIENT\n", "  --expected-recipient-file FILE\n", "  --allow-unpinned-first-boot\n",
 		"  --strict\n", "  --check\n", "  --state-dir DIR\n", "  --lock-timeout SECONDS\n", "  --sequence-floor N\n", "  --json\n",
 		"  BOOTSTRAP_PREFIX_FILE\n", "/etc/clawdinator/bootstrap-prefix",
