@@ -112,6 +112,16 @@ func TestLocalSequence(t *testing.T) {
 	}
 	installed := snapshot(t, h.root)
 
+	// A host installed before records existed: its first run that finds
+	// the bundle installed records it.
+	remove(t, install.RecordPath(h.stateDir, prefix1))
+	if res := localInstall(t, localOptions(h, v, prefix1, fx.Recipient)); !res.AlreadyInstalled || res.Recorded != nil {
+		t.Fatalf("no record, installed: %+v", res)
+	}
+	if rec := readRecord(t, h); !strings.Contains(rec, "\nsequence 5\n") {
+		t.Fatalf("record written when already installed:\n%s", rec)
+	}
+
 	// Rolled back to 1: refused, naming both numbers, the host untouched.
 	localPut(t, v, secretsKey, seq1)
 	res := localRun(t, localOptions(h, v, prefix1, fx.Recipient))
