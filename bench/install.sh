@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
-# Side-by-side measurement of the boot script's steps (bench/baseline-boot.sh)
-# and `clawdinator-bundle install`, in one session, on the same bundle in
-# the same versitygw bucket, each into a fresh host root. Not a test: it
-# prints medians, ratios and peak memory.
+# Side-by-side measurement of `clawdinator-bundle install`, the boot
+# script's steps (bench/baseline-boot.sh) and an earlier build of install
+# (BASE_REV), in one session, on the same bundles in one versitygw, each
+# into a fresh host root. Not a test: it prints medians, ratios and peak
+# memory.
 #
-#   bench/install.sh              # RUNS=5, SEEDS_MB=64 (about 220 MB of seeds)
-#   RUNS=3 SEEDS_MB=256 bench/install.sh
+#   bench/install.sh                          # RUNS=5, SEEDS_MB=64 (about 220 MB of seeds), BASE_REV=dff049f
+#   RUNS=3 SEEDS_MB=256 BASE_REV=none bench/install.sh
 #
-# Needs what bench/publish.sh needs; run as root (install chowns to root,
-# the boot script's tar keeps owners only as root).
+# What is timed:
+#   first install   into an empty host root: the boot script's steps, the
+#                   BASE_REV build and this one, alternating, on one bundle
+#                   published by the BASE_REV build (statement v1, which both
+#                   builds read) in bucket "bench-base";
+#   rotation        one secret re-encrypted and published again (untimed),
+#                   then install on the host that had the previous bundle:
+#                   the seeds are the ones installed, so only the secrets
+#                   archive is fetched (bucket "bench", published by this
+#                   build);
+#   unchanged       install again with nothing new: one download of the
+#                   secrets archive, nothing written;
+#   peak RSS        of every install run (/usr/bin/time -v).
+#
+# Needs what bench/publish.sh needs, and git for BASE_REV; run as root
+# (install chowns to root, the boot script's tar keeps owners only as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -16,29 +31,49 @@ gopath=$(go env GOPATH)
 export PATH="$gopath/bin:$PATH"
 RUNS=${RUNS:-5}
 SEEDS_MB=${SEEDS_MB:-64}
+BASE_REV=${BASE_REV:-dff049f}
 work=$(mktemp -d /tmp/cb-bench-install.XXXXXX)
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
-cleanup() { stop_versitygw; rm -rf "$work"; }
+cleanup() {
+	stop_versitygw
+	[ -d "$work/base-src" ] && git -C "$repo" worktree remove --force "$work/base-src" >/dev/null 2>&1
+	rm -rf "$work"
+}
 trap cleanup EXIT
 
-log "== building clawdinator-bundle"
+log "== building clawdinator-bundle (this tree)"
 go build -trimpath -o "$work/cb" ./cmd/clawdinator-bundle
+if [ "$BASE_REV" != none ]; then
+	log "== building clawdinator-bundle at $BASE_REV"
+	git -C "$repo" worktree add --detach "$work/base-src" "$BASE_REV" >/dev/null 2>&1
+	(cd "$work/base-src" && go build -trimpath -o "$work/cb-base" ./cmd/clawdinator-bundle)
+fi
 log "== workload: bench/make-fixture.sh (SEEDS_MB=$SEEDS_MB)"
 SEEDS_MB=$SEEDS_MB bash bench/make-fixture.sh "$work/fx" >/dev/null 2>"$work/fixture.log"
-du -sh "$work/fx/repo-seeds" >&2
 start_versitygw
-
-log "== publish once"
-(cd "$work/fx" && CLAWDINATOR_PROGRESS=0 "$work/cb" publish --age-key-file nix/keys/clawdinator.agekey \
-	--repo-seeds-allow-keys 'openclaw*/crypto' --s3-bucket "$S3_BUCKET" --s3-endpoint "$S3_ENDPOINT" >/dev/null 2>"$work/publish.log") ||
-	{ cat "$work/publish.log" >&2; exit 1; }
-"${aws[@]}" s3 ls --recursive "s3://$S3_BUCKET/bootstrap/clawdinator-1/" >&2
-recipient=$(age-keygen -y "$work/fx/nix/keys/clawdinator.agekey")
 prefix=bootstrap/clawdinator-1
+recipient=$(age-keygen -y "$work/fx/nix/keys/clawdinator.agekey")
+other=$(age-keygen 2>/dev/null | age-keygen -y)
 
-args() { # args ROOT: the boot script's positional arguments for a host root
-	echo "$S3_BUCKET" "$prefix" "$1/var/lib/clawd/nix-secrets" "$1/var/lib/clawd/repo-seeds" "$1/etc/agenix/keys/clawdinator.agekey"
+publish() { # publish BINARY BUCKET
+	(cd "$work/fx" && CLAWDINATOR_PROGRESS=0 "$1" publish --age-key-file nix/keys/clawdinator.agekey \
+		--repo-seeds-allow-keys 'openclaw*/crypto' --s3-bucket "$2" --s3-endpoint "$S3_ENDPOINT" >/dev/null 2>"$work/publish.log") ||
+		{ cat "$work/publish.log" >&2; exit 1; }
+}
+firstbucket=$S3_BUCKET
+if [ "$BASE_REV" != none ]; then
+	firstbucket=bench-base
+	"${aws[@]}" s3api create-bucket --bucket "$firstbucket" >/dev/null
+	"${aws[@]}" s3api put-bucket-versioning --bucket "$firstbucket" --versioning-configuration Status=Enabled
+	log "== publish once with $BASE_REV (the first-install bundle)"
+	publish "$work/cb-base" "$firstbucket"
+fi
+log "== publish once with this tree (the rotation bundle)"
+publish "$work/cb" "$S3_BUCKET"
+
+args() { # args BUCKET ROOT: the boot script's positional arguments for a host root
+	echo "$1" "$prefix" "$2/var/lib/clawd/nix-secrets" "$2/var/lib/clawd/repo-seeds" "$2/etc/agenix/keys/clawdinator.agekey"
 }
 timed() { # timed RSSFILE CMD...: prints seconds, peak RSS (KB) in RSSFILE
 	local rss=$1; shift
@@ -47,43 +82,64 @@ timed() { # timed RSSFILE CMD...: prints seconds, peak RSS (KB) in RSSFILE
 	/usr/bin/time -f '%M' -o "$rss" "$@" >/dev/null 2>"$work/cmd.log" || { cat "$work/cmd.log" >&2; exit 1; }
 	elapsed "$t0"
 }
-ours() { # ours ROOT
+install_with() { # install_with BINARY BUCKET ROOT [FLAGS...]
+	local bin=$1 bkt=$2 root=$3; shift 3
 	# shellcheck disable=SC2046 # args splits on purpose: paths have no spaces
-	timed "$work/rss" env BOOTSTRAP_PREFIX_FILE=/nonexistent "$work/cb" install --s3-endpoint "$S3_ENDPOINT" \
-		--expected-recipient "$recipient" $(args "$1")
+	timed "$work/rss" env BOOTSTRAP_PREFIX_FILE=/nonexistent "$bin" install --s3-endpoint "$S3_ENDPOINT" \
+		--expected-recipient "$recipient" "$@" $(args "$bkt" "$root")
 }
-boot() { # boot ROOT
+ours() { # ours BUCKET ROOT
+	install_with "$work/cb" "$1" "$2" --state-dir "$2/var/lib/clawdinator-bundle"
+}
+boot() { # boot BUCKET ROOT
 	# shellcheck disable=SC2046
-	timed "$work/rss_boot" bash bench/baseline-boot.sh $(args "$1")
+	timed "$work/rss_boot" bash bench/baseline-boot.sh $(args "$1" "$2")
 }
-bootsync() { # bootsync ROOT: the boot script, then sync: the same durability install has
-	# shellcheck disable=SC2046
-	timed "$work/rss_boot" bash -c 'bash bench/baseline-boot.sh "$@" && sync' boot $(args "$1")
+rotate() { # a new ciphertext of one secret, published (untimed)
+	printf 'rotated %s' "$RANDOM" | age -r "$recipient" -r "$other" -o "$work/fx/nix/age-secrets/clawdinator-control-token.age"
+	publish "$work/cb" "$S3_BUCKET"
 }
+rss_add() { cat "$work/rss" >>"$work/rss_ours"; }
 
-log "== alternating, $RUNS runs each, each into a fresh host root: boot script, then install"
-: >"$work/t_boot"; : >"$work/t_bsync"; : >"$work/t_ours"; : >"$work/t_again"; : >"$work/rss_ours"; : >"$work/rss_boots"
+log "== $RUNS runs, each into fresh host roots"
+for f in t_boot t_base t_ours t_boot2 t_rot t_again rss_ours; do : >"$work/$f"; done
 for i in $(seq "$RUNS"); do
-	b=$(boot "$work/root-boot-$i"); cat "$work/rss_boot" >>"$work/rss_boots"
-	rm -rf "$work/root-boot-$i"
-	bs=$(bootsync "$work/root-boot-$i"); echo "$bs" >>"$work/t_bsync"
-	o=$(ours "$work/root-ours-$i"); cat "$work/rss" >>"$work/rss_ours"
-	orss=$(cat "$work/rss")
-	a=$(ours "$work/root-ours-$i") # already installed: the secrets archive only
-	echo "$b" >>"$work/t_boot"; echo "$o" >>"$work/t_ours"; echo "$a" >>"$work/t_again"
-	log "  run $i: boot script ${b}s  boot script + sync ${bs}s  install ${o}s  again ${a}s  (install peak RSS $orss KB)"
-	rm -rf "$work/root-boot-$i" "$work/root-ours-$i"
+	r=$work/root-$i
+	b=$(boot "$firstbucket" "$r-boot"); echo "$b" >>"$work/t_boot"; rm -rf "$r-boot"
+	base=-
+	if [ "$BASE_REV" != none ]; then
+		base=$(install_with "$work/cb-base" "$firstbucket" "$r-base"); echo "$base" >>"$work/t_base"; rm -rf "$r-base"
+	fi
+	o=$(ours "$firstbucket" "$r-ours"); rss_add; echo "$o" >>"$work/t_ours"; rm -rf "$r-ours"
+	# The rotation host: the current bundle of this tree's bucket installed.
+	ours "$S3_BUCKET" "$r-rot" >/dev/null
+	b2=$(boot "$S3_BUCKET" "$r-boot2"); echo "$b2" >>"$work/t_boot2"; rm -rf "$r-boot2"
+	rotate
+	rt=$(ours "$S3_BUCKET" "$r-rot"); rss_add; echo "$rt" >>"$work/t_rot"
+	grep -q '^clawdinator-bootstrap: done$' "$work/cmd.log" || { log "the rotation installed nothing:"; cat "$work/cmd.log" >&2; exit 1; }
+	grep -q 'repo-seeds kept' "$work/cmd.log" || { log "the rotation did not keep the seeds:"; cat "$work/cmd.log" >&2; exit 1; }
+	a=$(ours "$S3_BUCKET" "$r-rot"); rss_add; echo "$a" >>"$work/t_again"
+	grep -q '^clawdinator-bootstrap: already initialized$' "$work/cmd.log" || { cat "$work/cmd.log" >&2; exit 1; }
+	log "  run $i: first install: boot script ${b}s, $BASE_REV ${base}s, install ${o}s; rotation ${rt}s (boot script ${b2}s); unchanged ${a}s"
+	rm -rf "$r-rot"
 done
-tb=$(median <"$work/t_boot"); tbs=$(median <"$work/t_bsync"); to=$(median <"$work/t_ours"); ta=$(median <"$work/t_again")
-rss=$(sort -n "$work/rss_ours" | tail -1); rssb=$(sort -n "$work/rss_boots" | tail -1)
+tb=$(median <"$work/t_boot"); to=$(median <"$work/t_ours"); tb2=$(median <"$work/t_boot2")
+tr=$(median <"$work/t_rot"); ta=$(median <"$work/t_again")
+rss=$(sort -n "$work/rss_ours" | tail -1)
 seeds=$("${aws[@]}" s3api head-object --bucket "$S3_BUCKET" --key "$prefix/repo-seeds.tar.zst" --query ContentLength --output text)
+basel="(BASE_REV=none)"
+if [ "$BASE_REV" != none ]; then
+	tbase=$(median <"$work/t_base")
+	basel="$tbase   ratio install/$BASE_REV $(ratio "$to" "$tbase")"
+fi
 cat <<REPORT
 
-clawdinator-bundle install vs the boot script ($RUNS runs each, medians, seconds; $(nproc) cores;
+clawdinator-bundle install ($RUNS runs each, medians, seconds; $(nproc) cores;
 repo-seeds.tar.zst $((seeds / 1048576)) MiB, $(du -sh "$work/fx/repo-seeds" | cut -f1) unpacked)
-  boot script (fetch both, extract, install; checks nothing)   $tb
-  boot script, then sync (the durability install has)          $tbs
-  install (prove, fetch, extract into staging, syncfs, swap)   $to   ratio install/boot $(ratio "$to" "$tb"), install/(boot+sync) $(ratio "$to" "$tbs")
-  install again (already installed: secrets archive only)      $ta   ratio install/boot $(ratio "$ta" "$tb")
-  peak RSS: install $((rss / 1024)) MB, boot script's largest process $((rssb / 1024)) MB
+  first install, boot script's steps (fetch both, extract; checks nothing)  $tb
+  first install, $BASE_REV build                                       $basel
+  first install, this build                                            $to   ratio install/boot $(ratio "$to" "$tb")
+  secrets-only rotation (seeds kept)                                   $tr   ratio rotation/boot $(ratio "$tr" "$tb2") (boot script on the same bundle: $tb2)
+  unchanged (secrets archive only, nothing written)                    $ta   ratio unchanged/boot $(ratio "$ta" "$tb2")
+  peak RSS of every install run of this build: $((rss / 1024)) MB
 REPORT

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +26,7 @@ func installEnv(t *testing.T) {
 // an endpoint where nothing listens.
 func hostArgs(t *testing.T, prefix string) []string {
 	root := t.TempDir()
-	return []string{"--s3-endpoint", "http://127.0.0.1:9", "no-such-bucket", prefix,
+	return []string{"--s3-endpoint", "http://127.0.0.1:9", "--state-dir=" + filepath.Join(root, "state"), "no-such-bucket", prefix,
 		filepath.Join(root, "secrets"), filepath.Join(root, "repo-seeds"), filepath.Join(root, "keys/clawdinator.agekey")}
 }
 
@@ -53,8 +55,9 @@ func TestRunInstallUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no arguments", nil, "install takes 5 to 7 arguments"},
-		{"four arguments", host[:len(host)-1], "install takes 5 to 7 arguments"},
+		{"no arguments", nil, "install takes 5 or 7 arguments"},
+		{"four arguments", host[:len(host)-1], "install takes 5 or 7 arguments"},
+		{"six arguments", append(append([]string(nil), host...), "secrets.tar.zst"), "both archive names or neither, as the fleet's unit passes them), got 6"},
 		{"eight arguments", append(append([]string(nil), host...), "secrets.tar.zst", "repo-seeds.tar.zst", "extra"), "got 8"},
 		{"both pins", append([]string{"--expected-recipient", recipient, "--expected-recipient-file", writeTemp(t, recipient+"\n")}, host...), "not both"},
 		{"pin file without a recipient", append([]string{"--expected-recipient-file", writeTemp(t, "# the fleet key\n\n")}, host...), "want exactly one age1... line, found 0"},
@@ -63,9 +66,13 @@ func TestRunInstallUsage(t *testing.T) {
 		{"pin not a recipient", append([]string{"--expected-recipient", "age1nope"}, host...), "is not an age recipient"},
 		{"no pin", host, "no pin: pass --expected-recipient"},
 		{"bad endpoint", append([]string{"--expected-recipient", recipient}, append(host[2:], "--s3-endpoint", "ftp://x")...), "s3-endpoint must be an http"},
-		{"relative SECRETS_DIR", append([]string{"--expected-recipient", recipient}, host[2], host[3], "secrets", host[5], host[6]), "SECRETS_DIR \"secrets\": want a clean absolute path"},
-		{"overlapping destinations", append([]string{"--expected-recipient", recipient}, host[2], host[3], host[4], host[4], host[6]), "overlap"},
-		{"bad PREFIX", append([]string{"--expected-recipient", recipient}, host[2], "a//b", host[4], host[5], host[6]), `PREFIX "a//b"`},
+		{"relative SECRETS_DIR", append([]string{"--expected-recipient", recipient}, host[2], host[3], host[4], "secrets", host[6], host[7]), "SECRETS_DIR \"secrets\": want a clean absolute path"},
+		{"overlapping destinations", append([]string{"--expected-recipient", recipient}, host[2], host[3], host[4], host[5], host[5], host[7]), "overlap"},
+		{"state dir in SECRETS_DIR", append([]string{"--expected-recipient", recipient, "--state-dir", host[5] + "/state"}, host[3:]...), "overlap"},
+		{"relative state dir", append([]string{"--expected-recipient", recipient, "--state-dir", "state"}, host[3:]...), "--state-dir \"state\": want a clean absolute path"},
+		{"lock timeout", append([]string{"--expected-recipient", recipient, "--lock-timeout", "300"}, host...), "want whole seconds from 1 to 280"},
+		{"sequence floor", append([]string{"--expected-recipient", recipient, "--sequence-floor", "-1"}, host...), "want a non-negative integer"},
+		{"bad PREFIX", append([]string{"--expected-recipient", recipient}, host[2], host[3], "a//b", host[5], host[6], host[7]), `PREFIX "a//b"`},
 		{"SEEDS_ARCHIVE with a slash", append(append([]string{"--expected-recipient", recipient}, host...), "secrets.tar.zst", "../x"), "SEEDS_ARCHIVE"},
 		{"unknown flag", append([]string{"--expected-recipents", recipient}, host...), "flag provided but not defined: --expected-recipents"},
 	} {
@@ -112,7 +119,7 @@ func TestRunInstallHelp(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	for _, want := range []string{"usage: clawdinator-bundle install", "BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE] [SEEDS_ARCHIVE]",
+	for _, want := range []string{"usage: clawdinator-bundle install", "BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE SEEDS_ARCHIVE]",
 		"--expected-recipient ", "--expected-recipient-file", "--s3-endpoint", "--allow-unpinned-first-boot", "BOOTSTRAP_PREFIX_FILE", "/etc/clawdinator/bootstrap-prefix", "exit status"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("install --help lacks %q:\n%s", want, stdout)
@@ -191,11 +198,43 @@ func TestRunInstallChecksBeforeTheBucket(t *testing.T) {
 		{"prefix file a directory", map[string]string{"BOOTSTRAP_PREFIX_FILE": t.TempDir()}, append([]string{"--expected-recipient", recipient}, host...), "BOOTSTRAP_PREFIX_FILE"},
 		{"no pin", noPrefixFile, host, "no pin: pass --expected-recipient"},
 		// The premise: with good options, the missing region is what stops it.
-		{"good options", noPrefixFile, append([]string{"--expected-recipient", recipient}, host...), "load aws configuration"},
+		{"good options", noPrefixFile, append([]string{"--expected-recipient", recipient}, host...), "no AWS region: none was set and the EC2 instance metadata gave none (not on EC2?): set AWS_REGION or pass --aws-region"},
 	} {
 		code, _, stderr := runIn(t, tc.env, append([]string{"install"}, tc.args...)...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "error:") != 1 {
 			t.Errorf("%s: exit %d, want %d and one error containing %q:\n%s", tc.name, code, exitUsage, tc.want, stderr)
 		}
+	}
+}
+
+// TestRunInstallNoRegion: off EC2 with no region, instance metadata
+// answers 403 (as a laptop's or a container's might): one line says to set
+// AWS_REGION, exit 2, and --aws-region is the way out.
+func TestRunInstallNoRegion(t *testing.T) {
+	installEnv(t)
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Forbidden", http.StatusForbidden)
+	}))
+	defer imds.Close()
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "")
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	noPrefixFile := map[string]string{"BOOTSTRAP_PREFIX_FILE": filepath.Join(t.TempDir(), "none")}
+	host := append([]string{"--expected-recipient", id.Recipient().String()}, hostArgs(t, "bootstrap/clawdinator-1")...)
+	code, _, stderr := runIn(t, noPrefixFile, append([]string{"install"}, host...)...)
+	if code != exitUsage || strings.Count(stderr, "error:") != 1 || !strings.Contains(stderr, "error: no AWS region: none was set and the EC2 instance metadata gave none (not on EC2?): set AWS_REGION or pass --aws-region") {
+		t.Errorf("exit %d, want %d and one line saying to set AWS_REGION:\n%s", code, exitUsage, stderr)
+	}
+	// With --aws-region the bucket is opened (and, nothing listening at
+	// the endpoint, the run could not complete).
+	code, _, stderr = runIn(t, noPrefixFile, append([]string{"install", "--aws-region", "eu-central-1"}, host...)...)
+	if code != exitFailed || strings.Contains(stderr, "AWS_REGION") {
+		t.Errorf("with --aws-region: exit %d, want %d:\n%s", code, exitFailed, stderr)
 	}
 }

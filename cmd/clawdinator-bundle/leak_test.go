@@ -351,6 +351,7 @@ func TestLeakDiskWrites(t *testing.T) {
 		"internal/config/keyfile_unix.go":    "opens the key's FIFO for writing, writes nothing: wakes a read that waits for a writer when the run is interrupted",
 		"internal/install/install.go":        "install on a host: staging directories next to the destinations",
 		"internal/install/stage.go":          "install on a host: the key at AGE_KEY_PATH (its purpose, 0400 root, staged next to it), ciphertext .age files, markers, the proven repo-seeds archive and tree; never plaintext",
+		"internal/install/state.go":          "install on a host: the state directory, its empty lock file and the sequence records (a prefix, a number, a statement digest); never a secret",
 		"internal/bundle/extract.go":         "install on a host: the repo-seeds tree (no secrets)",
 		"internal/secretsrc/secretsrc.go":    "secrets-s3-prefix: the bucket's *.age files (ciphertext) in a private temporary directory, removed after the run",
 	}

@@ -436,6 +436,8 @@ func TestPublishReusesPublishedSeeds(t *testing.T) {
 	}
 }
 
+func optionNamed(name string) config.Option { opt, _ := config.Lookup(name); return opt }
+
 // Every option the table gives a command (in --help, in action.yml) is
 // bound to the field that reads it, and nothing else is: no option is
 // parsed into nowhere. (json belongs to the terminal presenter and
@@ -453,7 +455,9 @@ func TestBindingsCoverTheTable(t *testing.T) {
 			}
 		}
 		for name, dst := range b {
-			if !want[name] {
+			// install reads --json itself; the modes' presenter binds it
+			// elsewhere.
+			if !want[name] && !(name == "json" && optionNamed(name).AppliesTo(cmd)) {
 				t.Errorf("%s binds %s, which the table does not give it", cmd, name)
 			}
 			o, _ := config.Lookup(name)

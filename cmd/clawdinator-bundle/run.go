@@ -120,12 +120,21 @@ func exitStatus(res outcome, err error) int {
 		return exitFailed // interrupted while reading --age-key-file
 	case err != nil:
 		return exitUsage
+	case keptAtBoot(res):
+		return exitOK // install at boot, failing static
 	case res.Err() != nil:
 		return exitFailed
 	case !res.OK():
 		return exitProblems
 	}
 	return exitOK
+}
+
+// keptAtBoot says an install at boot kept the installation in place
+// after a refusal or an outage (install.Result.FailStatic).
+func keptAtBoot(res outcome) bool {
+	k, ok := res.(interface{ KeptAtBoot() bool })
+	return ok && k.KeptAtBoot()
 }
 
 // usageError words an error found before anything ran: an interrupted

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,6 +93,24 @@ type Option struct {
 	None []string
 }
 
+// checkLockTimeout accepts whole seconds from 1 to 280 (the fleet's
+// user-data waits 300 s for the bootstrap unit).
+func checkLockTimeout(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 280 {
+		return problem.Usagef("--lock-timeout %q: want whole seconds from 1 to 280", v)
+	}
+	return nil
+}
+
+// checkSequence accepts a statement sequence: a non-negative integer.
+func checkSequence(v string) error {
+	if _, err := strconv.ParseUint(v, 10, 64); err != nil {
+		return problem.Usagef("--sequence-floor %q: want a non-negative integer", v)
+	}
+	return nil
+}
+
 // None is the value that turns an option off on purpose (Option.None).
 const None = "none"
 
@@ -112,7 +131,7 @@ var Options = []Option{
 	{Name: "repo-seeds-allow-keys", List: true, Arg: "LIST", Modes: []string{Publish, Assemble}, Description: "Comma or newline separated paths or globs inside repo-seeds allowed to contain a private key (test fixtures of a cloned project). Any other age identity or PEM private key in repo-seeds stops the run."},
 	{Name: "s3-bucket", Arg: "NAME", Modes: []string{Publish, Verify}, Required: []string{Publish, Verify}, Unless: "dir", Check: checkBucket, Description: "Bucket holding `<bootstrapPrefix>/secrets.tar.zst`, `repo-seeds.tar.zst` and `manifest.json`. Required for publish and verify."},
 	{Name: "dir", CLIOnly: true, Arg: "DIR", Modes: []string{Verify}, Verbatim: true, Description: "Verify a local directory written by `assemble --out` instead of a bucket."},
-	{Name: "aws-region", Arg: "REGION", Modes: []string{Publish, Verify}, Description: "AWS region (default: AWS_REGION / AWS_DEFAULT_REGION from the environment)."},
+	{Name: "aws-region", Arg: "REGION", Modes: []string{Publish, Verify, Install}, Description: "AWS region (default: AWS_REGION / AWS_DEFAULT_REGION from the environment; install on EC2: the instance's, from its metadata)."},
 	{Name: "aws-access-key-id", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional access key id; otherwise the AWS default credential chain (environment from aws-actions/configure-aws-credentials, web identity, ...)."},
 	{Name: "aws-secret-access-key", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional secret access key, with aws-access-key-id."},
 	{Name: "aws-session-token", Secret: true, Modes: []string{Publish, Verify}, Description: "Optional session token, with aws-access-key-id."},
@@ -122,12 +141,17 @@ var Options = []Option{
 		Description: "The `age1...` recipient the bundled key must match; lets verify (a scheduled check, an image gate) and a host pin the key without holding it. Required for verify: `none` verifies without a pin, and says so."},
 	{Name: "expected-recipient-file", CLIOnly: true, Arg: "FILE", Modes: []string{Install}, Verbatim: true, Description: "A file holding that recipient (one age1... line; # comments allowed), such as one an image bakes in."},
 	{Name: "allow-unpinned-first-boot", CLIOnly: true, Bool: true, Default: "false", Modes: []string{Install}, Description: "With no pin and no installed key, install whatever key the bundle holds (discouraged: pin the key instead)."},
+	{Name: "strict", CLIOnly: true, Bool: true, Default: "false", Modes: []string{Install}, Description: "For runs that are not at boot (a refresh timer): a refusal or an unreachable bucket exits non-zero even when an installation is in place. Without it (at boot) install fails static: it keeps that installation, says why, and exits 0."},
+	{Name: "check", CLIOnly: true, Bool: true, Default: "false", Modes: []string{Install}, Description: "Prove what the bucket holds against what is installed and write nothing: exit 0 up to date or a change pending (said in a line, and `pending` in --json), 1 on a problem. Repo-seeds is asked about (HEAD), not downloaded."},
+	{Name: "state-dir", CLIOnly: true, Arg: "DIR", Default: "/var/lib/clawdinator-bundle", Modes: []string{Install}, Verbatim: true, Description: "Where install keeps its lock file and, per prefix, the highest sequence installed: root-owned, not writable by others, outside SECRETS_DIR (made 0700 when missing)."},
+	{Name: "lock-timeout", CLIOnly: true, Arg: "SECONDS", Default: "60", Modes: []string{Install}, Check: checkLockTimeout, Description: "How long to wait for another install's lock before giving up (exit 3)."},
+	{Name: "sequence-floor", CLIOnly: true, Arg: "N", Default: "0", Modes: []string{Install}, Check: checkSequence, Description: "The lowest statement sequence this host installs, for a host with no record yet (an image bakes it in)."},
 	{Name: "sse", Default: "AES256", Arg: "TYPE", Modes: []string{Publish}, Description: "Server-side encryption for uploads: `AES256`, `aws:kms` or `none`."},
 	{Name: "sse-kms-key-id", Arg: "KEY", Modes: []string{Publish}, Description: "KMS key id or ARN, with `sse: aws:kms`."},
 	{Name: "expected-bucket-owner", Arg: "ACCOUNT", Modes: []string{Publish, Verify}, Description: "Account id the bucket must belong to (sent as ExpectedBucketOwner)."},
 	{Name: "deep-verify", Default: "false", Bool: true, Modes: bundleModes, Description: "Also download and fully unpack every repo-seeds archive (default: verify it by SHA-256 checksum)."},
 	{Name: "output-dir", Arg: "DIR", Alias: "out", Modes: []string{Assemble}, Description: "Assemble only: where to write the bundles, laid out as the bucket. Empty: check and build in memory, write nothing (a pull-request gate)."},
-	{Name: "json", CLIOnly: true, Bool: true, Default: "false", Modes: ActionModes, Description: "Print the result as JSON on stdout."},
+	{Name: "json", CLIOnly: true, Bool: true, Default: "false", Modes: append(slices.Clone(ActionModes), Install), Description: "Print the result as JSON on stdout."},
 }
 
 // Output is one of the action's outputs.
@@ -331,7 +355,7 @@ func ParseArgs(ctx context.Context, cmd string, args []string, getenv func(strin
 // Positional holds the positional arguments of the commands that take
 // some, as --help shows them.
 var Positional = map[string]string{
-	Install: "BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE] [SEEDS_ARCHIVE]",
+	Install: "BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE SEEDS_ARCHIVE]",
 }
 
 // cliKey reads the age key of the CLI: --age-key-file, else

@@ -266,7 +266,7 @@ func TestTableKinds(t *testing.T) {
 			t.Errorf("%s: Arg %q, want an upper-case placeholder", o.Name, o.Arg)
 		}
 	}
-	if !eq(lists, "instances", "required-secrets", "exclude-secrets", "repo-seeds-allow-keys") || !eq(bools, "allow-unpinned-first-boot", "deep-verify", "json") || !eq(aliases, "output-dir=out") {
+	if !eq(lists, "instances", "required-secrets", "exclude-secrets", "repo-seeds-allow-keys") || !eq(bools, "allow-unpinned-first-boot", "strict", "check", "deep-verify", "json") || !eq(aliases, "output-dir=out") {
 		t.Fatalf("lists %v, bools %v, aliases %v", lists, bools, aliases)
 	}
 }

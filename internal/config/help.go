@@ -13,7 +13,8 @@ var summaries = map[string]string{
 	Plan:     "Read the instances file only (no key, no bucket, no secrets dir) and list the instances a run with the same --instances would process: their names on stdout, one a line, or the whole plan with --json. A workflow fans publish or verify out over them with a matrix.",
 	Demo:     "Run publish and verify end to end on generated data, in-process: a throwaway key, sample secrets and an S3-compatible server on 127.0.0.1, then tamper with one object and show verify catching it. No network, no credentials. Takes no flags.",
 	Install: "Install a host's bundle, the boot script's drop-in (same arguments, in the same order): fetch s3://BUCKET/PREFIX/SECRETS_ARCHIVE (default secrets.tar.zst), prove it against the pinned key, fetch the repo-seeds object its statement names (SEEDS_ARCHIVE, default repo-seeds.tar.zst), and swap the key, the .age files and the seeds tree into place only when everything checked. A failure leaves the previous installation as it was. " +
-		"The pin: --expected-recipient or --expected-recipient-file; without one, the key already installed at AGE_KEY_PATH; with neither, install refuses unless --allow-unpinned-first-boot is given. Flags go before or after the arguments.",
+		"The pin: --expected-recipient or --expected-recipient-file; without one, the key already installed at AGE_KEY_PATH; with neither, install refuses unless --allow-unpinned-first-boot is given. Flags go before or after the arguments. " +
+		"At boot (without --strict) install fails static: when a refusal or an unreachable bucket meets an installation of this prefix already in place, it keeps it, says why in one clawdinator-bootstrap: line and exits 0, so the units that require the bootstrap still run.",
 	Version: "Print the version.",
 }
 
@@ -43,7 +44,7 @@ var Environment = []EnvVar{
 	{Name: "GITHUB_RUN_ID", Modes: []string{Publish, Assemble}, Description: "Recorded in each manifest.json as source.runId."},
 	{Name: "CLAWDINATOR_PROGRESS", Modes: []string{Publish, Verify, Assemble, Demo}, Description: "0 disables the progress lines."},
 	{Name: "BOOTSTRAP_PREFIX_FILE", Modes: []string{Install}, Description: "A non-empty file whose content replaces PREFIX (default " + DefaultPrefixFile + ")."},
-	{Name: "AWS_REGION, AWS_*", Modes: []string{Install}, Description: "Region and credentials: the AWS default chain (on EC2, the instance role; the region from instance metadata when none is set)."},
+	{Name: "AWS_REGION, AWS_*", Modes: []string{Install}, Description: "Region and credentials: the AWS default chain (on EC2, the instance role; the region from instance metadata when neither --aws-region nor AWS_REGION is set)."},
 }
 
 // ExitStatus is one exit status and what it means for each command.
@@ -59,10 +60,10 @@ type ExitStatus struct {
 // to them in one function; docs/exit-status.md is compared with this
 // table by a test).
 var ExitStatuses = []ExitStatus{
-	{0, "all good", map[string]string{Demo: "the demo passed", Plan: "all good: the plan is printed", Install: "installed, or already installed", Version: "the version is printed"}},
-	{1, "problems found: validation (nothing was written) or verification", map[string]string{Demo: "", Plan: "problems found in the instances file or the selection: no instance is listed", Install: "refused: the bundle did not prove good (nothing on the host changed)", Version: ""}},
+	{0, "all good", map[string]string{Demo: "the demo passed", Plan: "all good: the plan is printed", Install: "installed, or already installed; with --check, up to date or a change pending; at boot (no --strict), also a refusal or an outage with an installation kept (fail static)", Version: "the version is printed"}},
+	{1, "problems found: validation (nothing was written) or verification", map[string]string{Demo: "", Plan: "problems found in the instances file or the selection: no instance is listed", Install: "refused: the bundle did not prove good, or its sequence is lower than the host's record (nothing on the host changed); at boot only when nothing of this prefix was installed", Version: ""}},
 	{2, "bad usage or configuration", map[string]string{Demo: "bad usage (demo takes no arguments)", Version: "bad usage (version takes no arguments)"}},
-	{3, "could not complete: S3 unreachable, access denied, no such bucket, timed out", map[string]string{Demo: "a step failed, or verify missed the tampered object", Plan: "", Install: "could not complete: S3 unreachable, access denied, lock or disk failure (nothing on the host changed)", Version: ""}},
+	{3, "could not complete: S3 unreachable, access denied, no such bucket, timed out", map[string]string{Demo: "a step failed, or verify missed the tampered object", Plan: "", Install: "could not complete: S3 unreachable, access denied, disk failure (at boot only when nothing of this prefix was installed), or another install held the lock past --lock-timeout (nothing on the host changed)", Version: ""}},
 }
 
 // MeaningFor says what s means for cmd ("": never returned).

@@ -184,16 +184,17 @@ func TestWrap(t *testing.T) {
 func TestHelpInstall(t *testing.T) {
 	h := Help(Install)
 	for _, want := range []string{
-		"usage: clawdinator-bundle install [flags] BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE] [SEEDS_ARCHIVE]\n\nInstall a host's bundle",
-		"\nflags:\n  --s3-endpoint URL\n", "  --expected-recipient RECIPIENT\n", "  --expected-recipient-file FILE\n", "  --allow-unpinned-first-boot\n",
+		"usage: clawdinator-bundle install [flags] BUCKET PREFIX SECRETS_DIR REPO_SEEDS_DIR AGE_KEY_PATH [SECRETS_ARCHIVE SEEDS_ARCHIVE]\n\nInstall a host's bundle",
+		"\nflags:\n  --aws-region REGION\n", "  --s3-endpoint URL\n", "  --expected-recipient RECIPIENT\n", "  --expected-recipient-file FILE\n", "  --allow-unpinned-first-boot\n",
+		"  --strict\n", "  --check\n", "  --state-dir DIR\n", "  --lock-timeout SECONDS\n", "  --sequence-floor N\n", "  --json\n",
 		"  BOOTSTRAP_PREFIX_FILE\n", "/etc/clawdinator/bootstrap-prefix",
-		"\nexit status:\n  0 installed, or already installed\n  1 refused:", "  3 could not complete:",
+		"\nexit status:\n  0 installed, or already installed; with --check, up to date or a change\n  pending;", "\n  1 refused:", "  3 could not complete:",
 	} {
 		if !strings.Contains(h, want) {
 			t.Errorf("install help lacks %q:\n%s", want, h)
 		}
 	}
-	if strings.Contains(h, "--json") || strings.Contains(h, "--s3-bucket") || strings.Contains(h, "A LIST") {
+	if strings.Contains(h, "--s3-bucket") || strings.Contains(h, "A LIST") {
 		t.Errorf("install help shows another command's flags:\n%s", h)
 	}
 	if v := Help(Version); v != "usage: clawdinator-bundle version\n\nPrint the version.\n\nexit status:\n  0 the version is printed\n  2 bad usage (version takes no arguments)\n" {

@@ -48,6 +48,9 @@ type Inputs struct {
 	SeedsAllowKeys []string
 	// Mtime stamps every archive entry (SOURCE_DATE_EPOCH).
 	Mtime time.Time
+	// Start is when the run started: the floor of every statement's
+	// sequence. Zero gives sequence 1.
+	Start time.Time
 	// TempDir holds the compressed repo seeds (never secrets); "" = os.TempDir.
 	TempDir string
 	// Progress, when set, receives repo-seeds bytes read so far.
@@ -212,10 +215,13 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 			infos = append(infos, bundle.SecretInfo{Name: s.Name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
 		}
 		st := manifest.Statement{
-			Instance: ip.Name, BootstrapPrefix: ip.BootstrapPrefix, Secrets: infos,
+			Instance: ip.Name, BootstrapPrefix: ip.BootstrapPrefix, Sequence: sequence(in.Start), Secrets: infos,
 			RepoSeeds: manifest.Seeds{
 				Key:  layout.Key(ip.BootstrapPrefix, layout.SeedsObject),
 				Size: out.Seeds.Size, SHA256: out.Seeds.Hex(), TarSHA256: out.Seeds.TarSHA256,
+				// Provisional: the tar stream's digest stands in for the
+				// content digest of the tree.
+				ContentSHA256: out.Seeds.TarSHA256,
 			},
 		}
 		var buf bytes.Buffer
@@ -238,6 +244,15 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 		return nil, probs, nil
 	}
 	return out, probs, nil
+}
+
+// sequence is the statement sequence of a run started at start: its Unix
+// seconds, at least 1.
+func sequence(start time.Time) uint64 {
+	if start.Unix() < 1 {
+		return 1
+	}
+	return uint64(start.Unix())
 }
 
 func readSecret(path string) ([]byte, error) {

@@ -65,23 +65,35 @@ const killChild = "INSTALL_TEST_KILL_CHILD"
 // childInstall is what the child needs to run an install: the bucket, and
 // the options but the bucket.
 type childInstall struct {
-	Bucket                                     bucket.Config
-	Prefix, SecretsDir, SeedsDir, KeyPath, Pin string
+	Bucket                                               bucket.Config
+	Prefix, SecretsDir, SeedsDir, KeyPath, StateDir, Pin string
 }
 
+// killPoints are the fault points of install's commit, in order
+// (commitMarked): a run killed at any of them is healed by the next, and
+// between the first and the last the host has no sentinel.
+var killPoints = []string{"install.unmark", "install.swap.seeds", "install.swap.key", "install.swap.secrets", "install.record", "install.mark", "install.cleanup"}
+
 // TestInstallKilledAtSwap kills an install (SIGKILL, in a child process)
-// just before each swap: the next run installs the bundle whole and
-// leaves no staging behind, as on a host that was never interrupted.
+// at each kill point, one subtest per point: until the sentinel is written
+// no one sees the host as installed (the sentinel is gone, so the boot
+// script's test fails and install at boot does not fail static onto it),
+// and the next run installs the bundle whole and leaves no staging behind,
+// as on a host that was never interrupted.
 func TestInstallKilledAtSwap(t *testing.T) {
 	if spec := os.Getenv(killChild); spec != "" {
 		runKillChild(t, spec)
 		return
 	}
 	w := newWorld(t)
-	for i, point := range swapPoints {
+	for i, point := range killPoints {
 		t.Run(point, func(t *testing.T) {
 			h := newHost(t)
 			mustInstall(t, w.options(h, w.b, prefix1))
+			oldSentinel, err := os.ReadFile(filepath.Join(h.secretsDir, install.SentinelName))
+			if err != nil {
+				t.Fatal(err)
+			}
 			w.newBundle(t, "rotated "+point)
 
 			spec, err := json.Marshal(childInstall{
@@ -89,7 +101,7 @@ func TestInstallKilledAtSwap(t *testing.T) {
 					Bucket: w.bkt, Region: w.srv.Region, Endpoint: w.srv.Endpoint,
 					AccessKeyID: w.srv.AccessKey, SecretAccessKey: w.srv.SecretKey,
 				},
-				Prefix: prefix1, SecretsDir: h.secretsDir, SeedsDir: h.seedsDir, KeyPath: h.keyPath, Pin: w.fx.Recipient,
+				Prefix: prefix1, SecretsDir: h.secretsDir, SeedsDir: h.seedsDir, KeyPath: h.keyPath, StateDir: h.stateDir, Pin: w.fx.Recipient,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -102,16 +114,40 @@ func TestInstallKilledAtSwap(t *testing.T) {
 				t.Fatalf("the install was not killed: %v\n%s", err, out)
 			}
 			if !strings.Contains(string(out), "event install") {
-				t.Fatalf("the install was killed before it swapped:\n%s", out)
+				t.Fatalf("the install was killed before it committed:\n%s", out)
 			}
 			// What the kill left: staging next to the destinations, and
-			// the swaps before the point done.
+			// the steps before the point done.
 			stale, _ := filepath.Glob(filepath.Join(filepath.Dir(h.seedsDir), ".*.install-*"))
 			if len(stale) == 0 {
 				t.Fatal("the killed install left no staging: it was not killed mid-install")
 			}
-			if _, err := os.Stat(filepath.Join(h.seedsDir, "openclaw", "NEW")); (err == nil) != (i > 0) {
-				t.Errorf("killed before swap %d: the new repo-seeds is in place: %v", i, err == nil)
+			// (NEW holds what this subtest's bundle wrote: earlier ones wrote
+			// it too, with their own text.)
+			if data, _ := os.ReadFile(filepath.Join(h.seedsDir, "openclaw", "NEW")); (string(data) == "rotated "+point) != (i > 1) {
+				t.Errorf("killed at %s: the new repo-seeds is in place: %v", point, string(data) == "rotated "+point)
+			}
+			sentinel, err := os.ReadFile(filepath.Join(h.secretsDir, install.SentinelName))
+			switch point {
+			case "install.unmark":
+				if err != nil || string(sentinel) != string(oldSentinel) {
+					t.Errorf("killed before anything changed: the old sentinel is not in place (%v)", err)
+				}
+			case "install.cleanup":
+				if err != nil || string(sentinel) == string(oldSentinel) {
+					t.Errorf("killed after the sentinel was written: no new sentinel (%v)", err)
+				}
+			default:
+				if err == nil {
+					t.Errorf("killed at %s, between the swaps: the host has a sentinel, it would be taken for installed", point)
+				}
+				// At boot with the bucket out of reach, install does not
+				// keep a mixed host: it is not an installation.
+				dead := w.open(t, "http://127.0.0.1:9")
+				opt := w.options(h, dead, prefix1)
+				if res := run(t, opt); res.OK() || res.Kept || res.FailStatic {
+					t.Errorf("killed at %s, then the bucket out of reach: ok %v kept %v fail static %v", point, res.OK(), res.Kept, res.FailStatic)
+				}
 			}
 
 			mustInstall(t, w.options(h, w.b, prefix1))
@@ -133,7 +169,7 @@ func runKillChild(t *testing.T, spec string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := hostOptions(host{secretsDir: c.SecretsDir, seedsDir: c.SeedsDir, keyPath: c.KeyPath}, b, c.Prefix, c.Pin)
+	opt := hostOptions(host{secretsDir: c.SecretsDir, seedsDir: c.SeedsDir, keyPath: c.KeyPath, stateDir: c.StateDir}, b, c.Prefix, c.Pin)
 	opt.Events = func(e progress.Event) { os.Stdout.WriteString("event " + e.Step + "\n") }
 	res, err := install.Run(context.Background(), opt)
 	t.Logf("survived: %v %+v", err, res)

@@ -60,6 +60,9 @@ type world struct {
 	b   *bucket.S3
 	fx  *sample.Fixture
 	pol plan.Policy
+	// clock is the start of the next publish: each publish starts later,
+	// so its statements have a higher sequence.
+	clock int64
 }
 
 func newWorld(t *testing.T) *world {
@@ -111,7 +114,7 @@ func (w *world) publishWith(t *testing.T, b bucket.Bucket, pol plan.Policy) *res
 	prep, probs, err := gate.Prepare(context.Background(), gate.Inputs{
 		AgeKey: w.fx.Key, SecretsDir: w.fx.SecretsDir, RepoSeedsDir: w.fx.SeedsDir,
 		Instances: instances, InstancesProblems: iprobs, Policy: pol,
-		Mtime: time.Unix(1700000000, 0).UTC(), TempDir: t.TempDir(),
+		Mtime: time.Unix(1700000000, 0).UTC(), TempDir: t.TempDir(), Start: w.tick(),
 	})
 	if err != nil || prep == nil || probs.HasErrors() {
 		t.Fatalf("prepare: %v %v", err, probs)
@@ -120,6 +123,15 @@ func (w *world) publishWith(t *testing.T, b bucket.Bucket, pol plan.Policy) *res
 	return publish.Publish(context.Background(), prep, publish.Options{
 		Bucket: b, Tool: manifest.Tool{Name: "clawdinator-bundle", Version: "test"},
 	})
+}
+
+// tick returns a publish start later than the one before.
+func (w *world) tick() time.Time {
+	if w.clock == 0 {
+		w.clock = 1800000000
+	}
+	w.clock++
+	return time.Unix(w.clock, 0)
 }
 
 // reencrypt gives secret name new ciphertext, to the fleet key.
@@ -138,6 +150,8 @@ func (w *world) reencrypt(t *testing.T, name, plaintext string) {
 type host struct {
 	root                          string
 	secretsDir, seedsDir, keyPath string
+	// stateDir holds the lock and the sequence records.
+	stateDir string
 }
 
 func newHost(t *testing.T) host {
@@ -148,6 +162,9 @@ func newHost(t *testing.T) host {
 		secretsDir: filepath.Join(root, "var/lib/clawd/nix-secrets"),
 		seedsDir:   filepath.Join(root, "var/lib/clawd/repo-seeds"),
 		keyPath:    filepath.Join(root, "etc/agenix/keys/clawdinator.agekey"),
+		// Outside the host root: a snapshot of the root is the
+		// installation; the state directory is install's own.
+		stateDir: filepath.Join(t.TempDir(), "clawdinator-bundle"),
 	}
 }
 
@@ -160,7 +177,7 @@ func (w *world) options(h host, b bucket.Bucket, prefix string) install.Options 
 func hostOptions(h host, b bucket.Bucket, prefix, pin string) install.Options {
 	return install.Options{
 		Bucket: b, Prefix: prefix, SecretsArchive: "secrets.tar.zst", SeedsArchive: "repo-seeds.tar.zst",
-		SecretsDir: h.secretsDir, SeedsDir: h.seedsDir, KeyPath: h.keyPath,
+		SecretsDir: h.secretsDir, SeedsDir: h.seedsDir, KeyPath: h.keyPath, StateDir: h.stateDir,
 		Pin: pin, Chown: true,
 	}
 }

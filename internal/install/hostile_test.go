@@ -131,7 +131,8 @@ func (w *world) plantVouched(t *testing.T, prefix string, seeds []byte, tarSHA s
 	v := w.put(t, prefix+"/repo-seeds.tar.zst", seeds)
 	st := w.statement(t, prefix)
 	sum := sha256.Sum256(seeds)
-	st.RepoSeeds = manifest.Seeds{Key: prefix + "/repo-seeds.tar.zst", Size: int64(len(seeds)), SHA256: hex.EncodeToString(sum[:]), TarSHA256: tarSHA}
+	st.Sequence++ // the key's holder vouches for a newer bundle
+	st.RepoSeeds = manifest.Seeds{Key: prefix + "/repo-seeds.tar.zst", Size: int64(len(seeds)), SHA256: hex.EncodeToString(sum[:]), TarSHA256: tarSHA, ContentSHA256: st.RepoSeeds.ContentSHA256}
 	c, probs := bundle.VerifySecrets(bytes.NewReader(w.get(t, prefix+"/secrets.tar.zst")), bundle.VerifyOptions{})
 	if probs.HasErrors() {
 		t.Fatal(probs)
@@ -277,8 +278,12 @@ func TestInstallDownloadFaults(t *testing.T) {
 			h := newHost(t)
 			mustInstall(t, w.options(h, w.open(t, startProxy(t, w, once)), prefix1))
 
-			// A new bundle to install, and every download of object cut.
+			// A new bundle to install, and every download of object cut
+			// (new seeds too: seeds the host has are not downloaded).
 			w.reencrypt(t, plan.DefaultRequired[3], "rotated "+object)
+			if err := os.WriteFile(filepath.Join(w.fx.SeedsDir, "openclaw", "NEW-"+object), []byte(object), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			w.publish(t, w.b)
 			before := snapshot(t, h.root)
 			res := run(t, w.options(h, w.open(t, startProxy(t, w, faultproxy.Always(faultproxy.ResetResponse, match))), prefix1))

@@ -2,16 +2,19 @@
 // host runs at boot instead of the boot script (docs/host.md). It installs
 // only a bundle it proved against a pinned key, and only whole:
 //
-//	pin ─▶ fetch secrets.tar.zst ─▶ prove it (key = pin, every secret
-//	decrypts, statement names the prefix) ─▶ already installed? stop
-//	─▶ fetch the repo-seeds object the statement names ─▶ extract into
-//	staging next to each destination ─▶ swap staging into place
+//	lock ─▶ pin ─▶ fetch secrets.tar.zst ─▶ prove it (key = pin, every
+//	secret decrypts, statement names the prefix) ─▶ sequence not below
+//	the host's record ─▶ already installed? stop ─▶ repo-seeds: keep the
+//	tree installed when the statement names it, else HEAD, then fetch at
+//	most its size + 1 ─▶ extract into staging ─▶ remove the sentinel, swap
+//	staging into place, write the record, write the sentinel
 //
 // Nothing at a destination changes until every check passed and every
 // staging copy is complete; a failure while swapping puts back what was
 // swapped. The sentinel records the statement installed, so a newer proven
 // bundle is picked up on the next run and an unchanged one costs one
-// download of the secrets archive.
+// download of the secrets archive. A run that does not install, with an
+// installation of the prefix in place, keeps it (Result.FailStatic).
 package install
 
 import (
@@ -28,6 +31,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
@@ -81,6 +85,26 @@ type Options struct {
 	AllowUnpinned bool
 	// Chown makes root own everything installed (install runs as root).
 	Chown bool
+	// StateDir holds the lock file and the sequence records (absolute;
+	// DefaultStateDir on hosts). It is made when missing and must not be
+	// writable by anyone but its owner.
+	StateDir string
+	// LockTimeout is how long to wait for another install's lock
+	// (0: DefaultLockTimeout).
+	LockTimeout time.Duration
+	// SequenceFloor is the lowest sequence this host installs: what an
+	// image bakes for hosts that have no record yet.
+	SequenceFloor uint64
+	// Strict is for runs that are not at boot (a refresh timer): a run
+	// that does not install fails, whatever is installed. Without it, a
+	// refusal or a failure with an installation of the prefix in place
+	// is fail static (Result.FailStatic).
+	Strict bool
+	// CheckOnly proves what the bucket holds against what is installed
+	// and writes nothing (no lock, no staging, no record): Result.Pending
+	// says whether a run would install something. Repo-seeds is not
+	// downloaded, only asked about (HEAD).
+	CheckOnly bool
 	// Events, when set, receives a step as it starts: "prefix" (Object:
 	// the prefix read from PrefixFile), "pin" (Object: the recipient,
 	// Detail: where it came from), "download" and "extract" (of Object),
@@ -116,6 +140,29 @@ type Result struct {
 	// AlreadyInstalled: the proven bundle is the one installed; nothing
 	// was changed and repo-seeds was not downloaded.
 	AlreadyInstalled bool `json:"alreadyInstalled"`
+	// Changed: something was installed (the boot script's "done").
+	Changed bool `json:"changed"`
+	// Pending (CheckOnly): the proven bundle is not the one installed; a
+	// run would install it.
+	Pending bool `json:"pending,omitempty"`
+	// Kept: the run did not install (a refusal, or it could not
+	// complete) and an installation of this prefix is in place, as it was
+	// (state.go, present). Without Strict, FailStatic: exit 0.
+	Kept bool `json:"kept,omitempty"`
+	// FailStatic: Kept at boot (not Strict, not CheckOnly, not a lock
+	// held by another install): the run keeps the installation and
+	// counts as a success (exit 0).
+	FailStatic bool `json:"failStatic,omitempty"`
+	// Reinitializing is the boot script's message when the sentinel is
+	// there for another prefix or without its marker ("" otherwise).
+	Reinitializing string `json:"reinitializing,omitempty"`
+	// Sequence is the proven statement's; Recorded the highest this host
+	// had installed from the prefix before the run (its record), if any.
+	Sequence uint64  `json:"sequence"`
+	Recorded *uint64 `json:"recordedSequence,omitempty"`
+	// SeedsKept: the statement names the repo-seeds tree already
+	// installed, which was neither downloaded nor extracted again.
+	SeedsKept bool `json:"seedsKept,omitempty"`
 	// Installed names the secrets installed; Removed those no longer in
 	// the bundle, removed from SecretsDir.
 	Installed []string `json:"installed,omitempty"`
@@ -132,16 +179,12 @@ type Result struct {
 // OK says whether the bundle is installed (now or before).
 func (r *Result) OK() bool { return r.Failure == nil && !r.Problems.HasErrors() }
 
+// KeptAtBoot says the run did not install but kept the installation in
+// place at boot: exit 0 (fail static).
+func (r *Result) KeptAtBoot() bool { return r.FailStatic }
+
 // Err returns why the run could not complete, when it could not.
 func (r *Result) Err() error { return r.Failure }
-
-// errLocked says another install holds the lock.
-var errLocked = errors.New("another install is running on this host")
-
-func exists(p string) bool {
-	_, err := os.Lstat(p)
-	return err == nil
-}
 
 // Run installs the current proven bundle at opt.Prefix from opt.Bucket, or
 // says why not: Check, then Install. An error is a usage error; everything
@@ -203,7 +246,8 @@ func Check(opt Options) (*Checked, error) {
 	return c, nil
 }
 
-// Install installs the current proven bundle from b.
+// Install installs the current proven bundle from b (with CheckOnly, says
+// whether it would).
 func (ch *Checked) Install(ctx context.Context, b bucket.Bucket) (*Result, error) {
 	if b == nil {
 		return nil, &problem.UsageError{Msg: "no bucket"}
@@ -216,15 +260,43 @@ func (ch *Checked) Install(ctx context.Context, b bucket.Bucket) (*Result, error
 		return res, nil
 	}
 	res.Pin = pin
-	// One install at a time per host: the lock is on the directory that
-	// holds SECRETS_DIR, once it exists (a first boot has nothing to race).
-	if lockOn := filepath.Dir(opt.SecretsDir); exists(lockOn) {
-		unlock, err := lockDir(lockOn)
+	// Whatever ends the run without installing: is an installation of
+	// this prefix still in place, as it was (fail static)?
+	defer func() {
+		if !res.OK() {
+			res.Kept = present(opt)
+			res.FailStatic = res.Kept && !opt.Strict && !opt.CheckOnly && !errors.Is(res.Failure, ErrLocked)
+		}
+	}()
+	// One install at a time per host, on a lock only root can take.
+	if !opt.CheckOnly {
+		if err := checkStateDir(opt.StateDir, true); err != nil {
+			res.Failure = fmt.Errorf("state directory: %w", err)
+			return res, nil
+		}
+		unlock, err := lock(ctx, opt.StateDir, opt.LockTimeout)
 		if err != nil {
-			res.Failure = fmt.Errorf("lock %s: %w", lockOn, err)
+			res.Failure = err
 			return res, nil
 		}
 		defer unlock()
+	} else if _, err := os.Lstat(opt.StateDir); err == nil {
+		if err := checkStateDir(opt.StateDir, false); err != nil {
+			res.Failure = fmt.Errorf("state directory: %w", err)
+			return res, nil
+		}
+	}
+	before := readPrior(opt)
+	if res.Reinitializing = before.reinit(opt.Prefix); res.Reinitializing != "" && !opt.CheckOnly {
+		event(opt, "reinit", res.Reinitializing)
+	}
+	rec, err := readRecord(opt.StateDir, opt.Prefix)
+	if err != nil {
+		res.Problems.Add(problem.Problem{File: RecordPath(opt.StateDir, opt.Prefix), Message: fmt.Sprintf("the sequence record cannot be read: %v", unwrapPath(err))})
+		return res, nil
+	}
+	if rec != nil {
+		res.Recorded = &rec.Sequence
 	}
 
 	// 1. The secrets archive, proven against the pin.
@@ -256,17 +328,52 @@ func (ch *Checked) Install(ctx context.Context, b bucket.Bucket) (*Result, error
 	digest := sha256.Sum256(c.Statement)
 	res.Statement = hex.EncodeToString(digest[:])
 	res.Instance = st.Instance
+	res.Sequence = st.Sequence
+
+	// 2. Never back: not below the record or the floor, and not the
+	// recorded number with another statement.
+	if msg := sequenceRule(rec, opt.SequenceFloor, st.Sequence, res.Statement, RecordPath(opt.StateDir, opt.Prefix)); msg != "" {
+		res.Problems.Add(problem.Problem{Object: res.Secrets.Key, Entry: bundle.StatementEntry, Message: msg})
+		return res, nil
+	}
+	newRecord := Record{Prefix: opt.Prefix, Sequence: st.Sequence, Statement: res.Statement}
 
 	// Staging left by a run that was killed: only ever install's own.
-	cleanStale(opt)
+	if !opt.CheckOnly {
+		cleanStale(opt)
+	}
 
-	// 2. Already installed: the sentinel and the files say so.
+	// 3. Already installed: the sentinel and the files say so.
 	if installed(opt, c, st, res.Statement) {
 		res.AlreadyInstalled = true
+		if !opt.CheckOnly && (rec == nil || *rec != newRecord) {
+			// A host installed before records existed (or by the boot
+			// script, then proven equal): record it now.
+			if err := writeRecord(opt.StateDir, newRecord); err != nil {
+				res.Failure = fmt.Errorf("record the sequence: %w", err)
+			}
+		}
 		return res, nil
 	}
 
-	// 3. The repo-seeds object, proven by its bytes, extracted in staging.
+	// 4. Repo-seeds: kept when the statement names the tree installed,
+	// else the object it names, proven by its bytes, extracted in staging.
+	seedsKept := before.statement != "" && before.hasMarker && before.marker == opt.Prefix &&
+		before.seeds == st.RepoSeeds.TarSHA256 && isDir(opt.SeedsDir)
+	if opt.CheckOnly {
+		res.Pending = true
+		res.SeedsKept = seedsKept
+		if !seedsKept {
+			res.Seeds = result.Object{Object: manifest.Object{Name: layout.SeedsObject, Key: st.RepoSeeds.Key}, Status: result.Checked}
+			sp, err := fetchSeeds(ctx, opt, st.RepoSeeds, &res.Seeds, &res.SeedsFrom, "")
+			if err != nil {
+				res.Failure = err
+			} else if sp.HasErrors() {
+				res.Problems = append(res.Problems, sp.In("", res.Seeds.Key)...)
+			}
+		}
+		return res, nil
+	}
 	// Staging goes when the run ends; directories made for it go too,
 	// unless the bundle was installed into them.
 	var created, stages []string
@@ -289,46 +396,52 @@ func (ch *Checked) Install(ctx context.Context, b bucket.Bucket) (*Result, error
 			return fail(err)
 		}
 	}
-	seedsStage, err := os.MkdirTemp(filepath.Dir(opt.SeedsDir), "."+filepath.Base(opt.SeedsDir)+".install-")
-	if err != nil {
-		return fail(err)
+	var swaps []swap
+	if seedsKept {
+		res.SeedsKept = true
+	} else {
+		seedsStage, err := os.MkdirTemp(filepath.Dir(opt.SeedsDir), "."+filepath.Base(opt.SeedsDir)+".install-")
+		if err != nil {
+			return fail(err)
+		}
+		stages = append(stages, seedsStage)
+		res.Seeds = result.Object{Object: manifest.Object{Name: layout.SeedsObject, Key: st.RepoSeeds.Key}, Status: result.Checked}
+		event(opt, "download", res.Seeds.Key)
+		sp, err := fetchSeeds(ctx, opt, st.RepoSeeds, &res.Seeds, &res.SeedsFrom, filepath.Join(seedsStage, "archive"))
+		if err != nil {
+			return fail(err)
+		}
+		if sp.HasErrors() {
+			res.Problems = append(res.Problems, sp.In("", res.Seeds.Key)...)
+			return res, nil
+		}
+		event(opt, "extract", res.Seeds.Key)
+		tree := filepath.Join(seedsStage, "tree")
+		stats, xp, err := extractSeeds(filepath.Join(seedsStage, "archive"), tree, opt.Chown)
+		if err != nil {
+			return fail(fmt.Errorf("extract %s into %s: %w", res.Seeds.Key, seedsStage, err))
+		}
+		if !xp.HasErrors() && stats.TarSHA256 != st.RepoSeeds.TarSHA256 {
+			xp.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", problem.Short(stats.TarSHA256), problem.Short(st.RepoSeeds.TarSHA256))})
+		}
+		if xp.HasErrors() {
+			res.Problems = append(res.Problems, xp.In("", res.Seeds.Key)...)
+			return res, nil
+		}
+		res.Seeds.Verified = true
+		res.Seeds.TarSHA256 = stats.TarSHA256
+		res.SeedsEntries = stats.Entries
+		swaps = append(swaps, swap{tree, opt.SeedsDir, "install.swap.seeds"})
 	}
-	stages = append(stages, seedsStage)
-	res.Seeds = result.Object{Object: manifest.Object{Name: layout.SeedsObject, Key: st.RepoSeeds.Key}, Status: result.Checked}
-	event(opt, "download", res.Seeds.Key)
-	sp, err := fetchSeeds(ctx, opt, st.RepoSeeds, &res.Seeds, &res.SeedsFrom, filepath.Join(seedsStage, "archive"))
-	if err != nil {
-		return fail(err)
-	}
-	if sp.HasErrors() {
-		res.Problems = append(res.Problems, sp.In("", res.Seeds.Key)...)
-		return res, nil
-	}
-	event(opt, "extract", res.Seeds.Key)
-	tree := filepath.Join(seedsStage, "tree")
-	stats, xp, err := extractSeeds(filepath.Join(seedsStage, "archive"), tree, opt.Chown)
-	if err != nil {
-		return fail(fmt.Errorf("extract %s into %s: %w", res.Seeds.Key, seedsStage, err))
-	}
-	if !xp.HasErrors() && stats.TarSHA256 != st.RepoSeeds.TarSHA256 {
-		xp.Add(problem.Problem{Message: fmt.Sprintf("unpacks to a tar stream with sha256 %s, the statement says %s", problem.Short(stats.TarSHA256), problem.Short(st.RepoSeeds.TarSHA256))})
-	}
-	if xp.HasErrors() {
-		res.Problems = append(res.Problems, xp.In("", res.Seeds.Key)...)
-		return res, nil
-	}
-	res.Seeds.Verified = true
-	res.Seeds.TarSHA256 = stats.TarSHA256
-	res.SeedsEntries = stats.Entries
 
-	// 4. The secrets directory and the key, staged next to theirs.
+	// 5. The secrets directory and the key, staged next to theirs.
 	secretsStage, err := os.MkdirTemp(filepath.Dir(opt.SecretsDir), "."+filepath.Base(opt.SecretsDir)+".install-")
 	if err != nil {
 		return fail(err)
 	}
 	stages = append(stages, secretsStage)
 	secretsTree := filepath.Join(secretsStage, "tree")
-	removed, err := stageSecrets(opt, c, st, secretsTree, res.Statement)
+	removed, err := stageSecrets(opt, c, st, secretsTree)
 	if err != nil {
 		return fail(err)
 	}
@@ -337,20 +450,21 @@ func (ch *Checked) Install(ctx context.Context, b bucket.Bucket) (*Result, error
 		return fail(err)
 	}
 	stages = append(stages, keyStage)
+	swaps = append(swaps, swap{keyStage, opt.KeyPath, "install.swap.key"}, swap{secretsTree, opt.SecretsDir, "install.swap.secrets"})
 
-	// 5. Swap: seeds, key, then the secrets directory with the sentinel.
+	// 6. Commit: the sentinel goes first, the swaps (repo-seeds, the key,
+	// SECRETS_DIR), the record, and the sentinel is written last. Killed
+	// anywhere in between, the host has no sentinel: not installed, for
+	// the boot script's test and for install's, until a run completes.
 	event(opt, "install", opt.Prefix)
-	if err := commit([]swap{
-		{tree, opt.SeedsDir, "install.swap.seeds"},
-		{keyStage, opt.KeyPath, "install.swap.key"},
-		{secretsTree, opt.SecretsDir, "install.swap.secrets"},
-	}); err != nil {
+	if err := commitMarked(opt, swaps, newRecord, Sentinel(opt.Prefix, res.Statement, st.RepoSeeds.TarSHA256)); err != nil {
 		return fail(err)
 	}
 	for _, s := range st.Secrets {
 		res.Installed = append(res.Installed, s.Name)
 	}
 	res.Removed = removed
+	res.Changed = true
 	return res, nil
 }
 
@@ -384,7 +498,7 @@ func checkOptions(opt Options) error {
 			return problem.Usagef("%s %q: want an object name without \"/\"", a.what, a.name)
 		}
 	}
-	dests := []struct{ what, p string }{{"SECRETS_DIR", opt.SecretsDir}, {"REPO_SEEDS_DIR", opt.SeedsDir}, {"AGE_KEY_PATH", opt.KeyPath}}
+	dests := []struct{ what, p string }{{"SECRETS_DIR", opt.SecretsDir}, {"REPO_SEEDS_DIR", opt.SeedsDir}, {"AGE_KEY_PATH", opt.KeyPath}, {"--state-dir", opt.StateDir}}
 	for i, d := range dests {
 		if !filepath.IsAbs(d.p) || filepath.Clean(d.p) != d.p || d.p == "/" || hasControl(d.p) {
 			return problem.Usagef("%s %q: want a clean absolute path", d.what, d.p)
@@ -558,9 +672,16 @@ func readSmall(p string, max int64) ([]byte, error) {
 	return data, nil
 }
 
-// Sentinel is what install writes to SECRETS_DIR/.bootstrap-ok.
-func Sentinel(prefix, statement string) []byte {
-	return []byte("clawdinator-bundle install\nprefix " + prefix + "\nstatement sha256:" + statement + "\n")
+// Sentinel is what install writes to SECRETS_DIR/.bootstrap-ok: the
+// prefix, the statement installed and the tar digest of the repo-seeds
+// tree installed with it (a later statement naming the same tree keeps it).
+func Sentinel(prefix, statement, seeds string) []byte {
+	return []byte("clawdinator-bundle install\nprefix " + prefix + "\nstatement sha256:" + statement + "\nseeds sha256:" + seeds + "\n")
+}
+
+func isDir(p string) bool {
+	fi, err := os.Lstat(p)
+	return err == nil && fi.IsDir()
 }
 
 // installed says whether the bundle proven (c, st) is the one installed:
@@ -569,7 +690,7 @@ func Sentinel(prefix, statement string) []byte {
 // directory exists.
 func installed(opt Options, c *bundle.SecretsContents, st *manifest.Statement, digest string) bool {
 	sentinel, err := readSmall(filepath.Join(opt.SecretsDir, SentinelName), 4096)
-	if err != nil || string(sentinel) != string(Sentinel(opt.Prefix, digest)) {
+	if err != nil || string(sentinel) != string(Sentinel(opt.Prefix, digest, st.RepoSeeds.TarSHA256)) {
 		return false
 	}
 	marker, err := readSmall(filepath.Join(opt.SecretsDir, PrefixMarkerName), 4096)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -151,7 +152,7 @@ func TestInstallIdempotent(t *testing.T) {
 
 	// Another install holding the lock: this one fails at once, and
 	// changes nothing.
-	lock, err := os.Open(filepath.Dir(h.secretsDir))
+	lock, err := os.Open(filepath.Join(h.stateDir, install.LockName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,8 +162,10 @@ func TestInstallIdempotent(t *testing.T) {
 	}
 	os.Remove(filepath.Join(h.secretsDir, install.SentinelName))
 	locked := snapshot(t, h.root)
-	res = run(t, w.options(h, b, prefix1))
-	if res.Failure == nil || !strings.Contains(res.Failure.Error(), "another install is running") {
+	opt := w.options(h, b, prefix1)
+	opt.LockTimeout = 200 * time.Millisecond
+	res = run(t, opt)
+	if !errors.Is(res.Failure, install.ErrLocked) {
 		t.Errorf("with the lock held: %v", res.Failure)
 	}
 	requireSame(t, "locked", locked, snapshot(t, h.root))

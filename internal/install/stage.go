@@ -27,39 +27,65 @@ import (
 // fetchSeeds downloads the repo-seeds object want names into file: the
 // current version when its bytes are the ones named, else the version the
 // manifest names when its bytes are. A manifest never chooses on its own:
-// whatever it names must match the statement too.
+// whatever it names must match the statement too. Every version is asked
+// about first (HEAD): one whose size is not the statement's, or whose
+// stored checksum is another, is not downloaded; one that is, is read
+// with Range: bytes=0-SIZE, so a planted object costs at most the named
+// size plus one byte. With file "", nothing is downloaded: the HEAD is
+// the answer (install --check).
 func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *result.Object, from *string, file string) (problem.List, error) {
 	var probs problem.List
-	cur, err := opt.Bucket.Head(ctx, want.Key, "")
+	// try asks about one version and, when it may be the one, downloads it:
+	// "" when it is, else why not.
+	seen := ""
+	try := func(version, which string) (string, error) {
+		head, err := opt.Bucket.Head(ctx, want.Key, version)
+		if err != nil {
+			return "", err
+		}
+		seen = head.VersionID
+		switch {
+		case head.Size != want.Size:
+			return fmt.Sprintf("the %s version %s is not the object the statement names: it is %d bytes, the statement says %d (not downloaded)",
+				which, problem.ShortVersion(head.VersionID), head.Size, want.Size), nil
+		case head.SHA256 != "" && head.SHA256 != want.SHA256:
+			return fmt.Sprintf("the %s version %s is not the object the statement names: the store's checksum is sha256 %s, the statement says %s (not downloaded)",
+				which, problem.ShortVersion(head.VersionID), problem.Short(head.SHA256), problem.Short(want.SHA256)), nil
+		}
+		if version == "" {
+			version = head.VersionID
+		}
+		if file == "" {
+			or.VersionID, or.Size = version, head.Size
+			*from = which
+			return "", nil
+		}
+		sum, size, err := download(ctx, opt.Bucket, want.Key, version, file, want.Size+1)
+		if err != nil {
+			return "", err
+		}
+		if sum != want.SHA256 || size != want.Size {
+			return fmt.Sprintf("the %s version %s is not the object the statement names: its bytes have sha256 %s (%d bytes read, at most %d asked for), the statement says %s (%d bytes)",
+				which, problem.ShortVersion(version), problem.Short(sum), size, want.Size+1, problem.Short(want.SHA256), want.Size), nil
+		}
+		or.VersionID, or.SHA256, or.Size = version, sum, size
+		*from = which
+		return "", nil
+	}
+
+	why, err := try("", "current")
+	current := seen
 	switch {
 	case errors.Is(err, bucket.ErrNotFound):
 		// A missing current version: the manifest may still name one.
 		probs.Add(problem.Problem{Message: "missing"})
 	case err != nil:
 		return nil, err
-	case cur.SHA256 != "" && (cur.SHA256 != want.SHA256 || cur.Size != want.Size):
-		// The store's checksum already says it is another object.
-		probs.Add(problem.Problem{Message: fmt.Sprintf("the current version %s is not the object the statement names: the store's checksum is sha256 %s (%d bytes), the statement says %s (%d bytes)",
-			problem.ShortVersion(cur.VersionID), problem.Short(cur.SHA256), cur.Size, problem.Short(want.SHA256), want.Size)})
+	case why == "":
+		return nil, nil
 	default:
-		sum, size, err := download(ctx, opt.Bucket, want.Key, cur.VersionID, file)
-		if errors.Is(err, bucket.ErrNotFound) {
-			// Gone since it was asked about: the manifest may name one.
-			probs.Add(problem.Problem{Message: "missing"})
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if sum == want.SHA256 && size == want.Size {
-			or.VersionID, or.SHA256, or.Size = cur.VersionID, sum, size
-			*from = "current"
-			return nil, nil
-		}
-		probs.Add(problem.Problem{Message: fmt.Sprintf("the current version %s is not the object the statement names: its bytes have sha256 %s (%d bytes), the statement says %s (%d bytes)",
-			problem.ShortVersion(cur.VersionID), problem.Short(sum), size, problem.Short(want.SHA256), want.Size)})
+		probs.Add(problem.Problem{Message: why})
 	}
-
 	// The manifest's version, if it names one with the right bytes.
 	mkey := layout.Key(opt.Prefix, layout.ManifestName)
 	m, err := proof.ReadManifest(ctx, opt.Bucket, mkey)
@@ -71,11 +97,11 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 		return probs, nil
 	}
 	mo := m.Object(layout.SeedsObject)
-	if mo == nil || mo.Key != want.Key || mo.VersionID == "" || mo.VersionID == cur.VersionID || mo.SHA256 != want.SHA256 {
+	if mo == nil || mo.Key != want.Key || mo.VersionID == "" || mo.VersionID == current || mo.SHA256 != want.SHA256 {
 		probs.Add(problem.Problem{Message: "and the manifest names no other version with the statement's bytes"})
 		return probs, nil
 	}
-	sum, size, err := download(ctx, opt.Bucket, want.Key, mo.VersionID, file)
+	why, err = try(mo.VersionID, "manifest")
 	if bucket.IsOperational(err) {
 		return nil, err
 	}
@@ -83,33 +109,31 @@ func fetchSeeds(ctx context.Context, opt Options, want manifest.Seeds, or *resul
 		probs.Add(problem.Problem{Message: fmt.Sprintf("and the version %s the manifest names cannot be read: %v", problem.ShortVersion(mo.VersionID), err)})
 		return probs, nil
 	}
-	if sum != want.SHA256 || size != want.Size {
-		probs.Add(problem.Problem{Message: fmt.Sprintf("and the version %s the manifest names has sha256 %s (%d bytes), not the statement's", problem.ShortVersion(mo.VersionID), problem.Short(sum), size)})
+	if why != "" {
+		probs.Add(problem.Problem{Message: "and " + why})
 		return probs, nil
 	}
-	or.VersionID, or.SHA256, or.Size = mo.VersionID, sum, size
-	*from = "manifest"
 	return nil, nil
 }
 
-// download writes key at version to file, hashing it, and tries again when
-// the transfer breaks off.
-func download(ctx context.Context, b bucket.Bucket, key, version, file string) (sum string, size int64, err error) {
+// download writes at most max bytes of key at version to file, hashing
+// them, and tries again when the transfer breaks off.
+func download(ctx context.Context, b bucket.Bucket, key, version, file string, max int64) (sum string, size int64, err error) {
 	for attempt := 1; ; attempt++ {
-		sum, size, err = downloadOnce(ctx, b, key, version, file)
+		sum, size, err = downloadOnce(ctx, b, key, version, file, max)
 		if !bucket.RetryRead(ctx, err, attempt) {
 			return sum, size, err
 		}
 	}
 }
 
-func downloadOnce(ctx context.Context, b bucket.Bucket, key, version, file string) (string, int64, error) {
+func downloadOnce(ctx context.Context, b bucket.Bucket, key, version, file string, max int64) (string, int64, error) {
 	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|noFollow, 0o600)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
-	rc, _, err := b.Get(ctx, key, version)
+	rc, _, err := bucket.GetFirst(ctx, b, key, version, max)
 	if err != nil {
 		return "", 0, err
 	}
@@ -149,15 +173,16 @@ func extractSeeds(archive, tree string, chown bool) (bundle.SeedsStats, problem.
 
 // stageSecrets builds the new SECRETS_DIR in dir: everything of the
 // current one that install does not own (hard links, same filesystem),
-// the statement's secrets, the prefix marker and the sentinel. It returns
+// the statement's secrets and the prefix marker; the sentinel is written
+// once everything is in place (commitMarked). It returns
 // the names of the secrets the current directory holds that the bundle no
 // longer does.
-func stageSecrets(opt Options, c *bundle.SecretsContents, st *manifest.Statement, dir, digest string) ([]string, error) {
+func stageSecrets(opt Options, c *bundle.SecretsContents, st *manifest.Statement, dir string) ([]string, error) {
 	if err := os.Mkdir(dir, secretsDirMode); err != nil {
 		return nil, err
 	}
 	owned := func(name string) bool {
-		return strings.HasSuffix(name, ".age") || name == SentinelName || name == PrefixMarkerName
+		return strings.HasSuffix(name, ".age") || name == SentinelName || name == PrefixMarkerName || strings.HasPrefix(name, "."+SentinelName+".install")
 	}
 	if err := linkTree(opt.SecretsDir, dir, owned); err != nil {
 		return nil, fmt.Errorf("carry over %s: %w", opt.SecretsDir, err)
@@ -170,9 +195,6 @@ func stageSecrets(opt Options, c *bundle.SecretsContents, st *manifest.Statement
 		}
 	}
 	if err := writeFile(filepath.Join(dir, PrefixMarkerName), []byte(opt.Prefix), markerMode, opt.Chown); err != nil {
-		return nil, err
-	}
-	if err := writeFile(filepath.Join(dir, SentinelName), Sentinel(opt.Prefix, digest), markerMode, opt.Chown); err != nil {
 		return nil, err
 	}
 	if err := chownIf(dir, opt.Chown); err != nil {
@@ -397,7 +419,7 @@ type swap struct{ staged, dest, point string }
 // one is kept under the staged name until the end; when a later step
 // fails, the earlier ones are exchanged back (or removed, where nothing
 // was there before).
-func commit(swaps []swap) error {
+func commit(swaps []swap) (restored bool, err error) {
 	type done struct {
 		swap
 		exchanged bool
@@ -427,9 +449,9 @@ func commit(swaps []swap) error {
 		}
 		if err != nil {
 			if uerr := undo(); uerr != nil {
-				return fmt.Errorf("install %s: %w; putting back what was swapped before it failed too, the host may be left mixed: %v", s.dest, err, uerr)
+				return false, fmt.Errorf("install %s: %w; putting back what was swapped before it failed too, the host may be left mixed (and is not marked installed): %v", s.dest, err, uerr)
 			}
-			return fmt.Errorf("install %s: %w (everything swapped before it was put back)", s.dest, err)
+			return true, fmt.Errorf("install %s: %w (everything swapped before it was put back)", s.dest, err)
 		}
 		did = append(did, done{s, exists})
 	}
@@ -438,7 +460,7 @@ func commit(swaps []swap) error {
 	for _, s := range swaps {
 		_ = syncDir(filepath.Dir(s.dest))
 	}
-	return nil
+	return true, nil
 }
 
 func syncDir(p string) error {
@@ -448,4 +470,73 @@ func syncDir(p string) error {
 	}
 	defer f.Close()
 	return f.Sync()
+}
+
+// commitMarked installs the staged swaps so that no one sees a mixed host
+// as installed: the sentinel is removed first, then the swaps run, then
+// the sequence record is written, and the sentinel last. Each step has a
+// fault point (internal/faults), the kill points of the crash tests:
+//
+//	install.unmark        before the sentinel is removed (nothing changed)
+//	install.swap.seeds    before repo-seeds is swapped (only when it is)
+//	install.swap.key      before the key is swapped
+//	install.swap.secrets  before SECRETS_DIR is swapped
+//	install.record        before the sequence record is written
+//	install.mark          before the sentinel is written
+//	install.cleanup       after it, before the old copies are removed
+//
+// When a swap fails, those before it are swapped back and the old sentinel
+// is put back: the host is as it was. A failure after the swaps leaves the
+// host without a sentinel, which the next run heals.
+func commitMarked(opt Options, swaps []swap, rec Record, sentinel []byte) error {
+	if err := faults.Point("install.unmark"); err != nil {
+		return err
+	}
+	sentinelPath := filepath.Join(opt.SecretsDir, SentinelName)
+	old, rerr := os.ReadFile(sentinelPath)
+	hadSentinel := rerr == nil
+	if hadSentinel {
+		if err := os.Remove(sentinelPath); err != nil {
+			return fmt.Errorf("remove the sentinel %s: %w", sentinelPath, err)
+		}
+		if err := syncDir(opt.SecretsDir); err != nil {
+			return fmt.Errorf("remove the sentinel %s: %w", sentinelPath, err)
+		}
+	}
+	if restored, err := commit(swaps); err != nil {
+		if hadSentinel && restored {
+			if werr := writeSentinel(opt, old); werr != nil {
+				return fmt.Errorf("%w; the sentinel could not be put back, so the host is not marked installed: %v", err, werr)
+			}
+		}
+		return err
+	}
+	if err := faults.Point("install.record"); err != nil {
+		return err
+	}
+	if err := writeRecord(opt.StateDir, rec); err != nil {
+		return fmt.Errorf("record the sequence in %s (the files are in place, not marked installed): %w", opt.StateDir, err)
+	}
+	if err := faults.Point("install.mark"); err != nil {
+		return err
+	}
+	if err := writeSentinel(opt, sentinel); err != nil {
+		return fmt.Errorf("write the sentinel (the files are in place, not marked installed): %w", err)
+	}
+	return faults.Point("install.cleanup")
+}
+
+// writeSentinel writes SECRETS_DIR/.bootstrap-ok in one rename.
+func writeSentinel(opt Options, data []byte) error {
+	p := filepath.Join(opt.SecretsDir, SentinelName)
+	tmp := filepath.Join(opt.SecretsDir, "."+SentinelName+".install-tmp")
+	os.Remove(tmp)
+	if err := writeFile(tmp, data, markerMode, opt.Chown); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(opt.SecretsDir)
 }

@@ -34,22 +34,14 @@ func syncTree(dir string) error {
 	return nil
 }
 
-// lockDir takes an exclusive lock on dir for as long as the run lasts,
-// without creating anything: a second install with the same destinations
-// fails at once instead of racing the first.
-func lockDir(dir string) (unlock func(), err error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
+// tryLock takes an exclusive flock on f without waiting: false when
+// another open file holds it.
+func tryLock(f *os.File) (bool, error) {
+	err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	if err == unix.EWOULDBLOCK {
+		return false, nil
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if err == unix.EWOULDBLOCK {
-			return nil, errLocked
-		}
-		return nil, &os.PathError{Op: "flock", Path: dir, Err: err}
-	}
-	return func() { f.Close() }, nil
+	return err == nil, err
 }
 
 // owner returns the owner of the file fi describes.

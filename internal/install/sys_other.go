@@ -5,6 +5,7 @@ package install
 import (
 	"errors"
 	"io/fs"
+	"os"
 )
 
 // Elsewhere than on Linux, Run refuses before any of these is called
@@ -18,6 +19,6 @@ func exchange(a, b string) error { return errLinuxOnly }
 
 func syncTree(dir string) error { return errLinuxOnly }
 
-func lockDir(dir string) (func(), error) { return nil, errLinuxOnly }
+func tryLock(f *os.File) (bool, error) { return false, errLinuxOnly }
 
 func owner(fi fs.FileInfo) (uid, gid int, ok bool) { return 0, 0, false }

@@ -61,6 +61,7 @@ func TestCheckOptions(t *testing.T) {
 	base := Options{
 		Bucket: dummyBucket{}, Prefix: "bootstrap/x", SecretsArchive: "secrets.tar.zst", SeedsArchive: "repo-seeds.tar.zst",
 		SecretsDir: "/var/lib/clawd/nix-secrets", SeedsDir: "/var/lib/clawd/repo-seeds", KeyPath: "/etc/agenix/keys/clawdinator.agekey",
+		StateDir: DefaultStateDir,
 	}
 	if err := checkOptions(base); err != nil {
 		t.Fatalf("the boot script's paths: %v", err)
@@ -78,6 +79,9 @@ func TestCheckOptions(t *testing.T) {
 		"archive empty":          func(o *Options) { o.SecretsArchive = "" },
 		"bad prefix":             func(o *Options) { o.Prefix = "/x" },
 		"control in a directory": func(o *Options) { o.SecretsDir = "/var/lib/\x1b" },
+		"no state dir":           func(o *Options) { o.StateDir = "" },
+		"state dir in secrets":   func(o *Options) { o.StateDir = "/var/lib/clawd/nix-secrets/state" },
+		"secrets in state dir":   func(o *Options) { o.StateDir = "/var/lib/clawd" },
 	} {
 		o := base
 		mod(&o)
@@ -148,14 +152,84 @@ func TestCleanStale(t *testing.T) {
 	}
 }
 
-// TestSentinel: the sentinel names the prefix and the statement, and
-// differs when either does.
+// TestSentinel: the sentinel names the prefix, the statement and the
+// seeds tree, and differs when any does.
 func TestSentinel(t *testing.T) {
-	a := string(Sentinel("bootstrap/x", "aa"))
-	if !strings.Contains(a, "prefix bootstrap/x\n") || !strings.Contains(a, "statement sha256:aa\n") {
+	a := string(Sentinel("bootstrap/x", "aa", "cc"))
+	if !strings.Contains(a, "prefix bootstrap/x\n") || !strings.Contains(a, "statement sha256:aa\n") || !strings.Contains(a, "seeds sha256:cc\n") {
 		t.Errorf("sentinel %q", a)
 	}
-	if a == string(Sentinel("bootstrap/y", "aa")) || a == string(Sentinel("bootstrap/x", "ab")) {
-		t.Error("the sentinel does not tell prefixes or statements apart")
+	if a == string(Sentinel("bootstrap/y", "aa", "cc")) || a == string(Sentinel("bootstrap/x", "ab", "cc")) || a == string(Sentinel("bootstrap/x", "aa", "cd")) {
+		t.Error("the sentinel does not tell prefixes, statements or seeds apart")
+	}
+}
+
+// TestSequenceRule: lower than the record or the floor is refused, equal
+// to the record only with its statement, and a record above the floor
+// rules; each refusal names both numbers.
+func TestSequenceRule(t *testing.T) {
+	a, b := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	rec := &Record{Prefix: "p", Sequence: 5, Statement: a}
+	for _, tc := range []struct {
+		name  string
+		rec   *Record
+		floor uint64
+		seq   uint64
+		dig   string
+		want  string
+	}{
+		{"no record, no floor, v1", nil, 0, 0, a, ""},
+		{"no record, at the floor", nil, 3, 3, a, ""},
+		{"no record, below the floor", nil, 3, 2, a, "sequence 2 is lower than 3, the floor"},
+		{"above the record", rec, 0, 6, b, ""},
+		{"the record's statement", rec, 0, 5, a, ""},
+		{"the record's number, another statement", rec, 0, 5, b, "sequence 5 is the one this host installed (F) with another statement (sha256 bbbbbbbbbbbb, installed aaaaaaaaaaaa)"},
+		{"below the record", rec, 0, 4, a, "sequence 4 is lower than 5, the highest this host installed from this prefix (F)"},
+		{"below the record, above the floor", rec, 2, 4, a, "lower than 5"},
+		{"at the record, below the floor", rec, 7, 5, a, "sequence 5 is lower than 7, the floor"},
+		{"above the floor, record higher", rec, 7, 6, a, "sequence 6 is lower than 7, the floor"},
+	} {
+		got := sequenceRule(tc.rec, tc.floor, tc.seq, tc.dig, "F")
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestRecord: a record reads back as written, under its prefix's escaped
+// name; anything else is refused.
+func TestRecord(t *testing.T) {
+	dir := t.TempDir()
+	r := Record{Prefix: "bootstrap/clawdinator-1", Sequence: 1800000000, Statement: strings.Repeat("c", 64)}
+	if got, err := readRecord(dir, r.Prefix); got != nil || err != nil {
+		t.Fatalf("no record: %v %v", got, err)
+	}
+	if err := writeRecord(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if p := RecordPath(dir, r.Prefix); filepath.Base(p) != "bootstrap%2Fclawdinator-1.sequence" {
+		t.Errorf("record at %s", p)
+	}
+	if got, err := readRecord(dir, r.Prefix); err != nil || got == nil || *got != r {
+		t.Fatalf("read back: %+v %v", got, err)
+	}
+	if got, err := readRecord(dir, "bootstrap/clawdinator-2"); got != nil || err != nil {
+		t.Errorf("another prefix: %v %v", got, err)
+	}
+	good := string(r.marshal())
+	for name, bad := range map[string]string{
+		"another prefix inside": strings.Replace(good, "prefix bootstrap/clawdinator-1", "prefix bootstrap/x", 1),
+		"no number":             strings.Replace(good, "sequence 1800000000", "sequence x", 1),
+		"negative":              strings.Replace(good, "sequence 1800000000", "sequence -1", 1),
+		"short digest":          strings.Replace(good, strings.Repeat("c", 64), "cc", 1),
+		"no header":             strings.Replace(good, "clawdinator-bundle sequence record\n", "", 1),
+		"trailing line":         good + "x\n",
+	} {
+		if err := os.WriteFile(RecordPath(dir, r.Prefix), []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := readRecord(dir, r.Prefix); err == nil {
+			t.Errorf("%s: read as %+v", name, got)
+		}
 	}
 }

@@ -16,8 +16,8 @@ func TestStatement(t *testing.T) {
 	a := bundle.SecretInfo{Name: "a.age", Size: 1, SHA256: sum("a")}
 	b := bundle.SecretInfo{Name: "b.age", Size: 2, SHA256: sum("b")}
 	good := manifest.Statement{
-		Instance: "clawdinator-1", BootstrapPrefix: "bootstrap/clawdinator-1", Secrets: []bundle.SecretInfo{a, b},
-		RepoSeeds: manifest.Seeds{Key: "bootstrap/clawdinator-1/repo-seeds.tar.zst", Size: 3, SHA256: sum("c"), TarSHA256: sum("d")},
+		Instance: "clawdinator-1", BootstrapPrefix: "bootstrap/clawdinator-1", Sequence: 1, Secrets: []bundle.SecretInfo{a, b},
+		RepoSeeds: manifest.Seeds{Key: "bootstrap/clawdinator-1/repo-seeds.tar.zst", Size: 3, SHA256: sum("c"), TarSHA256: sum("d"), ContentSHA256: sum("e")},
 	}
 	with := func(f func(*manifest.Statement)) []byte {
 		st := good
