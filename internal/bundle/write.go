@@ -14,6 +14,8 @@ package bundle
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -240,17 +242,28 @@ func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, er
 				probs.Errorf("", p, "%s", msg)
 				return nil
 			}
-			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, target, 0o777
+			sum := sha256.Sum256([]byte(target))
+			h.Typeflag, h.Linkname, h.Mode, h.ModTime = tar.TypeSymlink, target, 0o777, entryMtime(sum[:])
 			return tw.WriteHeader(h)
 		case mode.IsRegular():
-			h.Typeflag, h.Size = tar.TypeReg, info.Size()
+			// The mtime follows the content (entryMtime): hash the file
+			// first, then check the bytes archived are the ones hashed.
+			sum, err := fsc.sum(p)
+			if err != nil {
+				return err
+			}
+			h.Typeflag, h.Size, h.ModTime = tar.TypeReg, info.Size(), entryMtime(sum)
 			if err := tw.WriteHeader(h); err != nil {
 				return err
 			}
 			scan := !allowed(rel, opt.AllowKeys)
-			n, kind, truncated, err := fsc.archiveFile(tw, p, rel, info.Size(), scan)
+			again := sha256.New()
+			n, kind, truncated, err := fsc.archiveFile(io.MultiWriter(tw, again), p, rel, info.Size(), scan)
 			if err != nil {
 				return err
+			}
+			if !bytes.Equal(again.Sum(nil), sum) {
+				return fmt.Errorf("read %s: file changed while archiving", p)
 			}
 			switch {
 			case kind != "":
@@ -275,6 +288,30 @@ func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, er
 		return probs, err
 	}
 	return probs, check.end()
+}
+
+// entryMtime is the mtime of a seeds entry whose content (a file's bytes,
+// a symlink's target) has the SHA-256 sum: the first 30 bits of sum, in
+// seconds since 1970 (so always before 2004, never in the future). A
+// change of content changes the mtime (but for a chance of 2^-30), so that
+// rsync -a, which skips a file of unchanged size and mtime, never skips a
+// changed file (docs/bundle.md).
+func entryMtime(sum []byte) time.Time {
+	return time.Unix(int64(binary.BigEndian.Uint32(sum)>>2), 0).UTC()
+}
+
+// sum returns the SHA-256 of the file at p.
+func (s *fileScan) sum(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, f, s.buf); err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	return h.Sum(nil), nil
 }
 
 // fileScan copies files into the archive while scanning them for keys.
