@@ -249,6 +249,41 @@ func New(ctx context.Context, c Config) (*S3, error) {
 // x-amz-meta-sha256. Encryption follows Config.SSE. It returns the object
 // written, with the version id the server assigned.
 func (s *S3) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte) (Object, error) {
+	return s.put(ctx, key, body, size, sum, nil)
+}
+
+// PutIf is Put on a condition: the object current at key has the ETag
+// ifMatch (If-Match), or, when ifMatch is "", there is none
+// (If-None-Match: *). A write refused for its condition stores nothing
+// and returns an error that IsConditionFailed reports.
+func (s *S3) PutIf(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte, ifMatch string) (Object, error) {
+	return s.put(ctx, key, body, size, sum, func(in *s3.PutObjectInput) {
+		if ifMatch == "" {
+			in.IfNoneMatch = aws.String("*")
+		} else {
+			in.IfMatch = aws.String(`"` + ifMatch + `"`)
+		}
+	})
+}
+
+// IsConditionFailed reports an error of PutIf whose condition did not
+// hold: another writer changed the object (412 PreconditionFailed, or 409
+// ConditionalRequestConflict for a write that raced another).
+func IsConditionFailed(err error) bool {
+	if err == nil {
+		return false
+	}
+	if ae := apiError(err); ae != nil {
+		switch ae.ErrorCode() {
+		case "PreconditionFailed", "ConditionalRequestConflict":
+			return true
+		}
+	}
+	code := statusCode(err)
+	return code == 412
+}
+
+func (s *S3) put(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte, cond func(*s3.PutObjectInput)) (Object, error) {
 	fail := func(err error) (Object, error) { return Object{}, s.fail("put", key, "", err) }
 	if size < 0 {
 		return fail(fmt.Errorf("negative size %d", size))
@@ -278,6 +313,9 @@ func (s *S3) Put(ctx context.Context, key string, body io.ReadSeeker, size int64
 	}
 	in.ServerSideEncryption, in.SSEKMSKeyId = s.sse()
 	in.ExpectedBucketOwner = s.owner()
+	if cond != nil {
+		cond(in)
+	}
 	out, err := s.client.PutObject(ctx, in)
 	if err != nil {
 		return fail(err)
