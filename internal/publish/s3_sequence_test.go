@@ -3,6 +3,7 @@ package publish_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"strings"
 	"sync"
@@ -189,5 +190,45 @@ func TestConcurrentPublishes(t *testing.T) {
 		// The same bytes but for the sequence: the second found nothing
 		// current and must not write over the first.
 		t.Fatal("a second first publish wrote over the first")
+	}
+}
+
+// noVersions is a bucket that may not list versions.
+type noVersions struct{ *bucket.S3 }
+
+func (noVersions) Versions(context.Context, string, int) ([]bucket.Object, error) {
+	return nil, errors.New("AccessDenied: s3:ListBucketVersions")
+}
+
+// TestVerifyReportsRollback: one CopyObject of an older genuine secrets
+// archive over the current one makes verify report it as older than a
+// version still in the bucket, naming both numbers; a bucket that may not
+// list versions gets a warning that says so.
+func TestVerifyReportsRollback(t *testing.T) {
+	w := newSequenceWorld(t)
+	w.publish(1_000_000)
+	in := sample.Instances[0]
+	k := layout.Key("bootstrap/"+in, layout.SecretsObject)
+	old, err := w.b.Head(context.Background(), k, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.f.reencrypt(t, "clawdinator-telegram-allow-from.age", sample.Canary+"new")
+	w.publish(2_000_000)
+	s3RequireClean(t, "verify before the replay", s3Verify(t, w.b, w.f, w.f.Recipient))
+
+	if _, err := w.b.Copy(context.Background(), k, old.VersionID, k); err != nil {
+		t.Fatal(err)
+	}
+	res := s3Verify(t, w.b, w.f, w.f.Recipient)
+	s3RequireProblems(t, res, in, k, "is older than a version still in the bucket: the current statement has sequence 1000000, version .* has 2000000")
+
+	res = s3Verify(t, noVersions{w.b.S3}, w.f, w.f.Recipient)
+	found := false
+	for _, p := range res.Problems.Warnings() {
+		found = found || strings.Contains(p.Message, "cannot list this object's versions, so a rolled-back (replayed) archive would go unseen") && strings.Contains(p.Message, "s3:ListBucketVersions")
+	}
+	if !found {
+		t.Errorf("no warning that versions could not be listed:\n%s", s3Render(res.Problems))
 	}
 }
