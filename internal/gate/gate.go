@@ -11,6 +11,7 @@ package gate
 import (
 	"bytes"
 	"context"
+	"maps"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -86,7 +87,18 @@ type Current struct {
 	// carries. A manifest is no proof: the hint is believed only when the
 	// archive built here from it, with the key, has the store's checksum.
 	Hint *manifest.Statement
+	// Manifest is the manifest read at the start, when it names this
+	// version: publish need not write it again when nothing changed.
+	Manifest *manifest.Manifest
+	// data is the archive built from Hint that proved it.
+	data []byte
 }
+
+// Settled reports whether the instance's current secrets archive was
+// proven by the store's checksum of an archive built here, and the new
+// statement is the same: its bundle is unchanged, as far as the start of
+// the run could tell.
+func (c Current) Settled() bool { return c.data != nil }
 
 // Archive is one built archive.
 type Archive struct {
@@ -224,15 +236,16 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 	var current map[string]Current
 	proven := map[string]*manifest.Statement{}
 	if in.Published != nil && key != nil && !probs.HasErrors() && ctx.Err() == nil {
-		current = in.Published.Current()
+		current = maps.Clone(in.Published.Current())
 		var unproven []string
 		for _, ip := range p.Instances {
 			cur, ok := current[ip.Name]
 			if !ok {
 				continue
 			}
-			if st := provenByChecksum(key, cur, ip.Name, ip.BootstrapPrefix, ciphertexts, in.Mtime); st != nil {
+			if st, data := provenByChecksum(key, cur, ip.Name, ip.BootstrapPrefix, ciphertexts, in.Mtime); st != nil {
 				proven[ip.Name] = st
+				current[ip.Name] = Current{VersionID: cur.VersionID, ETag: cur.ETag, SHA256: cur.SHA256, Size: cur.Size, Hint: cur.Hint, Manifest: cur.Manifest, data: data}
 			} else {
 				unproven = append(unproven, ip.Name)
 			}
@@ -309,6 +322,14 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 			},
 		}
 		st.Sequence = Sequence(floor, st, proven[ip.Name])
+		if cur := current[ip.Name]; cur.data != nil && bytes.Equal(st.Marshal(), cur.Hint.Marshal()) {
+			// Unchanged: the archive proven by the store's checksum is
+			// the one this statement makes, already built.
+			out.Secrets[ip.Name] = &Archive{Size: int64(len(cur.data)), SHA256: sha256.Sum256(cur.data), Data: cur.data}
+			out.SecretInfo[ip.Name] = infos
+			out.Statements[ip.Name] = &st
+			continue
+		}
 		var buf bytes.Buffer
 		if err := bundle.WriteSecrets(&buf, canonical, st.Marshal(), files, in.Mtime); err != nil {
 			out.Close()
@@ -360,29 +381,29 @@ func Sequence(floor uint64, st manifest.Statement, cur *manifest.Statement) uint
 // byte, the version current in the bucket by the store's checksum: the
 // key then vouches for it as if it had been downloaded and proven. It
 // returns nil otherwise.
-func provenByChecksum(key *agekey.Key, cur Current, instance, prefix string, ciphertexts map[string][]byte, mtime time.Time) *manifest.Statement {
+func provenByChecksum(key *agekey.Key, cur Current, instance, prefix string, ciphertexts map[string][]byte, mtime time.Time) (*manifest.Statement, []byte) {
 	st := cur.Hint
 	if st == nil || cur.SHA256 == "" || st.Format != manifest.StatementFormat || st.Instance != instance || st.BootstrapPrefix != prefix ||
 		st.RepoSeeds.Key != layout.Key(prefix, layout.SeedsObject) {
-		return nil
+		return nil, nil
 	}
 	var files []bundle.SecretFile
 	for _, s := range st.Secrets {
 		data, ok := ciphertexts[s.Name]
 		if sum := sha256.Sum256(data); !ok || hex.EncodeToString(sum[:]) != s.SHA256 || int64(len(data)) != s.Size {
-			return nil
+			return nil, nil
 		}
 		files = append(files, bundle.SecretFile{Name: s.Name, Data: data})
 	}
 	var buf bytes.Buffer
 	if err := bundle.WriteSecrets(&buf, key.Canonical(), st.Marshal(), files, mtime); err != nil {
-		return nil
+		return nil, nil
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	if hex.EncodeToString(sum[:]) != cur.SHA256 || int64(buf.Len()) != cur.Size {
-		return nil
+		return nil, nil
 	}
-	return st
+	return st, buf.Bytes()
 }
 
 // reusableSeeds returns the bucket's repo-seeds archive of a tree with the

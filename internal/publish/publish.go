@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -181,7 +182,12 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	} else {
 		_, st, p, err = proof.Secrets(ctx, opt.Bucket, secObj, vo, ip.Name, ip.BootstrapPrefix)
 	}
-	if err == nil && st != nil {
+	// Both objects unchanged: the HEADs that found them so are the proof
+	// of the seeds (the store's checksum of the current version is the
+	// statement's) and say both are current.
+	unchangedPair := secObj.Status == result.Unchanged && seedsObj.Status == result.Unchanged && !opt.DeepVerify && st != nil &&
+		st.RepoSeeds.SHA256 == seedsObj.SHA256 && st.RepoSeeds.Size == seedsObj.Size
+	if err == nil && st != nil && !unchangedPair {
 		var sp problem.List
 		sp, err = proof.Seeds(ctx, opt.Bucket, seedsObj, st.RepoSeeds, opt.DeepVerify)
 		probs = append(probs, sp.In(ip.Name, seedsObj.Key)...)
@@ -189,7 +195,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	p.In(ip.Name, secObj.Key)
 	probs = append(p, probs...)
 	for _, or := range []*result.Object{seedsObj, secObj} {
-		if err != nil {
+		if err != nil || unchangedPair {
 			break
 		}
 		var cp problem.List
@@ -220,6 +226,13 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	for _, or := range []*result.Object{secObj, seedsObj} {
 		m.Objects = append(m.Objects, or.Manifested())
 	}
+	if unchangedPair && sameManifest(prep.Current[ip.Name].Manifest, m) {
+		// Nothing changed, and the manifest already names these
+		// versions: it stays, with the run that wrote them.
+		ir.Manifest = prep.Current[ip.Name].Manifest
+		ir.Verified = true
+		return ir, probs, true
+	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	data = append(data, '\n')
 	emit("manifest", layout.ManifestName, 0, 0)
@@ -233,6 +246,24 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	ir.Manifest = m
 	ir.Verified = true
 	return ir, probs, true
+}
+
+// sameManifest says whether old, the manifest read at the start, records
+// what m would: the same instance, prefix, key, secrets, statement and
+// objects (versions and digests), whatever run wrote it.
+func sameManifest(old, m *manifest.Manifest) bool {
+	if old == nil || old.Statement == nil || m.Statement == nil || old.FormatVersion != m.FormatVersion || old.Instance != m.Instance ||
+		old.BootstrapPrefix != m.BootstrapPrefix || old.Recipient != m.Recipient || len(old.Objects) != len(m.Objects) ||
+		!bytes.Equal(old.Statement.Marshal(), m.Statement.Marshal()) || !slices.Equal(old.Secrets, m.Secrets) {
+		return false
+	}
+	for i := range m.Objects {
+		a, b := old.Objects[i], m.Objects[i]
+		if a.Name != b.Name || a.Key != b.Key || a.Size != b.Size || a.SHA256 != b.SHA256 || a.VersionID != b.VersionID || a.TarSHA256 != b.TarSHA256 {
+			return false
+		}
+	}
+	return true
 }
 
 // putSecrets writes an instance's secrets archive. Publishing to a bucket,
@@ -350,7 +381,7 @@ func FindCurrent(ctx context.Context, b bucket.Bucket, instances []plan.Instance
 			cur := gate.Current{VersionID: obj.VersionID, ETag: obj.ETag, SHA256: obj.SHA256, Size: obj.Size}
 			if m, err := proof.ReadManifest(ctx, b, layout.Key(in.BootstrapPrefix, layout.ManifestName)); err == nil {
 				if mo := m.Object(layout.SecretsObject); mo != nil && mo.VersionID == obj.VersionID && mo.SHA256 == obj.SHA256 {
-					cur.Hint = m.Statement
+					cur.Hint, cur.Manifest = m.Statement, m
 				}
 			}
 			mu.Lock()
