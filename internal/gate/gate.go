@@ -11,11 +11,11 @@ package gate
 import (
 	"bytes"
 	"context"
-	"maps"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"sync"
 	"time"
