@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -231,4 +234,82 @@ func TestVerifyReportsRollback(t *testing.T) {
 	if !found {
 		t.Errorf("no warning that versions could not be listed:\n%s", s3Render(res.Problems))
 	}
+}
+
+// gitIn runs git in dir with a fixed identity and no user configuration.
+func gitIn(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(s3Tool(t, "git"), args...)
+	cmd.Dir = dir
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.org")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// TestPublishReusesReclonedSeeds: the fleet clones its repositories afresh
+// on every run. A clone of the same commit with other pack files reuses
+// the published seeds (nothing archived, compressed or uploaded: every
+// object unchanged); a new commit is uploaded.
+func TestPublishReusesReclonedSeeds(t *testing.T) {
+	w := newSequenceWorld(t)
+	up := t.TempDir()
+	if err := os.WriteFile(filepath.Join(up, "README.md"), []byte("fleet\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, up, "init", "-q", "-b", "main")
+	gitIn(t, up, "add", "-A")
+	gitIn(t, up, "commit", "-qm", "one")
+	// reclone clones again and repacks at a zlib level: other pack bytes.
+	packs := map[string]bool{}
+	reclone := func(level string) {
+		t.Helper()
+		dst := filepath.Join(w.f.SeedsDir, "upstream")
+		if err := os.RemoveAll(dst); err != nil {
+			t.Fatal(err)
+		}
+		gitIn(t, w.f.SeedsDir, "clone", "-q", "--depth", "1", "file://"+up, "upstream")
+		gitIn(t, dst, "-c", "repack.updateServerInfo=false", "-c", "pack.compression="+level, "repack", "-q", "-adF")
+		names, _ := filepath.Glob(filepath.Join(dst, ".git/objects/pack/*.pack"))
+		for _, n := range names {
+			data, _ := os.ReadFile(n)
+			packs[string(data)] = true
+		}
+	}
+	reclone("0")
+	first, _ := w.publish(1_000_000)
+
+	reclone("9")
+	if len(packs) != 2 {
+		t.Fatalf("%d distinct pack files over two clones: the test proves nothing", len(packs))
+	}
+	prep := w.prepare(2_000_000)
+	if prep.Seeds.Source == nil || prep.OpenSeeds() != nil || prep.Seeds.Hex() != first.Seeds.Hex() {
+		t.Fatalf("a re-clone of the same commit was archived again (source %+v)", prep.Seeds.Source)
+	}
+	res := publish.Publish(context.Background(), prep, s3Options(w.b))
+	s3RequireClean(t, "publish after a re-clone", res)
+	for _, ir := range res.Instances {
+		for _, o := range ir.Objects {
+			if o.Status != result.Unchanged {
+				t.Errorf("%s %s: %s after a re-clone of the same commit", ir.Instance, o.Name, o.Status)
+			}
+		}
+	}
+	w.requireSequence(prep, 1_000_000)
+
+	gitIn(t, up, "commit", "-q", "--allow-empty", "-m", "two")
+	reclone("0")
+	prep, res = w.publish(3_000_000)
+	if prep.Seeds.Source != nil || prep.Seeds.Hex() == first.Seeds.Hex() {
+		t.Fatal("a new commit was taken for the published seeds")
+	}
+	for _, ir := range res.Instances {
+		if s := ir.Objects[1]; s.Status != result.Uploaded {
+			t.Errorf("%s: seeds %s after a new commit", ir.Instance, s.Status)
+		}
+	}
+	w.requireSequence(prep, 3_000_000)
 }
