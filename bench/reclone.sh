@@ -116,10 +116,11 @@ done
 head -c 1M /dev/urandom >"$fl/repo-seeds/data/blob.bin"
 : >"$work/t_full"; : >"$work/t_unch"
 for i in $(seq "$FLEET_RUNS"); do
-	# Force full uploads: nothing current under the fleet's prefixes.
-	"${aws[@]}" --only-show-errors s3 rm --recursive "s3://$S3_BUCKET/bootstrap/fleet-" >/dev/null
+	# Force full uploads: nothing current under the prefixes.
+	"${aws[@]}" --only-show-errors s3 rm --recursive "s3://$S3_BUCKET/bootstrap/" >/dev/null
 	f=$(ours "$fl"); echo "$f" >>"$work/t_full"
 	full_statuses=$(jq -r '[.instances[].objects[].status] | group_by(.) | map("\(.[0])=\(length)") | join(" ")' "$work/ours.json")
+	[ "$full_statuses" = "uploaded=$((2 * FLEET))" ] || { log "the full publish was not full: $full_statuses"; exit 1; }
 	u=$(ours "$fl"); echo "$u" >>"$work/t_unch"
 	unch_statuses=$(jq -r '[.instances[].objects[].status] | group_by(.) | map("\(.[0])=\(length)") | join(" ")' "$work/ours.json")
 	log "  run $i: full ${f}s ($full_statuses)  unchanged ${u}s ($unch_statuses)"

@@ -26,6 +26,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -50,6 +51,9 @@ type SecretFile struct {
 	Data []byte
 }
 
+// secretsEncoders holds the single-threaded encoders WriteSecrets reuses.
+var secretsEncoders sync.Pool
+
 // newEncoder returns a zstd writer with the settings every archive uses.
 // Output is deterministic for a given input and level.
 func newEncoder(w io.Writer, concurrency int) (*zstd.Encoder, error) {
@@ -69,10 +73,21 @@ func newEncoder(w io.Writer, concurrency int) (*zstd.Encoder, error) {
 // tests make such bundles, as older versions did), then secrets/ and each
 // file in name order.
 func WriteSecrets(w io.Writer, key, statement []byte, secrets []SecretFile, mtime time.Time) error {
-	zw, err := newEncoder(w, 1)
-	if err != nil {
-		return err
+	// Making an encoder costs more than a small archive does: they are
+	// reused (Reset starts an independent stream, the same bytes).
+	zw, _ := secretsEncoders.Get().(*zstd.Encoder)
+	if zw == nil {
+		var err error
+		if zw, err = newEncoder(w, 1); err != nil {
+			return err
+		}
+	} else {
+		zw.Reset(w)
 	}
+	defer func() {
+		zw.Reset(nil)
+		secretsEncoders.Put(zw)
+	}()
 	// The dialect check sees every byte before the output does.
 	check := &tarCheck{writing: true}
 	tw := tar.NewWriter(io.MultiWriter(check, zw))
