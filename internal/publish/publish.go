@@ -275,26 +275,25 @@ func sameManifest(old, m *manifest.Manifest) bool {
 	return true
 }
 
-// putSecrets writes an instance's secrets archive. Publishing to a bucket,
-// it writes only over the version current when the run started, whose
-// statement ordered this one (If-Match on its ETag; If-None-Match when
-// there was none): two publishes of one instance at once cannot both
-// land, and the later start cannot lose to the earlier.
+// putSecrets writes an instance's secrets archive. Publishing to a bucket
+// where one was current when the run started, it writes only over that
+// version, whose statement ordered this one (If-Match on its ETag): two
+// publishes of one instance at once cannot both land. Where none was
+// current the write is unconditional: stores differ on whether a key
+// whose current version is a delete marker "exists" for If-None-Match
+// (versitygw says it does), and two first publishes order nothing a host
+// has installed.
 func putSecrets(ctx context.Context, b bucket.Bucket, k string, body io.ReadSeeker, arch *gate.Archive, prep *gate.Prepared, instance string) (bucket.Object, error) {
 	cb, ok := b.(interface {
 		PutIf(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte, ifMatch string) (bucket.Object, error)
 	})
 	cur, had := prep.Current[instance]
-	if !ok || prep.Current == nil || had && cur.ETag == "" {
+	if !ok || !had || cur.ETag == "" {
 		return b.Put(ctx, k, body, arch.Size, arch.SHA256)
 	}
 	obj, err := cb.PutIf(ctx, k, body, arch.Size, arch.SHA256, cur.ETag)
 	if bucket.IsConditionFailed(err) {
-		was := "there was none"
-		if had {
-			was = "it was version " + problem.ShortVersion(cur.VersionID)
-		}
-		return obj, fmt.Errorf("another publish wrote %s after this run started (%s): nothing was written over it; run again once that publish is done", k, was)
+		return obj, fmt.Errorf("another publish wrote %s after this run started (it was version %s): nothing was written over it; run again once that publish is done", k, problem.ShortVersion(cur.VersionID))
 	}
 	return obj, err
 }
