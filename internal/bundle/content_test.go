@@ -1,3 +1,5 @@
+//go:build unix
+
 package bundle_test
 
 import (
@@ -160,7 +162,7 @@ func tarSum(t *testing.T, root string) string {
 	if probs, err := bundle.WriteSeedsTar(&buf, root, bundle.SeedsOptions{}); err != nil || probs.HasErrors() {
 		t.Fatal(err, render(probs))
 	}
-	return string(buf.Bytes())
+	return buf.String()
 }
 
 // TestSeedsContentDigestChanges: a new commit, ref, file, mode, symlink
