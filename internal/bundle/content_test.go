@@ -193,6 +193,14 @@ func TestSeedsContentDigestChanges(t *testing.T) {
 			gitIn(t, repo(s), "update-index", "--refresh")
 		}, false},
 		{"a pack's reverse index and commit-graph", func(s string) { gitIn(t, repo(s), "commit-graph", "write", "--reachable") }, false},
+		{"the index rewritten as version 4", func(s string) { gitIn(t, repo(s), "update-index", "--index-version", "4") }, false},
+		{"the index rewritten as version 3", func(s string) {
+			gitIn(t, repo(s), "update-index", "--index-version", "3")
+			gitIn(t, repo(s), "update-index", "--skip-worktree", "nix/flake.nix")
+		}, true},
+		{"a version 1 pack index", func(s string) {
+			gitIn(t, repo(s), "-c", "pack.indexVersion=1", "-c", "repack.updateServerInfo=false", "repack", "-q", "-adF")
+		}, false},
 		{"a new commit", func(s string) { gitIn(t, repo(s), "commit", "-q", "--allow-empty", "-m", "x") }, true},
 		{"a new tag", func(s string) { gitIn(t, repo(s), "tag", "v2") }, true},
 		{"a packed ref", func(s string) { gitIn(t, repo(s), "tag", "v3"); gitIn(t, repo(s), "pack-refs", "--all") }, true},
