@@ -1,0 +1,112 @@
+//go:build unix
+
+package bundle_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/openclaw/clawdinator-bundle/internal/bundle"
+)
+
+// TestSeedsContentDigestSHA256: a repository in the sha256 object format
+// (32-byte object IDs in its pack index and loose object names) cloned
+// twice with other pack bytes has one digest; a new loose object changes it.
+func TestSeedsContentDigestSHA256(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "up")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, src, "init", "-q", "--object-format=sha256", "-b", "main")
+	if err := os.WriteFile(filepath.Join(src, "f"), []byte("sha256\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, src, "add", "-A")
+	gitIn(t, src, "commit", "-qm", "one")
+	a, b := clone(t, src), clone(t, src)
+	gitIn(t, filepath.Join(b, "repo"), "-c", "pack.compression=0", "-c", "repack.updateServerInfo=false", "repack", "-q", "-adF")
+	if _, pa := packBytes(t, a); string(pa) == func() string { _, pb := packBytes(t, b); return string(pb) }() {
+		t.Fatal("the clones' packs do not differ: the test proves nothing")
+	}
+	if da, db := digest(t, a), digest(t, b); da != db {
+		t.Fatalf("two sha256 clones: %s and %s", da, db)
+	}
+	before := digest(t, b)
+	newFile := filepath.Join(t.TempDir(), "new")
+	if err := os.WriteFile(newFile, []byte("a blob no clone has\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, filepath.Join(b, "repo"), "hash-object", "-w", newFile)
+	loose, _ := filepath.Glob(filepath.Join(b, "repo/.git/objects/??/*"))
+	if len(loose) != 1 || len(filepath.Base(loose[0])) != 62 {
+		t.Fatalf("loose objects %v: want one with a 62-digit name", loose)
+	}
+	if digest(t, b) == before {
+		t.Error("a new loose object of a sha256 repository did not change the digest")
+	}
+}
+
+// TestSeedsContentDigestMalformed: an index this reader does not know
+// counts by its bytes (two different ones differ, the same one is stable);
+// a pack index it cannot read is an error naming the file.
+func TestSeedsContentDigestMalformed(t *testing.T) {
+	src := upstream(t)
+	seeds := clone(t, src)
+	index := filepath.Join(seeds, "repo/.git/index")
+	good, err := os.ReadFile(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for name, data := range map[string][]byte{
+		"empty":         {},
+		"short":         []byte("DIRC"),
+		"other magic":   append([]byte("DIRX"), good[4:]...),
+		"version 1":     append(append([]byte("DIRC"), 0, 0, 0, 1), good[8:]...),
+		"version 5":     append(append([]byte("DIRC"), 0, 0, 0, 5), good[8:]...),
+		"truncated":     good[:len(good)/2],
+		"entry cut":     good[:12+30],
+		"extra entries": append(append(append([]byte(nil), good[:8]...), 0, 0, 1, 0), good[12:]...),
+	} {
+		if err := os.WriteFile(index, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d := digest(t, seeds)
+		if other, dup := seen[d]; dup {
+			t.Errorf("indexes %q and %q give one digest", name, other)
+		}
+		seen[d] = name
+		if digest(t, seeds) != d {
+			t.Errorf("%s: the digest is not stable", name)
+		}
+	}
+	if err := os.WriteFile(index, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := filepath.Glob(filepath.Join(seeds, "repo/.git/objects/pack/*.idx"))
+	if len(idx) != 1 {
+		t.Fatalf("pack indexes %v", idx)
+	}
+	data, err := os.ReadFile(idx[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string][]byte{
+		"empty":          {},
+		"short":          data[:6],
+		"version 3":      append(append([]byte{0xff, 't', 'O', 'c', 0, 0, 0, 3}, data[8:]...)),
+		"fan-out cut":    data[:8+100],
+		"IDs cut":        data[:8+1024+10],
+		"v1 fan-out cut": data[8 : 8+100],
+	} {
+		if err := os.WriteFile(idx[0], bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := bundle.SeedsContentDigest(seeds, nil)
+		if err == nil || !strings.Contains(err.Error(), idx[0]) {
+			t.Errorf("%s pack index: err = %v, want one naming %s", name, err, idx[0])
+		}
+	}
+}
