@@ -96,7 +96,7 @@ func TestSeedsContentDigestMalformed(t *testing.T) {
 	for name, bad := range map[string][]byte{
 		"empty":          {},
 		"short":          data[:6],
-		"version 3":      append(append([]byte{0xff, 't', 'O', 'c', 0, 0, 0, 3}, data[8:]...)),
+		"version 3":      append([]byte{0xff, 't', 'O', 'c', 0, 0, 0, 3}, data[8:]...),
 		"fan-out cut":    data[:8+100],
 		"IDs cut":        data[:8+1024+10],
 		"v1 fan-out cut": data[8 : 8+100],
