@@ -3,6 +3,10 @@
 package bundle_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +112,72 @@ func TestSeedsContentDigestMalformed(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), idx[0]) {
 			t.Errorf("%s pack index: err = %v, want one naming %s", name, err, idx[0])
 		}
+	}
+}
+
+// TestSeedsContentDigestGolden computes the digest of a small tree by the
+// definition in docs/bundle.md, independently of the code: the format
+// line, the allow-list record, then one record per entry in walk order,
+// the index by its entries, the object set when the walk leaves the git
+// directory. The index is written here byte by byte (version 2, one entry
+// whose stat data is noise and whose flags hold a stage).
+func TestSeedsContentDigestGolden(t *testing.T) {
+	root := t.TempDir()
+	mk := func(rel string, mode os.FileMode, data []byte) {
+		p := filepath.Join(root, rel)
+		if data == nil {
+			if err := os.MkdirAll(p, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oid := bytes.Repeat([]byte{0xab}, 20)
+	entry := make([]byte, 40)
+	for i := range entry {
+		entry[i] = byte(i * 7) // stat data: must not count
+	}
+	binary.BigEndian.PutUint32(entry[24:], 0o100755)
+	entry = append(entry, oid...)
+	entry = binary.BigEndian.AppendUint16(entry, 0x2000|uint16(len("a.sh"))) // stage 2
+	entry = append(entry, "a.sh"...)
+	for len(entry)%8 != 0 || entry[len(entry)-1] != 0 {
+		entry = append(entry, 0)
+	}
+	index := append([]byte("DIRC\x00\x00\x00\x02\x00\x00\x00\x01"), entry...)
+	index = append(index, "TREE\x00\x00\x00\x00checksum-not-checked"...)
+
+	mk("repo", 0o755, nil)
+	mk("repo/.git", 0o700, nil)
+	mk("repo/.git/HEAD", 0o644, []byte("ref: refs/heads/main\n"))
+	mk("repo/.git/index", 0o644, index)
+	mk("repo/.git/logs", 0o755, nil)
+	mk("repo/.git/logs/HEAD", 0o644, []byte("clone time\n"))
+	mk("repo/.git/objects", 0o755, nil)
+	mk("repo/.git/objects/ab", 0o755, nil)
+	mk("repo/.git/objects/ab/"+strings.Repeat("c", 38), 0o444, []byte("zlib bytes"))
+	mk("repo/.git/refs", 0o755, nil)
+	mk("repo/a.sh", 0o755, []byte("#!/bin/sh\n"))
+	if err := os.Symlink("a.sh", filepath.Join(root, "repo/link")); err != nil {
+		t.Fatal(err)
+	}
+
+	hexSum := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
+	want := hexSum("clawdinator-bundle seeds content v1\n" +
+		"a 0000 0: 9:x\x00y/z.pem\n" +
+		"d 0755 4:repo -\n" +
+		"d 0700 9:repo/.git -\n" +
+		"f 0644 14:repo/.git/HEAD " + hexSum("ref: refs/heads/main\n") + "\n" +
+		"i 0644 15:repo/.git/index " + hexSum("100755 "+hex.EncodeToString(oid)+" 2000 0000 4:a.sh\n") + "\n" +
+		"d 0755 14:repo/.git/refs -\n" +
+		"o 0000 17:repo/.git/objects " + hexSum("ab"+strings.Repeat("c", 38)+"\n") + "\n" +
+		"f 0755 9:repo/a.sh " + hexSum("#!/bin/sh\n") + "\n" +
+		"l 0777 9:repo/link 4:a.sh\n")
+	if got := digest(t, root, "y/z.pem", "/x/", "x"); got != want {
+		t.Errorf("digest %s, want %s by the documented definition", got, want)
 	}
 }
