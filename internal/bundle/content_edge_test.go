@@ -181,3 +181,59 @@ func TestSeedsContentDigestGolden(t *testing.T) {
 		t.Errorf("digest %s, want %s by the documented definition", got, want)
 	}
 }
+
+// TestSeedsContentDigestIndexEdges: an index of only its header, and a
+// version 3 index whose one entry has extended flags and which ends right
+// after that entry (no extensions, no checksum), are still read entry by
+// entry, as the definition says, not counted by their bytes.
+func TestSeedsContentDigestIndexEdges(t *testing.T) {
+	hexSum := func(s string) string { sum := sha256.Sum256([]byte(s)); return hex.EncodeToString(sum[:]) }
+	oid := bytes.Repeat([]byte{0x01}, 20)
+	v3 := append([]byte("DIRC\x00\x00\x00\x03\x00\x00\x00\x01"), make([]byte, 40)...)
+	binary.BigEndian.PutUint32(v3[12+24:], 0o100644)
+	v3 = append(v3, oid...)
+	v3 = binary.BigEndian.AppendUint16(v3, 0x4000|uint16(len("f")))
+	v3 = binary.BigEndian.AppendUint16(v3, 0x4000) // skip-worktree
+	v3 = append(v3, 'f')
+	for (len(v3)-12)%8 != 0 || v3[len(v3)-1] != 0 {
+		v3 = append(v3, 0)
+	}
+	for name, tc := range map[string]struct {
+		index   []byte
+		entries string
+	}{
+		"header only":                 {[]byte("DIRC\x00\x00\x00\x02\x00\x00\x00\x00"), ""},
+		"version 3, ends at an entry": {v3, "100644 " + hex.EncodeToString(oid) + " 4000 4000 1:f\n"},
+	} {
+		root := t.TempDir()
+		for _, d := range []string{"repo/.git/objects", "repo/.git/refs"} {
+			if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, d := range []string{"repo", "repo/.git", "repo/.git/objects", "repo/.git/refs"} {
+			if err := os.Chmod(filepath.Join(root, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(root, "repo/.git/HEAD"), []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "repo/.git/index"), tc.index, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(filepath.Join(root, "repo/.git/HEAD"), 0o644)
+		os.Chmod(filepath.Join(root, "repo/.git/index"), 0o644)
+		want := hexSum("clawdinator-bundle seeds content v1\n" +
+			"a 0000 0: 0:\n" +
+			"d 0755 4:repo -\n" +
+			"d 0755 9:repo/.git -\n" +
+			"f 0644 14:repo/.git/HEAD " + hexSum("x\n") + "\n" +
+			"i 0644 15:repo/.git/index " + hexSum(tc.entries) + "\n" +
+			"d 0755 14:repo/.git/refs -\n" +
+			"o 0000 17:repo/.git/objects " + hexSum("") + "\n")
+		if got := digest(t, root); got != want {
+			t.Errorf("%s: digest %s, want %s", name, got, want)
+		}
+	}
+}
