@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
@@ -69,6 +70,9 @@ func (o *buildOptions) environment(getenv func(string) string, set config.Set) e
 		return err
 	}
 	o.gate.Mtime = t
+	// assemble's sequence: SOURCE_DATE_EPOCH, so that its output is
+	// reproducible; publish starts from the clock instead (publishTo).
+	o.gate.Start = t
 	o.publish.Source = manifest.Source{Repository: getenv("GITHUB_REPOSITORY"), SHA: getenv("GITHUB_SHA"), RunID: getenv("GITHUB_RUN_ID")}
 	o.publish.Tool = manifest.Tool{Name: "clawdinator-bundle", Version: version}
 	return nil
@@ -99,10 +103,12 @@ func (o *publishOptions) run(ctx context.Context, prog *progress) (*result.Resul
 // publishTo publishes to b, a bucket that keeps versions.
 func (o *publishOptions) publishTo(ctx context.Context, b bucket.Bucket, prog *progress) *result.Result {
 	o.gate.Instances, o.gate.InstancesProblems = plan.LoadInstances(o.instancesFile)
-	// An unchanged repo-seeds tree need not be compressed again, when a
+	// The statements' sequence starts from now and from what is current;
+	// an unchanged repo-seeds tree need not be compressed again, when a
 	// statement made with our own key vouches for the bucket's copy.
+	o.gate.Start = time.Now()
 	if key, err := agekey.Parse(o.gate.AgeKey); err == nil && len(o.gate.InstancesProblems) == 0 {
-		o.gate.PublishedSeeds = publish.FindProvenSeeds(ctx, b, o.gate.Instances, key, o.publish.Concurrency)
+		o.gate.Published = publish.FindCurrent(ctx, b, o.gate.Instances, key, o.publish.Concurrency)
 	}
 	o.publish.Bucket = b
 	return build(ctx, result.Publish, &o.gate, o.publish, prog)

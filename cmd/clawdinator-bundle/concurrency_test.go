@@ -65,11 +65,11 @@ func TestConcurrencyBoundsRequestsInFlight(t *testing.T) {
 				// stops at each missing secrets archive: every HEAD is
 				// publish's (first, whether an object is already in place).
 				{"publish", config.Publish, func(r *http.Request) bool { return r.Method == http.MethodHead }},
-				// The second reads every current secrets archive for a
-				// repo-seeds object to reuse: the only reads that name
-				// no version.
+				// The second reads every instance's manifest for the
+				// statement it names (publish.FindCurrent): the only
+				// reads of manifests in a publish.
 				{"seeds lookup", config.Publish, func(r *http.Request) bool {
-					return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+layout.SecretsObject) && !r.URL.Query().Has("versionId")
+					return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+layout.ManifestName)
 				}},
 				{"verify", config.Verify, func(r *http.Request) bool {
 					return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+layout.ManifestName)

@@ -48,6 +48,7 @@ type cleanupM struct{ m *testing.M }
 func (c cleanupM) Run() int {
 	code := c.m.Run()
 	removeBuiltBinary()
+	removeOldTool()
 	return code
 }
 
@@ -58,6 +59,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"json":       cmdJSON,
 	"closedport": cmdClosedPort,
 	"emptydir":   cmdEmptyDir,
+	"oldtool":    cmdOldTool,
 }
 
 // scriptEnv is what every script runs with: no instance metadata lookups,
@@ -104,7 +106,8 @@ func TestScriptS3(t *testing.T) {
 			env.Setenv("AWS_REGION", srv.Region)
 			return nil
 		},
-		Cmds: scriptCmds,
+		Cmds:      scriptCmds,
+		Condition: oldToolCondition,
 	})
 }
 

@@ -252,6 +252,41 @@ func New(ctx context.Context, c Config) (*S3, error) {
 // x-amz-meta-sha256. Encryption follows Config.SSE. It returns the object
 // written, with the version id the server assigned.
 func (s *S3) Put(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte) (Object, error) {
+	return s.put(ctx, key, body, size, sum, nil)
+}
+
+// PutIf is Put on a condition: the object current at key has the ETag
+// ifMatch (If-Match), or, when ifMatch is "", there is none
+// (If-None-Match: *). A write refused for its condition stores nothing
+// and returns an error that IsConditionFailed reports.
+func (s *S3) PutIf(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte, ifMatch string) (Object, error) {
+	return s.put(ctx, key, body, size, sum, func(in *s3.PutObjectInput) {
+		if ifMatch == "" {
+			in.IfNoneMatch = aws.String("*")
+		} else {
+			in.IfMatch = aws.String(`"` + ifMatch + `"`)
+		}
+	})
+}
+
+// IsConditionFailed reports an error of PutIf whose condition did not
+// hold: another writer changed the object (412 PreconditionFailed, or 409
+// ConditionalRequestConflict for a write that raced another).
+func IsConditionFailed(err error) bool {
+	if err == nil {
+		return false
+	}
+	if ae := apiError(err); ae != nil {
+		switch ae.ErrorCode() {
+		case "PreconditionFailed", "ConditionalRequestConflict":
+			return true
+		}
+	}
+	code := statusCode(err)
+	return code == 412
+}
+
+func (s *S3) put(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte, cond func(*s3.PutObjectInput)) (Object, error) {
 	fail := func(err error) (Object, error) { return Object{}, s.fail("put", key, "", err) }
 	if size < 0 {
 		return fail(fmt.Errorf("negative size %d", size))
@@ -281,6 +316,9 @@ func (s *S3) Put(ctx context.Context, key string, body io.ReadSeeker, size int64
 	}
 	in.ServerSideEncryption, in.SSEKMSKeyId = s.sse()
 	in.ExpectedBucketOwner = s.owner()
+	if cond != nil {
+		cond(in)
+	}
 	out, err := s.client.PutObject(ctx, in)
 	if err != nil {
 		return fail(err)
@@ -640,4 +678,29 @@ func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
 		}
 	}
 	return out, nil
+}
+
+// Versions lists the versions of the object at key, newest first, at most
+// max of them (delete markers are not versions and are left out). Sizes,
+// ETags and version ids are the store's; no checksum comes with a list.
+func (s *S3) Versions(ctx context.Context, key string, max int) ([]Object, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	out, err := s.client.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{
+		Bucket:              aws.String(s.cfg.Bucket),
+		Prefix:              aws.String(key),
+		MaxKeys:             aws.Int32(int32(max)),
+		ExpectedBucketOwner: s.owner(),
+	})
+	if err != nil {
+		return nil, s.fail("list versions of", key, "", err)
+	}
+	var vs []Object
+	for _, v := range out.Versions {
+		if aws.ToString(v.Key) != key || len(vs) == max {
+			continue
+		}
+		vs = append(vs, Object{Key: key, Size: aws.ToInt64(v.Size), VersionID: aws.ToString(v.VersionId), ETag: trimETag(v.ETag)})
+	}
+	return vs, nil
 }

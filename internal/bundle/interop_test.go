@@ -98,7 +98,13 @@ func checkListing(t *testing.T, archive string, sorted bool) {
 	var names []string
 	for _, l := range lines {
 		fields := strings.Fields(l)
-		if len(fields) < 6 || fields[1] != "0/0" || fields[3]+" "+fields[4] != stamp {
+		want := stamp
+		if !sorted && len(fields) > 4 && !strings.HasPrefix(l, "d") && fields[3]+" "+fields[4] < "2004-01-10 13:37:04" {
+			// A seeds file's or symlink's mtime is the first 30 bits of
+			// its content's SHA-256 (TestExtractSeedsTimes has the value).
+			want = fields[3] + " " + fields[4]
+		}
+		if len(fields) < 6 || fields[1] != "0/0" || fields[3]+" "+fields[4] != want {
 			t.Errorf("%s: entry not owned by 0/0 at %s: %q", filepath.Base(archive), stamp, l)
 			continue
 		}

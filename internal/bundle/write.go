@@ -14,6 +14,8 @@ package bundle
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +26,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -48,6 +51,9 @@ type SecretFile struct {
 	Data []byte
 }
 
+// secretsEncoders holds the single-threaded encoders WriteSecrets reuses.
+var secretsEncoders sync.Pool
+
 // newEncoder returns a zstd writer with the settings every archive uses.
 // Output is deterministic for a given input and level.
 func newEncoder(w io.Writer, concurrency int) (*zstd.Encoder, error) {
@@ -67,10 +73,21 @@ func newEncoder(w io.Writer, concurrency int) (*zstd.Encoder, error) {
 // tests make such bundles, as older versions did), then secrets/ and each
 // file in name order.
 func WriteSecrets(w io.Writer, key, statement []byte, secrets []SecretFile, mtime time.Time) error {
-	zw, err := newEncoder(w, 1)
-	if err != nil {
-		return err
+	// Making an encoder costs more than a small archive does: they are
+	// reused (Reset starts an independent stream, the same bytes).
+	zw, _ := secretsEncoders.Get().(*zstd.Encoder)
+	if zw == nil {
+		var err error
+		if zw, err = newEncoder(w, 1); err != nil {
+			return err
+		}
+	} else {
+		zw.Reset(w)
 	}
+	defer func() {
+		zw.Reset(nil)
+		secretsEncoders.Put(zw)
+	}()
 	// The dialect check sees every byte before the output does.
 	check := &tarCheck{writing: true}
 	tw := tar.NewWriter(io.MultiWriter(check, zw))
@@ -241,10 +258,17 @@ func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, er
 				probs.Errorf("", p, "%s", msg)
 				return nil
 			}
-			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, target, 0o777
+			sum := sha256.Sum256([]byte(target))
+			h.Typeflag, h.Linkname, h.Mode, h.ModTime = tar.TypeSymlink, target, 0o777, entryMtime(sum[:])
 			return tw.WriteHeader(h)
 		case mode.IsRegular():
-			h.Typeflag, h.Size = tar.TypeReg, info.Size()
+			// The mtime follows the content (entryMtime): hash the file
+			// first, then check the bytes archived are the ones hashed.
+			sum, err := fsc.sum(p)
+			if err != nil {
+				return err
+			}
+			h.Typeflag, h.Size, h.ModTime = tar.TypeReg, info.Size(), entryMtime(sum)
 			if err := tw.WriteHeader(h); err != nil {
 				return err
 			}
@@ -252,9 +276,13 @@ func writeSeedsTar(w io.Writer, root string, opt SeedsOptions) (problem.List, er
 			if g >= 0 {
 				used[g] = true
 			}
-			n, kind, truncated, err := fsc.archiveFile(tw, p, rel, info.Size(), g < 0)
+			again := sha256.New()
+			n, kind, truncated, err := fsc.archiveFile(io.MultiWriter(tw, again), p, rel, info.Size(), g < 0)
 			if err != nil {
 				return err
+			}
+			if !bytes.Equal(again.Sum(nil), sum) {
+				return fmt.Errorf("read %s: file changed while archiving", p)
 			}
 			switch {
 			case kind != "":
@@ -302,6 +330,30 @@ func unusedAllowKeys(root string, globs []string, used map[int]bool) problem.Lis
 		probs.Warn(problem.Problem{Input: "repo-seeds-allow-keys", Message: msg})
 	}
 	return probs
+}
+
+// entryMtime is the mtime of a seeds entry whose content (a file's bytes,
+// a symlink's target) has the SHA-256 sum: the first 30 bits of sum, in
+// seconds since 1970 (so always before 2004, never in the future). A
+// change of content changes the mtime (but for a chance of 2^-30), so that
+// rsync -a, which skips a file of unchanged size and mtime, never skips a
+// changed file (docs/bundle.md).
+func entryMtime(sum []byte) time.Time {
+	return time.Unix(int64(binary.BigEndian.Uint32(sum)>>2), 0).UTC()
+}
+
+// sum returns the SHA-256 of the file at p.
+func (s *fileScan) sum(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, f, s.buf); err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	return h.Sum(nil), nil
 }
 
 // fileScan copies files into the archive while scanning them for keys.

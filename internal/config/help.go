@@ -38,7 +38,7 @@ var Environment = []EnvVar{
 	{Name: "AWS_SECRET_ACCESS_KEY", Modes: []string{Publish, Verify}, Description: "With AWS_ACCESS_KEY_ID."},
 	{Name: "AWS_SESSION_TOKEN", Modes: []string{Publish, Verify}, Description: "With AWS_ACCESS_KEY_ID, for temporary credentials."},
 	{Name: "AWS_PROFILE", Modes: []string{Publish, Verify}, Description: "Profile of the shared AWS config and credentials files."},
-	{Name: "SOURCE_DATE_EPOCH", Modes: []string{Publish, Assemble}, Description: "Mtime stamped on archive entries, in seconds since 1970 (default 0)."},
+	{Name: "SOURCE_DATE_EPOCH", Modes: []string{Publish, Assemble}, Description: "Mtime stamped on archive entries (repo-seeds files and symlinks take theirs from their content), in seconds since 1970 (default 0); assemble also writes it as the statements' sequence."},
 	{Name: "GITHUB_REPOSITORY", Modes: []string{Publish, Assemble}, Description: "Recorded in each manifest.json as source.repository."},
 	{Name: "GITHUB_SHA", Modes: []string{Publish, Assemble}, Description: "Recorded in each manifest.json as source.sha."},
 	{Name: "GITHUB_RUN_ID", Modes: []string{Publish, Assemble}, Description: "Recorded in each manifest.json as source.runId."},

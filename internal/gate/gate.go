@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"sync"
 	"time"
@@ -55,12 +56,49 @@ type Inputs struct {
 	TempDir string
 	// Progress, when set, receives repo-seeds bytes read so far.
 	Progress func(n int64)
-	// PublishedSeeds maps the digest of an uncompressed repo-seeds tar
-	// stream to an archive of it already current in the bucket (see
-	// FindPublishedSeeds). When the tree hashes to one of them, it is not
-	// compressed again: the bucket's copy is reused.
-	PublishedSeeds map[string]manifest.Object
+	// Published is what the bucket holds before this run (publish), or
+	// nil (assemble): it orders the statements (their sequence) and lets
+	// an unchanged repo-seeds tree reuse the bucket's archive.
+	Published Published
 }
+
+// Published is what the bucket held when the run started, as the gate
+// needs it (publish.FindCurrent implements it).
+type Published interface {
+	// Current returns, by instance name, the current secrets archive of
+	// each instance that has one.
+	Current() map[string]Current
+	// Prove downloads and proves with the key the current secrets
+	// archives of the instances named, and returns the statements proven
+	// (an instance whose archive does not prove is left out).
+	Prove(names []string) map[string]*manifest.Statement
+	// Seeds returns the repo-seeds object current at s.Key when the
+	// store's checksum of it equals s.SHA256 (and its size s.Size), or nil.
+	Seeds(s manifest.Seeds) *manifest.Object
+}
+
+// Current is an instance's secrets archive current at the start of a run.
+type Current struct {
+	// VersionID, ETag, SHA256 and Size describe that version as the store
+	// does: SHA256 is the store's own full-object checksum ("" if none).
+	VersionID, ETag, SHA256 string
+	Size                    int64
+	// Hint is the statement the instance's manifest says that version
+	// carries. A manifest is no proof: the hint is believed only when the
+	// archive built here from it, with the key, has the store's checksum.
+	Hint *manifest.Statement
+	// Manifest is the manifest read at the start, when it names this
+	// version: publish need not write it again when nothing changed.
+	Manifest *manifest.Manifest
+	// data is the archive built from Hint that proved it.
+	data []byte
+}
+
+// Settled reports whether the instance's current secrets archive was
+// proven by the store's checksum of an archive built here, and the new
+// statement is the same: its bundle is unchanged, as far as the start of
+// the run could tell.
+func (c Current) Settled() bool { return c.data != nil }
 
 // Archive is one built archive.
 type Archive struct {
@@ -70,6 +108,8 @@ type Archive struct {
 	Data []byte
 	// TarSHA256 is the digest of the uncompressed tar stream (repo seeds).
 	TarSHA256 string
+	// ContentSHA256 is the content digest of the tree (repo seeds).
+	ContentSHA256 string
 	// Source, when set, is an object already in the bucket holding this
 	// archive: instances copy it instead of uploading.
 	Source *manifest.Object
@@ -90,12 +130,25 @@ type Prepared struct {
 	SecretInfo map[string][]bundle.SecretInfo
 	// Statements maps instance name to the statement inside its archive.
 	Statements map[string]*manifest.Statement
+	// Current maps instance name to its secrets archive current at the
+	// start (Inputs.Published); publish writes over exactly that version
+	// or fails.
+	Current map[string]Current
+	// Proven maps instance name to the statement of its current secrets
+	// archive, proven with the key at the start.
+	Proven map[string]*manifest.Statement
 	// Seeds is the repo-seeds archive, shared by every instance.
 	Seeds     *Archive
 	seedsFile *os.File
 	// Warnings are non-blocking problems (excluded files).
 	Warnings problem.List
+	// decrypted holds the SHA-256 of every ciphertext checked with Key.
+	decrypted map[string]bool
 }
+
+// Decrypted reports whether the ciphertext with SHA-256 sum (hex) was
+// checked to decrypt with Key (bundle.VerifyOptions.Decrypted).
+func (p *Prepared) Decrypted(sum string) bool { return p.decrypted[sum] }
 
 // OpenSeeds returns a reader over the repo-seeds archive from its start, or
 // nil when the archive is reused from the bucket (Seeds.Source).
@@ -141,18 +194,16 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 		probs = append(probs, pprobs...)
 	}
 
-	// Compress the seeds while the secrets are checked: both take a while
-	// and a user wants every problem in one run.
-	type seedsResult struct {
-		f     *os.File
-		arch  *Archive
-		probs problem.List
-		err   error
+	// Take the seeds tree's content digest while the secrets are checked:
+	// it decides whether the tree is compressed at all.
+	type contentResult struct {
+		sum string
+		err error
 	}
-	seedsDone := make(chan seedsResult, 1)
+	contentDone := make(chan contentResult, 1)
 	go func() {
-		f, arch, sp, err := buildSeeds(in)
-		seedsDone <- seedsResult{f, arch, sp, err}
+		sum, err := bundle.SeedsContentDigest(in.RepoSeedsDir, in.SeedsAllowKeys)
+		contentDone <- contentResult{sum, err}
 	}()
 
 	ciphertexts := map[string][]byte{}
@@ -175,18 +226,54 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 			ciphertexts[s.Name] = data
 		}
 	}
-	sr := <-seedsDone
-	probs = append(probs, sr.probs...)
-	cleanup := func() {
-		if sr.f != nil {
-			sr.f.Close()
-			os.Remove(sr.f.Name())
+	cr := <-contentDone
+	// An unreadable tree is reported by the archive writer, below.
+	content := cr.sum
+
+	// What the bucket holds now, proven with the key: by the store's
+	// checksum of an archive built here from the manifest's statement, or
+	// else by a download.
+	var current map[string]Current
+	proven := map[string]*manifest.Statement{}
+	if in.Published != nil && key != nil && !probs.HasErrors() && ctx.Err() == nil {
+		current = maps.Clone(in.Published.Current())
+		var unproven []string
+		for _, ip := range p.Instances {
+			cur, ok := current[ip.Name]
+			if !ok {
+				continue
+			}
+			if st, data := provenByChecksum(key, cur, ip.Name, ip.BootstrapPrefix, ciphertexts, in.Mtime); st != nil {
+				proven[ip.Name] = st
+				current[ip.Name] = Current{VersionID: cur.VersionID, ETag: cur.ETag, SHA256: cur.SHA256, Size: cur.Size, Hint: cur.Hint, Manifest: cur.Manifest, data: data}
+			} else {
+				unproven = append(unproven, ip.Name)
+			}
+		}
+		if len(unproven) > 0 {
+			for name, st := range in.Published.Prove(unproven) {
+				proven[name] = st
+			}
 		}
 	}
-	if sr.err != nil {
-		cleanup()
-		return nil, probs, sr.err
+
+	var seedsFile *os.File
+	var seedsArch *Archive
+	if reuse := reusableSeeds(in.Published, proven, content, p); reuse != nil {
+		seedsArch = reuse
+	} else {
+		f, arch, sp, err := buildSeeds(in)
+		probs = append(probs, sp...)
+		seedsFile, seedsArch = f, arch
+		if err != nil {
+			closeTemp(f)
+			return nil, probs, err
+		}
+		if arch != nil {
+			arch.ContentSHA256 = content
+		}
 	}
+	cleanup := func() { closeTemp(seedsFile) }
 	if err := ctx.Err(); err != nil {
 		cleanup()
 		return nil, probs, err
@@ -195,14 +282,26 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 		cleanup()
 		return nil, probs, nil
 	}
+	if cr.err != nil {
+		// The writer read the tree whole, the digest could not: a tree
+		// that changed while it was read.
+		cleanup()
+		return nil, probs, fmt.Errorf("%s: %w", in.RepoSeedsDir, cr.err)
+	}
 
 	out := &Prepared{
 		Key: key, Plan: p, Instances: instances, Policy: in.Policy,
 		Secrets:    map[string]*Archive{},
 		SecretInfo: map[string][]bundle.SecretInfo{},
 		Statements: map[string]*manifest.Statement{},
-		Seeds:      sr.arch, seedsFile: sr.f,
+		Current:    current, Proven: proven, decrypted: map[string]bool{},
+		Seeds: seedsArch, seedsFile: seedsFile,
 		Warnings: probs.Warnings(),
+	}
+	floor := sequence(in.Start)
+	for _, data := range ciphertexts {
+		sum := sha256.Sum256(data)
+		out.decrypted[hex.EncodeToString(sum[:])] = true
 	}
 	canonical := key.Canonical()
 	for _, ip := range p.Instances {
@@ -215,14 +314,21 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 			infos = append(infos, bundle.SecretInfo{Name: s.Name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
 		}
 		st := manifest.Statement{
-			Instance: ip.Name, BootstrapPrefix: ip.BootstrapPrefix, Sequence: sequence(in.Start), Secrets: infos,
+			Instance: ip.Name, BootstrapPrefix: ip.BootstrapPrefix, Secrets: infos,
 			RepoSeeds: manifest.Seeds{
 				Key:  layout.Key(ip.BootstrapPrefix, layout.SeedsObject),
 				Size: out.Seeds.Size, SHA256: out.Seeds.Hex(), TarSHA256: out.Seeds.TarSHA256,
-				// Provisional: the tar stream's digest stands in for the
-				// content digest of the tree.
-				ContentSHA256: out.Seeds.TarSHA256,
+				ContentSHA256: out.Seeds.ContentSHA256,
 			},
+		}
+		st.Sequence = Sequence(floor, st, proven[ip.Name])
+		if cur := current[ip.Name]; cur.data != nil && bytes.Equal(st.Marshal(), cur.Hint.Marshal()) {
+			// Unchanged: the archive proven by the store's checksum is
+			// the one this statement makes, already built.
+			out.Secrets[ip.Name] = &Archive{Size: int64(len(cur.data)), SHA256: sha256.Sum256(cur.data), Data: cur.data}
+			out.SecretInfo[ip.Name] = infos
+			out.Statements[ip.Name] = &st
+			continue
 		}
 		var buf bytes.Buffer
 		if err := bundle.WriteSecrets(&buf, canonical, st.Marshal(), files, in.Mtime); err != nil {
@@ -246,13 +352,90 @@ func Prepare(ctx context.Context, in Inputs) (*Prepared, problem.List, error) {
 	return out, probs, nil
 }
 
-// sequence is the statement sequence of a run started at start: its Unix
-// seconds, at least 1.
+// sequence is the least statement sequence of a run started at start: its
+// Unix seconds, at least 1.
 func sequence(start time.Time) uint64 {
 	if start.Unix() < 1 {
 		return 1
 	}
 	return uint64(start.Unix())
+}
+
+// Sequence is the sequence of st, built by a run whose least sequence is
+// floor (its start time), over cur, the instance's current statement as
+// proven at the start (nil when there is none or it did not prove). The
+// same statement but for its sequence keeps cur's number, so an unchanged
+// bundle stays byte-identical; anything else gets max(floor, cur + 1).
+func Sequence(floor uint64, st manifest.Statement, cur *manifest.Statement) uint64 {
+	if cur == nil {
+		return max(floor, 1)
+	}
+	if cur.Format == manifest.StatementFormat && cur.Sequence > 0 && bytes.Equal(st.WithoutSequence().Marshal(), cur.WithoutSequence().Marshal()) {
+		return cur.Sequence
+	}
+	return max(floor, cur.Sequence+1, 1)
+}
+
+// provenByChecksum returns cur's hint when the secrets archive built here
+// from it (with key, the ciphertexts it lists and mtime) is, byte for
+// byte, the version current in the bucket by the store's checksum: the
+// key then vouches for it as if it had been downloaded and proven. It
+// returns nil otherwise.
+func provenByChecksum(key *agekey.Key, cur Current, instance, prefix string, ciphertexts map[string][]byte, mtime time.Time) (*manifest.Statement, []byte) {
+	st := cur.Hint
+	if st == nil || cur.SHA256 == "" || st.Format != manifest.StatementFormat || st.Instance != instance || st.BootstrapPrefix != prefix ||
+		st.RepoSeeds.Key != layout.Key(prefix, layout.SeedsObject) {
+		return nil, nil
+	}
+	var files []bundle.SecretFile
+	for _, s := range st.Secrets {
+		data, ok := ciphertexts[s.Name]
+		if sum := sha256.Sum256(data); !ok || hex.EncodeToString(sum[:]) != s.SHA256 || int64(len(data)) != s.Size {
+			return nil, nil
+		}
+		files = append(files, bundle.SecretFile{Name: s.Name, Data: data})
+	}
+	var buf bytes.Buffer
+	if err := bundle.WriteSecrets(&buf, key.Canonical(), st.Marshal(), files, mtime); err != nil {
+		return nil, nil
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	if hex.EncodeToString(sum[:]) != cur.SHA256 || int64(buf.Len()) != cur.Size {
+		return nil, nil
+	}
+	return st, buf.Bytes()
+}
+
+// reusableSeeds returns the bucket's repo-seeds archive of a tree with the
+// content digest content, when a proven statement names one that is still
+// current, or nil. p is nil when the plan failed: nothing is reused.
+func reusableSeeds(pub Published, proven map[string]*manifest.Statement, content string, p *plan.Plan) *Archive {
+	if pub == nil || content == "" || p == nil {
+		return nil
+	}
+	for _, ip := range p.Instances {
+		st := proven[ip.Name]
+		if st == nil || st.RepoSeeds.ContentSHA256 != content {
+			continue
+		}
+		mo := pub.Seeds(st.RepoSeeds)
+		if mo == nil {
+			continue
+		}
+		arch := &Archive{Size: mo.Size, TarSHA256: st.RepoSeeds.TarSHA256, ContentSHA256: content, Source: mo}
+		if b, err := hex.DecodeString(mo.SHA256); err == nil && len(b) == 32 {
+			copy(arch.SHA256[:], b)
+			return arch
+		}
+	}
+	return nil
+}
+
+func closeTemp(f *os.File) {
+	if f != nil {
+		f.Close()
+		os.Remove(f.Name())
+	}
 }
 
 func readSecret(path string) ([]byte, error) {
@@ -272,27 +455,8 @@ func readSecret(path string) ([]byte, error) {
 }
 
 // buildSeeds compresses the repo-seeds tree once into a temporary file,
-// hashing as it writes. When the bucket already holds an archive of the same
-// tar stream, it only hashes the tree (about a third of the work) and
-// reuses that archive.
+// hashing as it writes.
 func buildSeeds(in Inputs) (*os.File, *Archive, problem.List, error) {
-	if len(in.PublishedSeeds) > 0 {
-		th := sha256.New()
-		probs, err := bundle.WriteSeedsTar(th, in.RepoSeedsDir, bundle.SeedsOptions{
-			Mtime: in.Mtime, AllowKeys: in.SeedsAllowKeys, Progress: in.Progress,
-		})
-		if err != nil || len(probs.Errors()) > 0 {
-			return nil, nil, probs, err
-		}
-		tarSum := hex.EncodeToString(th.Sum(nil))
-		if mo, ok := in.PublishedSeeds[tarSum]; ok {
-			arch := &Archive{Size: mo.Size, TarSHA256: tarSum, Source: &mo}
-			if b, err := hex.DecodeString(mo.SHA256); err == nil && len(b) == 32 {
-				copy(arch.SHA256[:], b)
-				return nil, arch, probs, nil
-			}
-		}
-	}
 	f, err := os.CreateTemp(in.TempDir, "clawdinator-repo-seeds-*.tar.zst")
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("create temporary file for %s: %w", layout.SeedsObject, err)

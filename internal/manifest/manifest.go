@@ -27,6 +27,11 @@ type Manifest struct {
 	Recipient       string              `json:"recipient"`
 	Objects         []Object            `json:"objects"`
 	Secrets         []bundle.SecretInfo `json:"secrets"`
+	// Statement is the statement inside the secrets archive the manifest
+	// names, as a hint for the next publish: it is believed only when the
+	// archive built from it has the store's checksum of that version
+	// (docs/bundle.md).
+	Statement *Statement `json:"statement,omitempty"`
 }
 
 // Tool names the program that wrote a manifest.

@@ -19,6 +19,7 @@
 package proof
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -67,6 +68,22 @@ func Secrets(ctx context.Context, b bucket.Bucket, or *result.Object, vo bundle.
 		return c, nil, probs, nil
 	}
 	return c, st, probs, nil
+}
+
+// SecretsData proves a secrets archive held in memory, as Secrets proves
+// one in the bucket: publish proves the bytes it built once, and then
+// needs only the store's checksum of an object to know it holds them.
+func SecretsData(data []byte, vo bundle.VerifyOptions, instance, prefix string) (*bundle.SecretsContents, *manifest.Statement, problem.List) {
+	c, probs := bundle.VerifySecrets(bytes.NewReader(data), vo)
+	if c == nil || probs.HasErrors() {
+		return c, nil, probs
+	}
+	st, sp := statement(c, instance, prefix)
+	probs = append(probs, sp...)
+	if probs.HasErrors() {
+		return c, nil, probs
+	}
+	return c, st, probs
 }
 
 // statement checks the statement inside a secrets archive against the

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -124,7 +125,16 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	for _, o := range objs {
 		k := layout.Key(ip.BootstrapPrefix, o.name)
 		or := result.Object{Object: manifest.Object{Name: o.name, Key: k, Size: o.arch.Size, SHA256: o.arch.Hex(), TarSHA256: o.arch.TarSHA256}}
-		v, ok, err := unchanged(ctx, opt.Bucket, k, o.arch)
+		var v string
+		var ok bool
+		var err error
+		if cur, had := prep.Current[ip.Name]; o.name == layout.SecretsObject && had && cur.Settled() && cur.SHA256 == o.arch.Hex() && cur.Size == o.arch.Size {
+			// The HEAD at the start found these very bytes current (the
+			// gate proved the archive by that checksum): no second one.
+			v, ok = cur.VersionID, true
+		} else {
+			v, ok, err = unchanged(ctx, opt.Bucket, k, o.arch)
+		}
 		or.Before = v
 		if err != nil {
 			ir.Objects = append(ir.Objects, or)
@@ -143,7 +153,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 				}
 				obj, err = seeds.put(ctx, opt.Bucket, k, prep, body)
 			} else {
-				obj, err = opt.Bucket.Put(ctx, k, o.body(), o.arch.Size, o.arch.SHA256)
+				obj, err = putSecrets(ctx, opt.Bucket, k, o.body(), o.arch, prep, ip.Name)
 			}
 			if err != nil {
 				or.Status = result.Failed
@@ -165,11 +175,28 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 		names[i] = s.Name
 	}
 	seedsObj, secObj := &ir.Objects[0], &ir.Objects[1]
-	_, st, p, err := proof.Secrets(ctx, opt.Bucket, secObj, bundle.VerifyOptions{
+	vo := bundle.VerifyOptions{
 		Expected: names, ExpectedRecipient: prep.Key.Recipient(),
 		Forbidden: plan.Forbidden(prep.Instances, ip.Instance, prep.Policy.Exclude),
-	}, ip.Name, ip.BootstrapPrefix)
-	if err == nil && st != nil {
+	}
+	var st *manifest.Statement
+	var p problem.List
+	var err error
+	if secObj.Status == result.Unchanged {
+		// The store's checksum says the current version holds exactly
+		// the bytes built here: prove those bytes, without a download,
+		// and without decrypting again what the gate decrypted.
+		vo.Decrypted = prep.Decrypted
+		_, st, p = proof.SecretsData(sec.Data, vo, ip.Name, ip.BootstrapPrefix)
+	} else {
+		_, st, p, err = proof.Secrets(ctx, opt.Bucket, secObj, vo, ip.Name, ip.BootstrapPrefix)
+	}
+	// Both objects unchanged: the HEADs that found them so are the proof
+	// of the seeds (the store's checksum of the current version is the
+	// statement's) and say both are current.
+	unchangedPair := secObj.Status == result.Unchanged && seedsObj.Status == result.Unchanged && !opt.DeepVerify && st != nil &&
+		st.RepoSeeds.SHA256 == seedsObj.SHA256 && st.RepoSeeds.Size == seedsObj.Size
+	if err == nil && st != nil && !unchangedPair {
 		var sp problem.List
 		sp, err = proof.Seeds(ctx, opt.Bucket, seedsObj, st.RepoSeeds, opt.DeepVerify)
 		probs = append(probs, sp.In(ip.Name, seedsObj.Key)...)
@@ -177,7 +204,7 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	p.In(ip.Name, secObj.Key)
 	probs = append(p, probs...)
 	for _, or := range []*result.Object{seedsObj, secObj} {
-		if err != nil {
+		if err != nil || unchangedPair {
 			break
 		}
 		var cp problem.List
@@ -203,9 +230,17 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	m := &manifest.Manifest{
 		FormatVersion: manifest.Format, Instance: ip.Name, BootstrapPrefix: ip.BootstrapPrefix,
 		Tool: opt.Tool, Source: opt.Source, Recipient: prep.Key.Recipient(), Secrets: ir.Secrets,
+		Statement: st,
 	}
 	for _, or := range []*result.Object{secObj, seedsObj} {
 		m.Objects = append(m.Objects, or.Manifested())
+	}
+	if unchangedPair && sameManifest(prep.Current[ip.Name].Manifest, m) {
+		// Nothing changed, and the manifest already names these
+		// versions: it stays, with the run that wrote them.
+		ir.Manifest = prep.Current[ip.Name].Manifest
+		ir.Verified = true
+		return ir, probs, true
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	data = append(data, '\n')
@@ -220,6 +255,47 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	ir.Manifest = m
 	ir.Verified = true
 	return ir, probs, true
+}
+
+// sameManifest says whether old, the manifest read at the start, records
+// what m would: the same instance, prefix, key, secrets, statement and
+// objects (versions and digests), whatever run wrote it.
+func sameManifest(old, m *manifest.Manifest) bool {
+	if old == nil || old.Statement == nil || m.Statement == nil || old.FormatVersion != m.FormatVersion || old.Instance != m.Instance ||
+		old.BootstrapPrefix != m.BootstrapPrefix || old.Recipient != m.Recipient || len(old.Objects) != len(m.Objects) ||
+		!bytes.Equal(old.Statement.Marshal(), m.Statement.Marshal()) || !slices.Equal(old.Secrets, m.Secrets) {
+		return false
+	}
+	for i := range m.Objects {
+		a, b := old.Objects[i], m.Objects[i]
+		if a.Name != b.Name || a.Key != b.Key || a.Size != b.Size || a.SHA256 != b.SHA256 || a.VersionID != b.VersionID || a.TarSHA256 != b.TarSHA256 {
+			return false
+		}
+	}
+	return true
+}
+
+// putSecrets writes an instance's secrets archive. Publishing to a bucket
+// where one was current when the run started, it writes only over that
+// version, whose statement ordered this one (If-Match on its ETag): two
+// publishes of one instance at once cannot both land. Where none was
+// current the write is unconditional: stores differ on whether a key
+// whose current version is a delete marker "exists" for If-None-Match
+// (versitygw says it does), and two first publishes order nothing a host
+// has installed.
+func putSecrets(ctx context.Context, b bucket.Bucket, k string, body io.ReadSeeker, arch *gate.Archive, prep *gate.Prepared, instance string) (bucket.Object, error) {
+	cb, ok := b.(interface {
+		PutIf(ctx context.Context, key string, body io.ReadSeeker, size int64, sum [32]byte, ifMatch string) (bucket.Object, error)
+	})
+	cur, had := prep.Current[instance]
+	if !ok || !had || cur.ETag == "" {
+		return b.Put(ctx, k, body, arch.Size, arch.SHA256)
+	}
+	obj, err := cb.PutIf(ctx, k, body, arch.Size, arch.SHA256, cur.ETag)
+	if bucket.IsConditionFailed(err) {
+		return obj, fmt.Errorf("another publish wrote %s after this run started (it was version %s): nothing was written over it; run again once that publish is done", k, problem.ShortVersion(cur.VersionID))
+	}
+	return obj, err
 }
 
 // rollbackTimeout bounds undoing an instance's uploads, which runs even
@@ -291,42 +367,91 @@ func unchanged(ctx context.Context, b bucket.Bucket, k string, arch *gate.Archiv
 	return cur.VersionID, cur.VersionID != "" && cur.SHA256 == arch.Hex() && cur.Size == arch.Size, nil
 }
 
-// FindProvenSeeds returns the repo-seeds objects current in the bucket that
-// a statement proven with key vouches for, by the digest of their tar
-// stream. For each instance it reads the current secrets archive; only
-// when the identity inside is key itself is its statement believed, and
-// only when the store's checksum of the seeds object it names equals the
-// statement's digest is that object a candidate for reuse. Anything else
-// is skipped: this only saves work, it never decides what is correct. It
-// reads at most concurrency instances at once (0 means
-// bucket.DefaultConcurrency).
-func FindProvenSeeds(ctx context.Context, b bucket.Bucket, instances []plan.Instance, key *agekey.Key, concurrency int) map[string]manifest.Object {
-	out := map[string]manifest.Object{}
+// FindCurrent reads what the bucket holds for each instance before a run,
+// for the gate (gate.Published): with one HEAD of its secrets archive and
+// one read of its manifest, whose statement is a hint the gate proves by
+// the store's checksum. Only where that fails (a changed bundle, a
+// manifest that names another version) does the gate ask Prove to
+// download and decrypt. It reads at most concurrency instances at once (0
+// means bucket.DefaultConcurrency).
+func FindCurrent(ctx context.Context, b bucket.Bucket, instances []plan.Instance, key *agekey.Key, concurrency int) gate.Published {
+	f := &found{ctx: ctx, b: b, key: key, concurrency: concurrency, prefixes: map[string]string{}, current: map[string]gate.Current{}}
 	var mu sync.Mutex
 	var g errgroup.Group
 	g.SetLimit(limit(concurrency))
 	for _, in := range instances {
+		f.prefixes[in.Name] = in.BootstrapPrefix
 		g.Go(func() error {
-			or := result.Object{Object: manifest.Object{Key: layout.Key(in.BootstrapPrefix, layout.SecretsObject)}}
-			c, st, p, err := proof.Secrets(ctx, b, &or, bundle.VerifyOptions{ExpectedRecipient: key.Recipient()}, in.Name, in.BootstrapPrefix)
-			if err != nil || st == nil || p.HasErrors() || !bytes.Equal(c.Identity, key.Canonical()) {
+			obj, err := b.Head(ctx, layout.Key(in.BootstrapPrefix, layout.SecretsObject), "")
+			if err != nil || obj.VersionID == "" {
 				return nil
 			}
-			cur, err := b.Head(ctx, st.RepoSeeds.Key, "")
-			if err != nil || cur.VersionID == "" || cur.SHA256 != st.RepoSeeds.SHA256 || cur.Size != st.RepoSeeds.Size {
+			cur := gate.Current{VersionID: obj.VersionID, ETag: obj.ETag, SHA256: obj.SHA256, Size: obj.Size}
+			if m, err := proof.ReadManifest(ctx, b, layout.Key(in.BootstrapPrefix, layout.ManifestName)); err == nil {
+				if mo := m.Object(layout.SecretsObject); mo != nil && mo.VersionID == obj.VersionID && mo.SHA256 == obj.SHA256 {
+					cur.Hint, cur.Manifest = m.Statement, m
+				}
+			}
+			mu.Lock()
+			f.current[in.Name] = cur
+			mu.Unlock()
+			return nil
+		})
+	}
+	g.Wait()
+	return f
+}
+
+// found implements gate.Published over a bucket.
+type found struct {
+	ctx         context.Context
+	b           bucket.Bucket
+	key         *agekey.Key
+	concurrency int
+	prefixes    map[string]string
+	current     map[string]gate.Current
+}
+
+func (f *found) Current() map[string]gate.Current { return f.current }
+
+// Prove downloads the current version of each named instance's secrets
+// archive and proves it: only when the identity inside is the key itself
+// is its statement believed. Anything else is left out: this orders and
+// saves work, it never decides what is correct.
+func (f *found) Prove(names []string) map[string]*manifest.Statement {
+	out := map[string]*manifest.Statement{}
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(limit(f.concurrency))
+	for _, name := range names {
+		prefix := f.prefixes[name]
+		g.Go(func() error {
+			or := result.Object{Object: manifest.Object{Key: layout.Key(prefix, layout.SecretsObject), VersionID: f.current[name].VersionID}}
+			c, st, p, err := proof.Secrets(f.ctx, f.b, &or, bundle.VerifyOptions{ExpectedRecipient: f.key.Recipient()}, name, prefix)
+			if err != nil || st == nil || p.HasErrors() || !bytes.Equal(c.Identity, f.key.Canonical()) {
 				return nil
 			}
 			mu.Lock()
-			out[st.RepoSeeds.TarSHA256] = manifest.Object{
-				Name: layout.SeedsObject, Key: st.RepoSeeds.Key, Size: st.RepoSeeds.Size, SHA256: st.RepoSeeds.SHA256,
-				VersionID: cur.VersionID, TarSHA256: st.RepoSeeds.TarSHA256,
-			}
+			out[name] = st
 			mu.Unlock()
 			return nil
 		})
 	}
 	g.Wait()
 	return out
+}
+
+// Seeds returns the repo-seeds object current at s.Key when the store's
+// checksum of it is the one s names.
+func (f *found) Seeds(s manifest.Seeds) *manifest.Object {
+	cur, err := f.b.Head(f.ctx, s.Key, "")
+	if err != nil || cur.VersionID == "" || cur.SHA256 != s.SHA256 || cur.Size != s.Size {
+		return nil
+	}
+	return &manifest.Object{
+		Name: layout.SeedsObject, Key: s.Key, Size: s.Size, SHA256: s.SHA256,
+		VersionID: cur.VersionID, TarSHA256: s.TarSHA256,
+	}
 }
 
 // limit is how many instances Publish works on at once.

@@ -221,11 +221,12 @@ func attackPlant(t *testing.T, srv *s3test.Server, checksum bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), e.st, in.Instances, key, 0)
-	if len(in.PublishedSeeds) != 0 {
-		t.Errorf("planted seeds offered for reuse: %+v", in.PublishedSeeds)
+	in.Published = publish.FindCurrent(context.Background(), e.st, in.Instances, key, 0)
+	prep := s3Prepare(t, in)
+	if prep.Seeds.Source != nil && prep.Seeds.Source.SHA256 != honestSeeds.SHA256 {
+		t.Errorf("planted seeds offered for reuse: %+v", prep.Seeds.Source)
 	}
-	pub := publish.Publish(context.Background(), s3Prepare(t, in), opt)
+	pub := publish.Publish(context.Background(), prep, opt)
 	s3RequireClean(t, "publish after the plant", pub)
 	evilSum := sha256.Sum256(evil.Bytes())
 	for _, in := range sample.Instances {

@@ -40,12 +40,9 @@ func TestPublishReusesSeedsInBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), st, instances, key, 0)
-	if _, ok := in.PublishedSeeds[good.TarSHA256]; !ok || len(in.PublishedSeeds) != 1 {
-		t.Fatalf("published seeds found: %+v, want the one tar digest %s", in.PublishedSeeds, good.TarSHA256)
-	}
+	in.Published = publish.FindCurrent(context.Background(), st, instances, key, 0)
 	prep := s3Prepare(t, in)
-	if prep.Seeds.Source == nil || prep.OpenSeeds() != nil {
+	if prep.Seeds.Source == nil || prep.OpenSeeds() != nil || prep.Seeds.Source.SHA256 != good.SHA256 {
 		t.Fatal("an unchanged tree was compressed again")
 	}
 	res := publish.Publish(context.Background(), prep, s3Options(st))
@@ -66,7 +63,7 @@ func TestPublishReusesSeedsInBucket(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(f.SeedsDir, "openclaw", "NEW"), []byte("new\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	in.PublishedSeeds = publish.FindProvenSeeds(context.Background(), st, instances, key, 0)
+	in.Published = publish.FindCurrent(context.Background(), st, instances, key, 0)
 	prep = s3Prepare(t, in)
 	if prep.Seeds.Source != nil || prep.Seeds.TarSHA256 == good.TarSHA256 {
 		t.Fatal("a changed tree was taken for the published one")

@@ -149,6 +149,11 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 			}
 			var contents *bundle.SecretsContents
 			contents, st, p, err = proof.Secrets(ctx, opt.Bucket, or, vo, inst.Name, inst.BootstrapPrefix)
+			if err == nil && st != nil {
+				var rp problem.List
+				rp, err = rolledBack(ctx, opt, or, st, inst)
+				p = append(p, rp...)
+			}
 			if err == nil && contents != nil {
 				recipient = contents.Recipient
 				ir.Secrets = contents.Secrets
@@ -212,6 +217,56 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 	ir.Objects = []result.Object{sec, seeds}
 	ir.Verified = !probs.HasErrors() && sec.Verified && seeds.Verified
 	return ir, probs, recipient
+}
+
+// RollbackVersions bounds how many earlier versions of each secrets
+// archive verify reads to tell whether the current one was rolled back: a
+// replay (an older genuine version copied on top) leaves the newer
+// versions right below it.
+const RollbackVersions = 3
+
+// rolledBack reports a current secrets archive (or, proven, with statement
+// st) older than a version still in the bucket: one of the RollbackVersions
+// newest other versions proves with the same key to a statement of a
+// higher sequence. A bucket that cannot list versions is said to in a
+// warning: a rollback would then go unseen.
+func rolledBack(ctx context.Context, opt Options, or *result.Object, st *manifest.Statement, inst plan.Instance) (problem.List, error) {
+	var probs problem.List
+	lister, ok := opt.Bucket.(interface {
+		Versions(ctx context.Context, key string, max int) ([]bucket.Object, error)
+	})
+	if !ok || or.VersionID == "" {
+		// A directory keeps no versions: nothing was rolled back.
+		return nil, nil
+	}
+	versions, err := lister.Versions(ctx, or.Key, RollbackVersions+1)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		probs.Warn(problem.Problem{Message: fmt.Sprintf("cannot list this object's versions, so a rolled-back (replayed) archive would go unseen: %v (verify needs s3:ListBucketVersions on the bucket)", err)})
+		return probs, nil
+	}
+	read := 0
+	for _, v := range versions {
+		if v.VersionID == or.VersionID || read == RollbackVersions {
+			continue
+		}
+		read++
+		vor := result.Object{Object: manifest.Object{Key: or.Key, VersionID: v.VersionID}}
+		_, vst, _, err := proof.Secrets(ctx, opt.Bucket, &vor, bundle.VerifyOptions{ExpectedRecipient: opt.ExpectedRecipient}, inst.Name, inst.BootstrapPrefix)
+		if err != nil {
+			if bucket.IsOperational(err) {
+				return probs, err
+			}
+			continue
+		}
+		if vst != nil && vst.Sequence > st.Sequence {
+			probs.Add(problem.Problem{Message: fmt.Sprintf("is older than a version still in the bucket: the current statement has sequence %d, version %s has %d (a rolled-back or replayed archive; hosts that installed the newer one refuse this one): publish again", st.Sequence, problem.ShortVersion(v.VersionID), vst.Sequence)})
+			break
+		}
+	}
+	return probs, nil
 }
 
 // limit is how many instances Verify checks at once.
