@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/install"
@@ -221,6 +222,30 @@ func TestLocalFailStatic(t *testing.T) {
 		{name: "unreachable, no key", breakIt: func() {
 			b.fail = func(op, k, _ string) error { return denied }
 		}, prepare: func(h host) { remove(t, h.keyPath) }},
+		// A key that is not the pin was never proven on this host (the
+		// boot script installs whatever the bucket held): kept at boot,
+		// a writer who keeps the bucket's bundle refused would keep it
+		// there.
+		{name: "unreachable, a key that is not the pin", breakIt: func() {
+			b.fail = func(op, k, _ string) error { return denied }
+		}, prepare: func(h host) {
+			id, err := age.GenerateX25519Identity()
+			if err != nil {
+				t.Fatal(err)
+			}
+			remove(t, h.keyPath)
+			writeFile(t, h.keyPath, id.String()+"\n")
+		}},
+		{name: "refused, a key that is not the pin, the boot script's sentinel", breakIt: func() { localPut(t, v, secretsKey, []byte("junk")) },
+			prepare: func(h host) {
+				id, err := age.GenerateX25519Identity()
+				if err != nil {
+					t.Fatal(err)
+				}
+				remove(t, h.keyPath)
+				writeFile(t, h.keyPath, id.String()+"\n")
+				writeFile(t, filepath.Join(h.secretsDir, install.SentinelName), "")
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := h

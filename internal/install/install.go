@@ -264,7 +264,7 @@ func (ch *Checked) Install(ctx context.Context, b bucket.Bucket) (*Result, error
 	// this prefix still in place, as it was (fail static)?
 	defer func() {
 		if !res.OK() {
-			res.Kept = present(opt)
+			res.Kept = present(opt, pin.Recipient)
 			res.FailStatic = res.Kept && !opt.Strict && !opt.CheckOnly && !errors.Is(res.Failure, ErrLocked)
 		}
 	}()

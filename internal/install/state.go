@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 )
 
 // The state directory holds what install keeps about a host apart from
@@ -238,14 +240,24 @@ func (p prior) reinit(prefix string) string {
 
 // present says whether an installation of opt's prefix is in place: the
 // sentinel (written last by install, and by the boot script), the prefix
-// marker naming the prefix, and a key at AGE_KEY_PATH. That is what the
-// boot script calls "already initialized", plus the key; a run killed
-// while swapping leaves no sentinel, so a mixed host is never present.
-func present(opt Options) bool {
+// marker naming the prefix, and a key at AGE_KEY_PATH whose recipient is
+// pin (when there is one). That is what the boot script calls "already
+// initialized", plus the key proven against the pin: the boot script
+// installs whatever key the bucket held, and a host is not kept on a key
+// this run would refuse. A run killed while swapping leaves no sentinel,
+// so a mixed host is never present.
+func present(opt Options, pin string) bool {
 	p := readPrior(opt)
 	if !p.sentinel || !p.hasMarker || p.marker != opt.Prefix {
 		return false
 	}
-	fi, err := os.Lstat(opt.KeyPath)
-	return err == nil && fi.Mode().IsRegular()
+	data, err := readSmall(opt.KeyPath, 64<<10)
+	if err != nil {
+		return false
+	}
+	if pin == "" {
+		return true
+	}
+	k, err := agekey.Parse(data)
+	return err == nil && k.Recipient() == pin
 }
