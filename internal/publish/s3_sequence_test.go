@@ -1,13 +1,17 @@
 package publish_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +21,12 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
+	"github.com/openclaw/clawdinator-bundle/internal/verify"
 )
 
 // countingBucket counts the downloads of each object name (the last
@@ -228,6 +234,27 @@ func TestVerifyReportsRollback(t *testing.T) {
 	}
 	res := s3Verify(t, w.b, w.f, w.f.Recipient)
 	s3RequireProblems(t, res, in, k, "is older than a version still in the bucket: the current statement has sequence 1000000, version .* has 2000000")
+
+	// A writer without the key who first puts versions that prove nothing
+	// (cheap, tiny objects) between the newer genuine one and the replay
+	// does not push the newer one out of verify's sight.
+	w.f.reencrypt(t, "clawdinator-telegram-allow-from.age", sample.Canary+"newer")
+	w.publish(3_000_000)
+	newer, err := w.b.Head(context.Background(), k, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range verify.RollbackVersions + 2 {
+		junk := []byte(fmt.Sprintf("junk %d", i))
+		if _, err := w.b.Put(context.Background(), k, bytes.NewReader(junk), int64(len(junk)), sha256.Sum256(junk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.b.Copy(context.Background(), k, old.VersionID, k); err != nil {
+		t.Fatal(err)
+	}
+	res = s3Verify(t, w.b, w.f, w.f.Recipient)
+	s3RequireProblems(t, res, in, k, "is older than a version still in the bucket: the current statement has sequence 1000000, version "+regexp.QuoteMeta(problem.ShortVersion(newer.VersionID))+" has 3000000")
 
 	res = s3Verify(t, noVersions{w.b.S3}, w.f, w.f.Recipient)
 	found := false
