@@ -258,6 +258,25 @@ func TestVerifyReportsRollback(t *testing.T) {
 	res = s3Verify(t, w.b, w.f, w.f.Recipient)
 	s3RequireProblems(t, res, in, k, "is older than a version still in the bucket: the current statement has sequence 1000000, version "+regexp.QuoteMeta(problem.ShortVersion(newer.VersionID))+" has 3000000")
 
+	// Delete markers (a plain DELETE) below the replay are no versions
+	// either: they do not push the newer genuine version out of sight.
+	w.f.reencrypt(t, "clawdinator-telegram-allow-from.age", sample.Canary+"newest")
+	w.publish(4_000_000)
+	newest, err := w.b.Head(context.Background(), k, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range verify.RollbackListed + 2 {
+		if err := w.b.Delete(context.Background(), k, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.b.Copy(context.Background(), k, old.VersionID, k); err != nil {
+		t.Fatal(err)
+	}
+	res = s3Verify(t, w.b, w.f, w.f.Recipient)
+	s3RequireProblems(t, res, in, k, "is older than a version still in the bucket: the current statement has sequence 1000000, version "+regexp.QuoteMeta(problem.ShortVersion(newest.VersionID))+" has 4000000")
+
 	res = s3Verify(t, noVersions{w.b.S3}, w.f, w.f.Recipient)
 	found := false
 	for _, p := range res.Problems.Warnings() {
