@@ -258,6 +258,25 @@ func TestVerifyReportsRollback(t *testing.T) {
 	res = s3Verify(t, w.b, w.f, w.f.Recipient)
 	s3RequireProblems(t, res, in, k, "is older than a version still in the bucket: the current statement has sequence 1000000, version "+regexp.QuoteMeta(problem.ShortVersion(newer.VersionID))+" has 3000000")
 
+	// More of them than verify downloads: it says the look-back was cut.
+	for i := range verify.RollbackUnproven + 1 {
+		junk := []byte(fmt.Sprintf("more junk %d", i))
+		if _, err := w.b.Put(context.Background(), k, bytes.NewReader(junk), int64(len(junk)), sha256.Sum256(junk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.b.Copy(context.Background(), k, old.VersionID, k); err != nil {
+		t.Fatal(err)
+	}
+	res = s3Verify(t, w.b, w.f, w.f.Recipient)
+	cut := false
+	for _, p := range res.Problems.Warnings() {
+		cut = cut || p.Object == k && strings.Contains(p.Message, "do not prove with the key (written without it, or before a key rotation), so a rolled-back (replayed) archive behind them would go unseen")
+	}
+	if !cut {
+		t.Errorf("no warning that versions which do not prove cut the look-back:\n%s", s3Render(res.Problems))
+	}
+
 	// Delete markers (a plain DELETE) below the replay are no versions
 	// either: they do not push the newer genuine version out of sight.
 	w.f.reencrypt(t, "clawdinator-telegram-allow-from.age", sample.Canary+"newest")

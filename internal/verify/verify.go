@@ -225,10 +225,13 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 // leaves the newer versions right below it. Versions that do not prove
 // (written without the key: anyone who can put objects can add them, to
 // push the newer genuine ones out of sight) do not count; at most
-// RollbackListed versions are listed.
+// RollbackListed versions are listed and RollbackUnproven of them that do
+// not prove downloaded (one larger than a secrets archive can be is not
+// downloaded). When those bounds end the look, verify warns.
 const (
 	RollbackVersions = 3
 	RollbackListed   = 32
+	RollbackUnproven = 8
 )
 
 // rolledBack reports a current secrets archive (or, proven, with statement
@@ -253,9 +256,13 @@ func rolledBack(ctx context.Context, opt Options, or *result.Object, st *manifes
 		probs.Warn(problem.Problem{Message: fmt.Sprintf("cannot list this object's versions, so a rolled-back (replayed) archive would go unseen: %v (verify needs s3:ListBucketVersions on the bucket)", err)})
 		return probs, nil
 	}
-	proven, unproven := 0, 0
+	proven, unproven, failed := 0, 0, 0
 	for _, v := range versions {
-		if v.VersionID == or.VersionID || proven == RollbackVersions {
+		if v.VersionID == or.VersionID || proven == RollbackVersions || failed == RollbackUnproven {
+			continue
+		}
+		if v.Size > bundle.SecretsLimits.MaxUnpacked {
+			unproven++
 			continue
 		}
 		vor := result.Object{Object: manifest.Object{Key: or.Key, VersionID: v.VersionID}}
@@ -265,6 +272,7 @@ func rolledBack(ctx context.Context, opt Options, or *result.Object, st *manifes
 		}
 		if err != nil || vst == nil {
 			unproven++
+			failed++
 			continue
 		}
 		proven++
@@ -273,8 +281,8 @@ func rolledBack(ctx context.Context, opt Options, or *result.Object, st *manifes
 			return probs, nil
 		}
 	}
-	if proven < RollbackVersions && unproven > 0 && len(versions) == RollbackListed {
-		probs.Warn(problem.Problem{Message: fmt.Sprintf("%d of the %d newest versions of this object do not prove with the key (written without it, or before a key rotation), so a rolled-back (replayed) archive behind them would go unseen", unproven, len(versions))})
+	if proven < RollbackVersions && unproven > 0 && (failed == RollbackUnproven || len(versions) == RollbackListed) {
+		probs.Warn(problem.Problem{Message: fmt.Sprintf("%d of the newest versions of this object do not prove with the key (written without it, or before a key rotation), so a rolled-back (replayed) archive behind them would go unseen", unproven)})
 	}
 	return probs, nil
 }
