@@ -106,7 +106,18 @@ func runInstall(ctx context.Context, args []string, s stdio, getenv func(string)
 	}
 	b, err := openBucket(ctx, o.bucket, "")
 	if err != nil {
-		return conclude[*install.Result](p, nil, o.regionHint(err, getenv))
+		hinted := o.regionHint(err, getenv)
+		// No region at boot may be the instance metadata not answering
+		// yet: an outage, which an installation in place outlasts.
+		if hinted != err {
+			if res := checked.Unopened(hinted); res.FailStatic {
+				if o.json {
+					installJSON(s.out, res)
+				}
+				return conclude(p, res, nil)
+			}
+		}
+		return conclude[*install.Result](p, nil, hinted)
 	}
 	res, err := checked.Install(ctx, b)
 	if err == nil && o.json {

@@ -681,26 +681,32 @@ func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
 }
 
 // Versions lists the versions of the object at key, newest first, at most
-// max of them (delete markers are not versions and are left out). Sizes,
-// ETags and version ids are the store's; no checksum comes with a list.
+// max of them. Delete markers are not versions and are left out, and do not
+// count: the listing goes on past them (anyone who may delete can add as
+// many as they like), up to maxListed entries. Sizes, ETags and version
+// ids are the store's; no checksum comes with a list.
 func (s *S3) Versions(ctx context.Context, key string, max int) ([]Object, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	out, err := s.client.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{
+	p := s3.NewListObjectVersionsPaginator(s.client, &s3.ListObjectVersionsInput{
 		Bucket:              aws.String(s.cfg.Bucket),
 		Prefix:              aws.String(key),
-		MaxKeys:             aws.Int32(int32(max)),
 		ExpectedBucketOwner: s.owner(),
 	})
-	if err != nil {
-		return nil, s.fail("list versions of", key, "", err)
-	}
 	var vs []Object
-	for _, v := range out.Versions {
-		if aws.ToString(v.Key) != key || len(vs) == max {
-			continue
+	listed := 0
+	for p.HasMorePages() && len(vs) < max && listed < maxListed {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, s.fail("list versions of", key, "", err)
 		}
-		vs = append(vs, Object{Key: key, Size: aws.ToInt64(v.Size), VersionID: aws.ToString(v.VersionId), ETag: trimETag(v.ETag)})
+		listed += len(out.Versions) + len(out.DeleteMarkers)
+		for _, v := range out.Versions {
+			if aws.ToString(v.Key) != key || len(vs) == max {
+				continue
+			}
+			vs = append(vs, Object{Key: key, Size: aws.ToInt64(v.Size), VersionID: aws.ToString(v.VersionId), ETag: trimETag(v.ETag)})
+		}
 	}
 	return vs, nil
 }

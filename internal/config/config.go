@@ -166,7 +166,7 @@ type Output struct {
 // Outputs are the action's outputs.
 var Outputs = []Output{
 	{Name: "manifest", Description: "JSON array of every instance's manifest: instance, object keys, sizes, SHA-256 digests, version ids and secrets.",
-		Proven: "yes. publish, assemble: the manifests this run wrote from what it proved. verify: what it proved of each instance that verified, as a manifest (instance, prefix, objects, secrets, recipient when pinned); the fields of the bucket's manifest.json nothing checks (tool, source) are left out"},
+		Proven: "yes. publish, assemble: the manifests this run wrote from what it proved (publish, for an unchanged instance whose manifest already names its versions: that manifest as proven, without tool and source). verify: what it proved of each instance that verified, as a manifest (instance, prefix, objects, secrets, recipient when pinned); the fields of the bucket's manifest.json nothing checks (tool, source) are left out"},
 	{Name: "recipient", Description: "The `age1...` recipient of the bundled key; empty when verify ran with `expected-recipient: none`.",
 		Proven: "yes. publish, assemble: the age-key input's. verify: the pinned key's, which every bundle proved to hold; empty when verify ran unpinned"},
 	{Name: "uploaded", Description: "`true` when this run uploaded a bundle object (`secrets.tar.zst` or `repo-seeds.tar.zst`) that is still in place: what hosts download changed. `false` when everything was unchanged, and always in verify, assemble and plan.",

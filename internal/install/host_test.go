@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/bundle"
 	"github.com/openclaw/clawdinator-bundle/internal/install"
@@ -221,6 +222,26 @@ func TestLocalFailStatic(t *testing.T) {
 		{name: "unreachable, no key", breakIt: func() {
 			b.fail = func(op, k, _ string) error { return denied }
 		}, prepare: func(h host) { remove(t, h.keyPath) }},
+		// Under the boot script's sentinel a key that is not the pin was
+		// never proven (the script installs whatever key the bucket held):
+		// not kept, or a writer who keeps the bucket's bundle refused, or
+		// the bucket out of reach, would keep it there.
+		{name: "unreachable, the boot script's sentinel, a key that is not the pin", breakIt: func() {
+			b.fail = func(op, k, _ string) error { return denied }
+		}, prepare: func(h host) {
+			writeOtherKey(t, h.keyPath)
+			writeFile(t, filepath.Join(h.secretsDir, install.SentinelName), "")
+		}},
+		{name: "refused, the boot script's sentinel, a key that is not the pin", breakIt: func() { localPut(t, v, secretsKey, []byte("junk")) },
+			prepare: func(h host) {
+				writeOtherKey(t, h.keyPath)
+				writeFile(t, filepath.Join(h.secretsDir, install.SentinelName), "")
+			}},
+		// Under install's own sentinel the key was proven when installed:
+		// a pin changed since (a key rotation, new pin first) keeps it.
+		{name: "unreachable, install's sentinel, a key that is not the pin", breakIt: func() {
+			b.fail = func(op, k, _ string) error { return denied }
+		}, prepare: func(h host) { writeOtherKey(t, h.keyPath) }, kept: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := h
@@ -448,4 +469,15 @@ func TestLocalStateDir(t *testing.T) {
 	if !res.AlreadyInstalled {
 		t.Errorf("after waiting: %+v", res)
 	}
+}
+
+// writeOtherKey replaces the key at p with a new one, not the pin.
+func writeOtherKey(t *testing.T, p string) {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	remove(t, p)
+	writeFile(t, p, id.String()+"\n")
 }

@@ -246,6 +246,22 @@ func Check(opt Options) (*Checked, error) {
 	return c, nil
 }
 
+// Unopened is the result of a run whose bucket could not be opened (err:
+// at boot on EC2, the instance metadata not answering for the region):
+// nothing was fetched or changed, and an installation of the prefix in
+// place is kept as for any run that could not complete (FailStatic
+// without Strict).
+func (ch *Checked) Unopened(err error) *Result {
+	res := &Result{Prefix: ch.opt.Prefix, PrefixFile: ch.prefixFile, Pin: ch.pin, Failure: err}
+	if ch.problems.HasErrors() {
+		res.Problems = ch.problems
+		return res
+	}
+	res.Kept = present(ch.opt, ch.pin.Recipient)
+	res.FailStatic = res.Kept && !ch.opt.Strict && !ch.opt.CheckOnly
+	return res
+}
+
 // Install installs the current proven bundle from b (with CheckOnly, says
 // whether it would).
 func (ch *Checked) Install(ctx context.Context, b bucket.Bucket) (*Result, error) {
@@ -264,7 +280,7 @@ func (ch *Checked) Install(ctx context.Context, b bucket.Bucket) (*Result, error
 	// this prefix still in place, as it was (fail static)?
 	defer func() {
 		if !res.OK() {
-			res.Kept = present(opt)
+			res.Kept = present(opt, pin.Recipient)
 			res.FailStatic = res.Kept && !opt.Strict && !opt.CheckOnly && !errors.Is(res.Failure, ErrLocked)
 		}
 	}()

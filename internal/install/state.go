@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openclaw/clawdinator-bundle/internal/agekey"
 )
 
 // The state directory holds what install keeps about a host apart from
@@ -239,13 +241,25 @@ func (p prior) reinit(prefix string) string {
 // present says whether an installation of opt's prefix is in place: the
 // sentinel (written last by install, and by the boot script), the prefix
 // marker naming the prefix, and a key at AGE_KEY_PATH. That is what the
-// boot script calls "already initialized", plus the key; a run killed
-// while swapping leaves no sentinel, so a mixed host is never present.
-func present(opt Options) bool {
+// boot script calls "already initialized", plus the key. Under the boot
+// script's sentinel (no statement recorded) the key must also have pin's
+// recipient (when there is one): the script installs whatever key the
+// bucket held, so its installation is proven only by the pin. Under
+// install's own, the key was proven when it was installed (a pin changed
+// since, for a key rotation, does not undo that). A run killed while
+// swapping leaves no sentinel, so a mixed host is never present.
+func present(opt Options, pin string) bool {
 	p := readPrior(opt)
 	if !p.sentinel || !p.hasMarker || p.marker != opt.Prefix {
 		return false
 	}
-	fi, err := os.Lstat(opt.KeyPath)
-	return err == nil && fi.Mode().IsRegular()
+	data, err := readSmall(opt.KeyPath, 64<<10)
+	if err != nil {
+		return false
+	}
+	if pin == "" || p.statement != "" {
+		return true
+	}
+	k, err := agekey.Parse(data)
+	return err == nil && k.Recipient() == pin
 }

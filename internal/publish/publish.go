@@ -237,8 +237,12 @@ func publishOne(ctx context.Context, prep *gate.Prepared, ip plan.InstancePlan, 
 	}
 	if unchangedPair && sameManifest(prep.Current[ip.Name].Manifest, m) {
 		// Nothing changed, and the manifest already names these
-		// versions: it stays, with the run that wrote them.
-		ir.Manifest = prep.Current[ip.Name].Manifest
+		// versions: it stays, with the run that wrote them. What is
+		// reported is what this run proved, equal to it in every field
+		// compared: the bucket's tool and source are claims anyone who
+		// can write the prefix chooses, never output.
+		m.Tool, m.Source = manifest.Tool{}, manifest.Source{}
+		ir.Manifest = m
 		ir.Verified = true
 		return ir, probs, true
 	}

