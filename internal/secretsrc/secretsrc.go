@@ -177,6 +177,7 @@ func Fetch(ctx context.Context, s Store, bucketName, prefix string, lock *Lock, 
 
 	var probs problem.List
 	files := map[string][]byte{}
+	seen := map[string]bool{}
 	for _, key := range keys {
 		name := strings.TrimPrefix(key, prefix)
 		data, err := get(ctx, s, key)
@@ -194,10 +195,14 @@ func Fetch(ctx context.Context, s Store, bucketName, prefix string, lock *Lock, 
 		case err != nil:
 			return nil, nil, storeErr(err)
 		}
-		files[name] = data
+		seen[name] = true
 		if lock == nil {
+			files[name] = data
 			continue
 		}
+		// Only what the lock vouches for is kept: a refused object's bytes
+		// are dropped once hashed, so what a bucket writer adds costs this
+		// run no memory beyond one object at a time.
 		sum := sha256.Sum256(data)
 		got := hex.EncodeToString(sum[:])
 		switch want, ok := lock.Digests[name]; {
@@ -205,6 +210,8 @@ func Fetch(ctx context.Context, s Store, bucketName, prefix string, lock *Lock, 
 			probs.Add(problem.Problem{Object: key, Message: fmt.Sprintf("not in the lock %s: refused, whoever can write %s could have planted it; if you uploaded it, add the line %q", lock.Path, uri, Line(got, name))})
 		case want != got:
 			probs.Add(problem.Problem{Object: key, Message: fmt.Sprintf("sha256 %s, the lock %s says %s: refused; if you replaced it, change its line to %q", problem.Short(got), lock.Path, problem.Short(want), Line(got, name))})
+		default:
+			files[name] = data
 		}
 	}
 	if lock != nil {
@@ -214,7 +221,7 @@ func Fetch(ctx context.Context, s Store, bucketName, prefix string, lock *Lock, 
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			if _, ok := files[name]; !ok && !named(probs, prefix+name) {
+			if !seen[name] && !named(probs, prefix+name) {
 				probs.Add(problem.Problem{Object: prefix + name, Message: fmt.Sprintf("in the lock %s but not in %s: upload it, or remove its line from the lock", lock.Path, uri)})
 			}
 		}
