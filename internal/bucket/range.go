@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -49,36 +48,7 @@ type limited struct {
 // GetFirst implements Ranger: a GET with a Range header, without checksum
 // validation (the body may be part of the object; the caller hashes it).
 func (s *S3) GetFirst(ctx context.Context, key, versionID string, n int64) (io.ReadCloser, Object, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	timeout := s.cfg.Timeout + transferTime(n)
-	timer := time.AfterFunc(timeout, func() { cancel(timeoutErr(timeout)) })
-	release := func() { timer.Stop(); cancel(nil) }
-	in := &s3.GetObjectInput{
-		Bucket: aws.String(s.cfg.Bucket),
-		Key:    aws.String(key),
-		Range:  aws.String(fmt.Sprintf("bytes=0-%d", n-1)),
-	}
-	if versionID != "" {
-		in.VersionId = aws.String(versionID)
-	}
-	in.ExpectedBucketOwner = s.owner()
-	out, err := s.client.GetObject(ctx, in)
-	if err != nil {
-		err = withCause(ctx, err)
-		release()
-		return nil, Object{}, s.fail("get", key, versionID, err)
-	}
-	obj := Object{
-		Key:       key,
-		Size:      aws.ToInt64(out.ContentLength),
-		Claimed:   claimedSHA256(out.Metadata),
-		VersionID: aws.ToString(out.VersionId),
-		ETag:      trimETag(out.ETag),
-	}
-	return &getBody{
-		rc: out.Body, ctx: ctx, release: release,
-		fail: func(err error) error { return s.fail("get", key, versionID, err) },
-	}, obj, nil
+	return s.get(ctx, &s3.GetObjectInput{Range: aws.String(fmt.Sprintf("bytes=0-%d", n-1))}, key, versionID, n)
 }
 
 // GetFirst implements Ranger for a Dir: the file, read no further than n.

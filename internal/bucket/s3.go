@@ -341,16 +341,24 @@ func (s *S3) put(ctx context.Context, key string, body io.ReadSeeker, size int64
 // surfaces as a read error of kind ChecksumMismatch at the end of the body.
 // The body must be read within Config.Timeout plus its size at 1 MiB/s.
 func (s *S3) Get(ctx context.Context, key, versionID string) (io.ReadCloser, Object, error) {
+	return s.get(ctx, &s3.GetObjectInput{ChecksumMode: types.ChecksumModeEnabled}, key, versionID, 0)
+}
+
+// get sends in for key at versionID and returns the body, which must be
+// read within Config.Timeout plus, at 1 MiB/s, budget bytes (when budget
+// is set, as for a range) or else the object's length. The store's
+// SHA-256 comes with the object only when in asks for checksums.
+func (s *S3) get(ctx context.Context, in *s3.GetObjectInput, key, versionID string, budget int64) (io.ReadCloser, Object, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	timeout := s.cfg.Timeout
+	if budget > 0 {
+		timeout += transferTime(budget)
+	}
 	timer := time.AfterFunc(timeout, func() { cancel(timeoutErr(timeout)) })
 	release := func() { timer.Stop(); cancel(nil) }
 
-	in := &s3.GetObjectInput{
-		Bucket:       aws.String(s.cfg.Bucket),
-		Key:          aws.String(key),
-		ChecksumMode: types.ChecksumModeEnabled,
-	}
+	in.Bucket = aws.String(s.cfg.Bucket)
+	in.Key = aws.String(key)
 	if versionID != "" {
 		in.VersionId = aws.String(versionID)
 	}
@@ -364,12 +372,14 @@ func (s *S3) Get(ctx context.Context, key, versionID string) (io.ReadCloser, Obj
 	obj := Object{
 		Key:       key,
 		Size:      aws.ToInt64(out.ContentLength),
-		SHA256:    checksumSHA256(out.ChecksumSHA256),
 		Claimed:   claimedSHA256(out.Metadata),
 		VersionID: aws.ToString(out.VersionId),
 		ETag:      trimETag(out.ETag),
 	}
-	if obj.Size > 0 {
+	if in.ChecksumMode == types.ChecksumModeEnabled {
+		obj.SHA256 = checksumSHA256(out.ChecksumSHA256)
+	}
+	if budget <= 0 && obj.Size > 0 {
 		timeout += transferTime(obj.Size)
 		timer.Reset(timeout)
 	}
