@@ -105,12 +105,23 @@ log "== $RUNS runs, each into fresh host roots"
 for f in t_boot t_base t_ours t_boot2 t_rot t_again rss_ours; do : >"$work/$f"; done
 for i in $(seq "$RUNS"); do
 	r=$work/root-$i
-	b=$(boot "$firstbucket" "$r-boot"); echo "$b" >>"$work/t_boot"; rm -rf "$r-boot"
+	# The machine slows down from one first install to the next within a
+	# run (its filesystem's clean-up of the trees removed before), so the
+	# order alternates: odd runs go boot script, BASE_REV, this build; even
+	# runs the other way round.
 	base=-
-	if [ "$BASE_REV" != none ]; then
-		base=$(install_with "$work/cb-base" "$firstbucket" "$r-base"); echo "$base" >>"$work/t_base"; rm -rf "$r-base"
+	first_boot() { b=$(boot "$firstbucket" "$r-boot"); echo "$b" >>"$work/t_boot"; rm -rf "$r-boot"; }
+	first_base() {
+		if [ "$BASE_REV" != none ]; then
+			base=$(install_with "$work/cb-base" "$firstbucket" "$r-base"); echo "$base" >>"$work/t_base"; rm -rf "$r-base"
+		fi
+	}
+	first_ours() { o=$(ours "$firstbucket" "$r-ours"); rss_add; echo "$o" >>"$work/t_ours"; rm -rf "$r-ours"; }
+	if [ $((i % 2)) = 1 ]; then
+		first_boot; first_base; first_ours
+	else
+		first_ours; first_base; first_boot
 	fi
-	o=$(ours "$firstbucket" "$r-ours"); rss_add; echo "$o" >>"$work/t_ours"; rm -rf "$r-ours"
 	# The rotation host: the current bundle of this tree's bucket installed.
 	ours "$S3_BUCKET" "$r-rot" >/dev/null
 	b2=$(boot "$S3_BUCKET" "$r-boot2"); echo "$b2" >>"$work/t_boot2"; rm -rf "$r-boot2"
