@@ -182,6 +182,21 @@ func hostOptions(h host, b bucket.Bucket, prefix, pin string) install.Options {
 	}
 }
 
+// holdLock takes the lock at path as another install would; closing the
+// returned file (or the test's end) releases it.
+func holdLock(t *testing.T, path string) *os.File {
+	t.Helper()
+	lock, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Close() })
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	return lock
+}
+
 // run installs and fails the test on a usage error.
 func run(t *testing.T, opt install.Options) *install.Result {
 	t.Helper()

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -93,7 +92,7 @@ func TestLocalSequence(t *testing.T) {
 	// A v1 bundle (sequence 0) installs on a host with no record.
 	published := localGet(t, v, secretsKey)
 	localRebundleRaw(t, v, prefix1, v1Statement(t, localStatement(t, v, prefix1)))
-	if res := localInstall(t, localOptions(h, v, prefix1, fx.Recipient)); res.Sequence != 0 || res.Recorded != nil {
+	if res := mustInstall(t, localOptions(h, v, prefix1, fx.Recipient)); res.Sequence != 0 || res.Recorded != nil {
 		t.Fatalf("v1: sequence %d, recorded %v", res.Sequence, res.Recorded)
 	}
 	if rec := readRecord(t, h); !strings.Contains(rec, "\nsequence 0\n") {
@@ -101,13 +100,13 @@ func TestLocalSequence(t *testing.T) {
 	}
 	// The v2 bundle as published (sequence 1) replaces it.
 	localPut(t, v, secretsKey, published)
-	if res := localInstall(t, localOptions(h, v, prefix1, fx.Recipient)); res.Sequence != 1 || res.Recorded == nil || *res.Recorded != 0 || !res.Changed {
+	if res := mustInstall(t, localOptions(h, v, prefix1, fx.Recipient)); res.Sequence != 1 || res.Recorded == nil || *res.Recorded != 0 || !res.Changed {
 		t.Fatalf("v2 over v1: %+v", res)
 	}
 	seq1 := localGet(t, v, secretsKey)
 	localRebundle(t, v, prefix1, func(st *manifest.Statement) { st.Sequence = 5 })
 	seq5 := localGet(t, v, secretsKey)
-	localInstall(t, localOptions(h, v, prefix1, fx.Recipient))
+	mustInstall(t, localOptions(h, v, prefix1, fx.Recipient))
 	if rec := readRecord(t, h); !strings.Contains(rec, "\nsequence 5\n") {
 		t.Fatalf("record after 5:\n%s", rec)
 	}
@@ -116,7 +115,7 @@ func TestLocalSequence(t *testing.T) {
 	// A host installed before records existed: its first run that finds
 	// the bundle installed records it.
 	remove(t, install.RecordPath(h.stateDir, prefix1))
-	if res := localInstall(t, localOptions(h, v, prefix1, fx.Recipient)); !res.AlreadyInstalled || res.Recorded != nil {
+	if res := mustInstall(t, localOptions(h, v, prefix1, fx.Recipient)); !res.AlreadyInstalled || res.Recorded != nil {
 		t.Fatalf("no record, installed: %+v", res)
 	}
 	if rec := readRecord(t, h); !strings.Contains(rec, "\nsequence 5\n") {
@@ -125,7 +124,7 @@ func TestLocalSequence(t *testing.T) {
 
 	// Rolled back to 1: refused, naming both numbers, the host untouched.
 	localPut(t, v, secretsKey, seq1)
-	res := localRun(t, localOptions(h, v, prefix1, fx.Recipient))
+	res := run(t, localOptions(h, v, prefix1, fx.Recipient))
 	requireRefused(t, res, "sequence 1 is lower than 5, the highest this host installed from this prefix ("+install.RecordPath(h.stateDir, prefix1)+")")
 	requireSame(t, "rolled back", installed, snapshot(t, h.root))
 	if !res.Kept || !res.FailStatic {
@@ -133,14 +132,14 @@ func TestLocalSequence(t *testing.T) {
 	}
 	// The v1 bundle (0): refused too.
 	localRebundleRaw(t, v, prefix1, v1Statement(t, localStatement(t, v, prefix1)))
-	requireRefused(t, localRun(t, localOptions(h, v, prefix1, fx.Recipient)), "sequence 0 is lower than 5")
+	requireRefused(t, run(t, localOptions(h, v, prefix1, fx.Recipient)), "sequence 0 is lower than 5")
 
 	// SECRETS_DIR deleted to force a reinstall: the record is not in it.
 	localPut(t, v, secretsKey, seq1)
 	if err := os.RemoveAll(h.secretsDir); err != nil {
 		t.Fatal(err)
 	}
-	res = localRun(t, localOptions(h, v, prefix1, fx.Recipient))
+	res = run(t, localOptions(h, v, prefix1, fx.Recipient))
 	requireRefused(t, res, "sequence 1 is lower than 5")
 	if res.Kept || res.FailStatic {
 		t.Errorf("nothing installed: kept %v, fail static %v", res.Kept, res.FailStatic)
@@ -154,29 +153,29 @@ func TestLocalSequence(t *testing.T) {
 	st := localStatement(t, v, prefix1)
 	st.RepoSeeds.TarSHA256 = strings.Repeat("e", 64)
 	localRebundleRaw(t, v, prefix1, st.Marshal())
-	requireRefused(t, localRun(t, localOptions(h, v, prefix1, fx.Recipient)), "sequence 5 is the one this host installed (", ") with another statement (sha256 ")
+	requireRefused(t, run(t, localOptions(h, v, prefix1, fx.Recipient)), "sequence 5 is the one this host installed (", ") with another statement (sha256 ")
 	// The same statement: installed again.
 	localPut(t, v, secretsKey, seq5)
-	localInstall(t, localOptions(h, v, prefix1, fx.Recipient))
+	mustInstall(t, localOptions(h, v, prefix1, fx.Recipient))
 	requireSame(t, "reinstalled", installed, snapshot(t, h.root))
 
 	// A floor, for a host with no record: below it refused, at it installed.
 	fresh := newHost(t)
 	opt := localOptions(fresh, v, prefix1, fx.Recipient)
 	opt.SequenceFloor = 6
-	requireRefused(t, localRun(t, opt), "sequence 5 is lower than 6, the floor this host was given (--sequence-floor)")
+	requireRefused(t, run(t, opt), "sequence 5 is lower than 6, the floor this host was given (--sequence-floor)")
 	opt.SequenceFloor = 5
-	localInstall(t, opt)
+	mustInstall(t, opt)
 	// A record above the floor rules.
 	localPut(t, v, secretsKey, seq1)
 	opt.SequenceFloor = 1
-	requireRefused(t, localRun(t, opt), "sequence 1 is lower than 5, the highest this host installed")
+	requireRefused(t, run(t, opt), "sequence 1 is lower than 5, the highest this host installed")
 
 	// A record this tool did not write: refused, host untouched.
 	if err := os.WriteFile(install.RecordPath(fresh.stateDir, prefix1), []byte("sequence 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	requireRefused(t, localRun(t, opt), "the sequence record cannot be read: ", "is not a sequence record this tool wrote")
+	requireRefused(t, run(t, opt), "the sequence record cannot be read: ", "is not a sequence record this tool wrote")
 }
 
 // TestLocalFailStatic: a run that does not install, with an installation
@@ -188,7 +187,7 @@ func TestLocalFailStatic(t *testing.T) {
 	b := count(v)
 	secretsKey := layout.Key(prefix1, layout.SecretsObject)
 	h := newHost(t)
-	localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+	mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
 	installed := snapshot(t, h.root)
 	good := localGet(t, v, secretsKey)
 	denied := &bucket.Error{Op: "get", Kind: bucket.AccessDenied, Err: errors.New("AccessDenied")}
@@ -247,7 +246,7 @@ func TestLocalFailStatic(t *testing.T) {
 			h := h
 			if tc.prepare != nil {
 				h = newHost(t)
-				localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+				mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
 				tc.prepare(h)
 			}
 			before := snapshot(t, h.root)
@@ -255,7 +254,7 @@ func TestLocalFailStatic(t *testing.T) {
 			defer func() { b.fail = nil; localPut(t, v, secretsKey, good) }()
 			opt := localOptions(h, b, prefix1, fx.Recipient)
 			opt.Strict = tc.strict
-			res := localRun(t, opt)
+			res := run(t, opt)
 			if res.OK() {
 				t.Fatal("the run installed")
 			}
@@ -269,17 +268,10 @@ func TestLocalFailStatic(t *testing.T) {
 
 	// The lock held by another install: never fail static, whatever is
 	// installed (exit 3, one line).
-	lock, err := os.Open(filepath.Join(h.stateDir, install.LockName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
+	holdLock(t, filepath.Join(h.stateDir, install.LockName))
 	opt := localOptions(h, b, prefix1, fx.Recipient)
 	opt.LockTimeout = 100 * time.Millisecond
-	if res := localRun(t, opt); !errors.Is(res.Failure, install.ErrLocked) || !res.Kept || res.FailStatic {
+	if res := run(t, opt); !errors.Is(res.Failure, install.ErrLocked) || !res.Kept || res.FailStatic {
 		t.Errorf("locked: %v, kept %v, fail static %v", res.Failure, res.Kept, res.FailStatic)
 	}
 }
@@ -292,14 +284,14 @@ func TestLocalSeedsKept(t *testing.T) {
 	b := count(v)
 	seedsKey := layout.Key(prefix1, layout.SeedsObject)
 	h := newHost(t)
-	localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+	mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
 	if b.Gets(seedsKey) != 1 {
 		t.Fatalf("first install: %d downloads of repo-seeds", b.Gets(seedsKey))
 	}
 	// An operator's file in the seeds tree shows it was not replaced.
 	writeFile(t, filepath.Join(h.seedsDir, "operator-note"), "kept")
 	localRebundle(t, v, prefix1, func(st *manifest.Statement) {})
-	res := localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+	res := mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
 	if !res.Changed || !res.SeedsKept || res.Seeds.Key != "" || b.Gets(seedsKey) != 1 {
 		t.Errorf("rotation: changed %v, seeds kept %v, %d downloads of repo-seeds", res.Changed, res.SeedsKept, b.Gets(seedsKey))
 	}
@@ -308,12 +300,12 @@ func TestLocalSeedsKept(t *testing.T) {
 	}
 	remove(t, filepath.Join(h.seedsDir, "operator-note"))
 	fresh := newHost(t)
-	localInstall(t, localOptions(fresh, b, prefix1, fx.Recipient))
+	mustInstall(t, localOptions(fresh, b, prefix1, fx.Recipient))
 	requireSame(t, "seeds kept", snapshot(t, fresh.root), snapshot(t, h.root))
 
 	// New seeds in the statement: downloaded.
 	localRebundle(t, v, prefix1, func(st *manifest.Statement) { st.RepoSeeds.TarSHA256 = strings.Repeat("e", 64) })
-	if res := localRun(t, localOptions(h, b, prefix1, fx.Recipient)); res.SeedsKept || b.Gets(seedsKey) != 3 {
+	if res := run(t, localOptions(h, b, prefix1, fx.Recipient)); res.SeedsKept || b.Gets(seedsKey) != 3 {
 		t.Errorf("other seeds named: kept %v, %d downloads", res.SeedsKept, b.Gets(seedsKey))
 	}
 }
@@ -330,7 +322,7 @@ func TestLocalCheck(t *testing.T) {
 		opt := localOptions(h, b, prefix1, fx.Recipient)
 		opt.CheckOnly = true
 		before, state := snapshot(t, h.root), snapshotIf(t, h.stateDir)
-		res := localRun(t, opt)
+		res := run(t, opt)
 		requireSame(t, "check", before, snapshot(t, h.root))
 		requireSame(t, "check, state", state, snapshotIf(t, h.stateDir))
 		return res
@@ -346,7 +338,7 @@ func TestLocalCheck(t *testing.T) {
 	}
 
 	h := newHost(t)
-	localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+	mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
 	if res := check(h); !res.OK() || res.Pending || !res.AlreadyInstalled {
 		t.Errorf("installed: %+v", res)
 	}
@@ -374,7 +366,7 @@ func snapshotIf(t *testing.T, dir string) map[string]string {
 func TestLocalStateDir(t *testing.T) {
 	b, fx := localDir(t)
 	h := newHost(t)
-	localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+	mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
 	fi, err := os.Lstat(filepath.Join(h.stateDir, install.LockName))
 	if err != nil || fi.Mode() != 0o600 {
 		t.Fatalf("lock file: %v %v", fi.Mode(), err)
@@ -384,7 +376,7 @@ func TestLocalStateDir(t *testing.T) {
 	}
 	failing := func(what string, want ...string) {
 		t.Helper()
-		res := localRun(t, localOptions(h, b, prefix1, fx.Recipient))
+		res := run(t, localOptions(h, b, prefix1, fx.Recipient))
 		if res.Failure == nil {
 			t.Fatalf("%s: accepted", what)
 		}
@@ -425,7 +417,7 @@ func TestLocalStateDir(t *testing.T) {
 	if err := os.WriteFile(lockPath, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+	mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
 	if fi, err := os.Lstat(lockPath); err != nil || fi.Mode() != 0o600 {
 		t.Errorf("lock file mode %v (%v)", fi.Mode(), err)
 	}
@@ -441,26 +433,20 @@ func TestLocalStateDir(t *testing.T) {
 	}
 	opt := localOptions(h, b, prefix1, fx.Recipient)
 	opt.StateDir = link
-	if res := localRun(t, opt); res.Failure == nil || !strings.Contains(res.Failure.Error(), "is not a directory (a symlink is refused too)") {
+	if res := run(t, opt); res.Failure == nil || !strings.Contains(res.Failure.Error(), "is not a directory (a symlink is refused too)") {
 		t.Errorf("state dir a symlink: %v", res.Failure)
 	}
 
 	// Held by another install that finishes: the second one waits, then
 	// runs.
-	lock, err := os.Open(lockPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
+	lock := holdLock(t, lockPath)
 	released := make(chan struct{})
 	go func() {
 		time.Sleep(300 * time.Millisecond)
 		close(released)
 		lock.Close()
 	}()
-	res := localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+	res := mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
 	select {
 	case <-released:
 	default:

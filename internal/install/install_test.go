@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -152,14 +151,7 @@ func TestInstallIdempotent(t *testing.T) {
 
 	// Another install holding the lock: this one fails at once, and
 	// changes nothing.
-	lock, err := os.Open(filepath.Join(h.stateDir, install.LockName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
+	holdLock(t, filepath.Join(h.stateDir, install.LockName))
 	os.Remove(filepath.Join(h.secretsDir, install.SentinelName))
 	locked := snapshot(t, h.root)
 	opt := w.options(h, b, prefix1)

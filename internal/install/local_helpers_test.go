@@ -195,26 +195,6 @@ func localStatement(t *testing.T, b bucket.Bucket, prefix string) *manifest.Stat
 	return st
 }
 
-// localRun installs and fails the test on a usage error.
-func localRun(t *testing.T, opt install.Options) *install.Result {
-	t.Helper()
-	res, err := install.Run(context.Background(), opt)
-	if err != nil {
-		t.Fatalf("install: usage error: %v", err)
-	}
-	return res
-}
-
-// localInstall installs and requires success.
-func localInstall(t *testing.T, opt install.Options) *install.Result {
-	t.Helper()
-	res := localRun(t, opt)
-	if !res.OK() {
-		t.Fatalf("install failed: %v\n%v", res.Failure, res.Problems)
-	}
-	return res
-}
-
 // requireUsage requires install to refuse opt as a usage error holding
 // want, with the host root left as it was.
 func requireUsage(t *testing.T, h host, opt install.Options, want string) {

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -60,7 +59,7 @@ func TestLocalPin(t *testing.T) {
 				mu.Unlock()
 			}
 		}
-		res := localInstall(t, opt)
+		res := mustInstall(t, opt)
 		want := install.Pin{Recipient: fx.Recipient, Source: "--expected-recipient"}
 		if res.Pin != want || !slices.Equal(pins, []install.Pin{want}) {
 			t.Errorf("pin %+v, events %+v", res.Pin, pins)
@@ -70,7 +69,7 @@ func TestLocalPin(t *testing.T) {
 		h := newHost(t)
 		opt := localOptions(h, b, prefix1, "")
 		opt.PinFile = pinFile(t, "# the fleet key\n\n  "+fx.Recipient+"  \n# rotated 2026\n")
-		res := localInstall(t, opt)
+		res := mustInstall(t, opt)
 		if res.Pin != (install.Pin{Recipient: fx.Recipient, Source: "--expected-recipient-file " + opt.PinFile}) {
 			t.Errorf("pin %+v", res.Pin)
 		}
@@ -81,14 +80,14 @@ func TestLocalPin(t *testing.T) {
 		opt := localOptions(h, b, prefix1, "")
 		head := fx.Recipient + "\n#"
 		opt.PinFile = pinFile(t, head+strings.Repeat("x", 64<<10-len(head)))
-		localInstall(t, opt)
+		mustInstall(t, opt)
 		opt.PinFile = pinFile(t, head+strings.Repeat("x", 64<<10-len(head)+1))
 		requireUsage(t, h, opt, "larger than 64 KiB, not a recipient")
 	})
 	t.Run("installed key", func(t *testing.T) {
 		h := newHost(t)
-		localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
-		res := localInstall(t, localOptions(h, b, prefix1, ""))
+		mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+		res := mustInstall(t, localOptions(h, b, prefix1, ""))
 		if res.Pin != (install.Pin{Recipient: fx.Recipient, Source: "the key installed at " + h.keyPath}) || !res.AlreadyInstalled {
 			t.Errorf("pin %+v, already installed %v", res.Pin, res.AlreadyInstalled)
 		}
@@ -98,7 +97,7 @@ func TestLocalPin(t *testing.T) {
 		opt := localOptions(h, b, prefix1, "")
 		requireUsage(t, h, opt, "no pin: pass --expected-recipient or --expected-recipient-file")
 		opt.AllowUnpinned = true
-		res := localInstall(t, opt)
+		res := mustInstall(t, opt)
 		if res.Pin != (install.Pin{Recipient: fx.Recipient, Source: "none: first boot without a pin (--allow-unpinned-first-boot)", Unpinned: true}) {
 			t.Errorf("pin %+v", res.Pin)
 		}
@@ -165,7 +164,7 @@ func TestLocalPin(t *testing.T) {
 			opt := localOptions(h, b, prefix1, fx.Recipient)
 			tc.setup(t, h, &opt)
 			before := snapshot(t, h.root)
-			requireRefused(t, localRun(t, opt), tc.want)
+			requireRefused(t, run(t, opt), tc.want)
 			requireSame(t, tc.name, before, snapshot(t, h.root))
 		})
 	}
@@ -208,7 +207,7 @@ func TestLocalPrefixFile(t *testing.T) {
 					events = append(events, e)
 				}
 			}
-			res := localInstall(t, opt)
+			res := mustInstall(t, opt)
 			if res.Instance != tc.want || res.Prefix != "bootstrap/"+tc.want {
 				t.Errorf("installed %s from %s", res.Instance, res.Prefix)
 			}
@@ -249,7 +248,7 @@ func TestLocalAlreadyInstalled(t *testing.T) {
 	b := count(dir)
 	seeds := layout.Key(prefix1, layout.SeedsObject)
 	first := newHost(t)
-	localInstall(t, localOptions(first, b, prefix1, fx.Recipient))
+	mustInstall(t, localOptions(first, b, prefix1, fx.Recipient))
 	if b.Gets(seeds) != 1 {
 		t.Fatalf("first install: %d downloads of repo-seeds", b.Gets(seeds))
 	}
@@ -301,12 +300,12 @@ func TestLocalAlreadyInstalled(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHost(t)
-			localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+			mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
 			gets := b.Gets(seeds)
 			if tc.change != nil {
 				tc.change(t, h)
 			}
-			res := localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+			res := mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
 			// With the sentinel and the marker as written, the seeds tree it
 			// names is kept: a repair never downloads repo-seeds.
 			keeps := tc.change != nil && !strings.Contains(tc.name, "sentinel") && !strings.Contains(tc.name, "prefix marker") && tc.name != "seeds missing"
@@ -342,7 +341,7 @@ func TestLocalAlreadyInstalledOwner(t *testing.T) {
 	h := newHost(t)
 	opt := localOptions(h, b, prefix1, fx.Recipient)
 	opt.Chown = true
-	localInstall(t, opt)
+	mustInstall(t, opt)
 	before := snapshot(t, h.root)
 	secret := filepath.Join(h.secretsDir, plan.DefaultRequired[0])
 	for _, p := range []string{h.keyPath, secret} {
@@ -350,13 +349,13 @@ func TestLocalAlreadyInstalledOwner(t *testing.T) {
 			if err := os.Chown(p, o[0], o[1]); err != nil {
 				t.Fatal(err)
 			}
-			if res := localInstall(t, opt); res.AlreadyInstalled {
+			if res := mustInstall(t, opt); res.AlreadyInstalled {
 				t.Errorf("%s owned by %d:%d taken for installed", p, o[0], o[1])
 			}
 			requireSame(t, p, before, snapshot(t, h.root))
 		}
 	}
-	if res := localInstall(t, opt); !res.AlreadyInstalled {
+	if res := mustInstall(t, opt); !res.AlreadyInstalled {
 		t.Error("not installed after a reinstall")
 	}
 }
@@ -417,7 +416,7 @@ func TestLocalRefusals(t *testing.T) {
 			v.NoChecksum = tc.noChecks
 			var b bucket.Bucket = v
 			installed := newHost(t)
-			localInstall(t, localOptions(installed, b, prefix1, fx.Recipient))
+			mustInstall(t, localOptions(installed, b, prefix1, fx.Recipient))
 			if tc.breakIt != nil {
 				tc.breakIt(t, b)
 			}
@@ -431,7 +430,7 @@ func TestLocalRefusals(t *testing.T) {
 				if tc.seeds != "" {
 					opt.SeedsArchive = tc.seeds
 				}
-				requireRefused(t, localRun(t, opt), tc.want...)
+				requireRefused(t, run(t, opt), tc.want...)
 				requireSame(t, tc.name, before, snapshot(t, h.root))
 				if s := staging(t, h); len(s) > 0 {
 					t.Errorf("staging left: %v", s)
@@ -464,7 +463,7 @@ func hexSum(data []byte) string {
 func TestLocalRemoved(t *testing.T) {
 	b, fx := localDir(t)
 	h := newHost(t)
-	localInstall(t, localOptions(h, b, "bootstrap/clawdinator-1", fx.Recipient))
+	mustInstall(t, localOptions(h, b, "bootstrap/clawdinator-1", fx.Recipient))
 	writeFile(t, filepath.Join(h.secretsDir, "operator-notes.txt"), "kept")
 	writeFile(t, filepath.Join(h.secretsDir, "operator", "x.age"), "kept too")
 	if err := os.Symlink("operator/x.age", filepath.Join(h.secretsDir, "operator-link")); err != nil {
@@ -484,7 +483,7 @@ func TestLocalRemoved(t *testing.T) {
 	}
 	own := snapshot(t, filepath.Join(h.secretsDir, "operator"))
 
-	res := localInstall(t, localOptions(h, b, "bootstrap/clawdinator-2", fx.Recipient))
+	res := mustInstall(t, localOptions(h, b, "bootstrap/clawdinator-2", fx.Recipient))
 	gone := sample.TokenName("clawdinator-1")
 	if !slices.Equal(res.Removed, []string{gone}) || res.Instance != "clawdinator-2" {
 		t.Errorf("removed %v installing %s", res.Removed, res.Instance)
@@ -511,7 +510,7 @@ func TestLocalRemoved(t *testing.T) {
 			t.Errorf("%s lost its time: %v", d, err)
 		}
 	}
-	if res := localInstall(t, localOptions(h, b, "bootstrap/clawdinator-2", fx.Recipient)); !res.AlreadyInstalled || res.Removed != nil {
+	if res := mustInstall(t, localOptions(h, b, "bootstrap/clawdinator-2", fx.Recipient)); !res.AlreadyInstalled || res.Removed != nil {
 		t.Errorf("again: already %v, removed %v", res.AlreadyInstalled, res.Removed)
 	}
 }
@@ -544,7 +543,7 @@ func TestLocalSeedsFromManifest(t *testing.T) {
 		return w
 	}
 	boot := func(t *testing.T, w *world) *install.Result {
-		return localRun(t, localOptions(newHost(t), w.b, prefix1, w.fx.Recipient))
+		return run(t, localOptions(newHost(t), w.b, prefix1, w.fx.Recipient))
 	}
 	requireFromManifest := func(t *testing.T, w *world, res *install.Result) {
 		t.Helper()
@@ -652,7 +651,7 @@ func TestLocalSeedsFromManifest(t *testing.T) {
 				return nil
 			}
 			h := newHost(t)
-			res := localRun(t, localOptions(h, w.b, prefix1, w.fx.Recipient))
+			res := run(t, localOptions(h, w.b, prefix1, w.fx.Recipient))
 			if !errors.Is(res.Failure, errDenied) || res.Problems.HasErrors() {
 				t.Errorf("failure %v, problems %v", res.Failure, res.Problems)
 			}
@@ -703,7 +702,7 @@ func TestLocalFailures(t *testing.T) {
 	dir, fx := localDir(t)
 	b := count(dir)
 	h := newHost(t)
-	localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+	mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
 	os.Remove(filepath.Join(h.secretsDir, install.SentinelName))
 	before := snapshot(t, h.root)
 
@@ -714,23 +713,16 @@ func TestLocalFailures(t *testing.T) {
 		}
 		return nil
 	}
-	if res := localRun(t, localOptions(h, b, prefix1, fx.Recipient)); !errors.Is(res.Failure, denied) || res.Problems.HasErrors() {
+	if res := run(t, localOptions(h, b, prefix1, fx.Recipient)); !errors.Is(res.Failure, denied) || res.Problems.HasErrors() {
 		t.Errorf("denied: failure %v, problems %v", res.Failure, res.Problems)
 	}
 	requireSame(t, "denied", before, snapshot(t, h.root))
 	b.fail = nil
 
-	lock, err := os.Open(filepath.Join(h.stateDir, install.LockName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
+	holdLock(t, filepath.Join(h.stateDir, install.LockName))
 	opt := localOptions(h, b, prefix1, fx.Recipient)
 	opt.LockTimeout = 300 * time.Millisecond
-	res := localRun(t, opt)
+	res := run(t, opt)
 	if want := "another install holds the lock (" + filepath.Join(h.stateDir, install.LockName) + "): waited 300ms"; !errors.Is(res.Failure, install.ErrLocked) || res.Failure.Error() != want {
 		t.Errorf("locked: %v, want %s", res.Failure, want)
 	}
@@ -746,7 +738,7 @@ func TestLocalCarriesOwners(t *testing.T) {
 	needRoot(t)
 	b, fx := localDir(t)
 	h := newHost(t)
-	localInstall(t, localOptions(h, b, prefix1, fx.Recipient))
+	mustInstall(t, localOptions(h, b, prefix1, fx.Recipient))
 	dir, link := filepath.Join(h.secretsDir, "operator"), filepath.Join(h.secretsDir, "operator-link")
 	if err := os.Mkdir(dir, 0o750); err != nil {
 		t.Fatal(err)
@@ -760,7 +752,7 @@ func TestLocalCarriesOwners(t *testing.T) {
 		}
 	}
 	before := snapshot(t, h.secretsDir)
-	localInstall(t, localOptions(h, b, "bootstrap/clawdinator-2", fx.Recipient))
+	mustInstall(t, localOptions(h, b, "bootstrap/clawdinator-2", fx.Recipient))
 	after := snapshot(t, h.secretsDir)
 	for _, rel := range []string{"operator", "operator-link"} {
 		if after[rel] != before[rel] {
@@ -783,7 +775,7 @@ func TestLocalSeedsRetries(t *testing.T) {
 		}
 		return nil
 	}
-	if res := localInstall(t, localOptions(newHost(t), b, prefix1, fx.Recipient)); res.SeedsFrom != "current" || b.Gets(seeds) != 2 {
+	if res := mustInstall(t, localOptions(newHost(t), b, prefix1, fx.Recipient)); res.SeedsFrom != "current" || b.Gets(seeds) != 2 {
 		t.Errorf("cut once: seeds from %q after %d downloads", res.SeedsFrom, b.Gets(seeds))
 	}
 
